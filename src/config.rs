@@ -1,0 +1,120 @@
+//! Typed configuration from the environment (and command-line flags); secrets
+//! are redacted in `Debug`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// Everything the server needs to start. Every field has an environment
+/// variable; `README.md` lists them.
+#[derive(Clone, Args)]
+pub struct Config {
+    /// PostgreSQL URL. Unset: a private cluster under the data directory.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Where the embedded cluster and uploaded files live.
+    #[arg(long, env = "JILIANG_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// Address the HTTP server binds.
+    #[arg(long, env = "JILIANG_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+
+    /// Secure cookies (`Secure`, `__Host-` prefix) and HSTS. Default: true
+    /// unless bound to a loopback address.
+    #[arg(long, env = "JILIANG_SECURE_COOKIES")]
+    pub secure_cookies: Option<bool>,
+
+    /// Demo mode: seed the demo tenants on first start. Default: true with
+    /// the embedded database, false with `DATABASE_URL`.
+    #[arg(long, env = "JILIANG_DEMO")]
+    pub demo: Option<bool>,
+
+    /// Idle session timeout, minutes.
+    #[arg(long, env = "JILIANG_SESSION_IDLE_MINUTES", default_value_t = 30)]
+    pub session_idle_minutes: i64,
+
+    /// Absolute session lifetime, hours.
+    #[arg(long, env = "JILIANG_SESSION_ABSOLUTE_HOURS", default_value_t = 12)]
+    pub session_absolute_hours: i64,
+
+    /// Failed sign-ins per account before it is throttled.
+    #[arg(long, env = "JILIANG_LOGIN_MAX_FAILURES_ACCOUNT", default_value_t = 5)]
+    pub login_max_failures_account: i32,
+
+    /// Failed sign-ins per client address before it is throttled.
+    #[arg(long, env = "JILIANG_LOGIN_MAX_FAILURES_ADDRESS", default_value_t = 20)]
+    pub login_max_failures_address: i32,
+
+    /// Minutes a throttled account or address waits.
+    #[arg(long, env = "JILIANG_LOGIN_LOCK_MINUTES", default_value_t = 15)]
+    pub login_lock_minutes: i64,
+
+    /// Largest accepted request body (bytes) outside upload routes.
+    #[arg(long, env = "JILIANG_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Largest database pool.
+    #[arg(long, env = "JILIANG_DB_MAX_CONNECTIONS", default_value_t = 20)]
+    pub db_max_connections: u32,
+}
+
+impl Config {
+    /// A configuration for tests and tools: the given database, loopback on
+    /// an ephemeral port, insecure cookies, demo mode.
+    pub fn for_database(database_url: String) -> Self {
+        Config {
+            database_url: Some(database_url),
+            data_dir: std::env::temp_dir().join("jiliang-test-data"),
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            secure_cookies: Some(false),
+            demo: Some(true),
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            login_max_failures_account: 5,
+            login_max_failures_address: 20,
+            login_lock_minutes: 15,
+            max_body_bytes: 256 * 1024,
+            db_max_connections: 10,
+        }
+    }
+
+    /// Whether cookies are `Secure` with the `__Host-` prefix.
+    pub fn secure(&self) -> bool {
+        self.secure_cookies
+            .unwrap_or_else(|| !self.addr.ip().is_loopback())
+    }
+
+    /// Whether demo data may be seeded.
+    pub fn demo_mode(&self) -> bool {
+        self.demo.unwrap_or(self.database_url.is_none())
+    }
+
+    /// The session cookie's name.
+    pub fn session_cookie_name(&self) -> &'static str {
+        if self.secure() {
+            "__Host-jiliang"
+        } else {
+            "jiliang_session"
+        }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field(
+                "database_url",
+                &self.database_url.as_ref().map(|_| "[redacted]"),
+            )
+            .field("data_dir", &self.data_dir)
+            .field("addr", &self.addr)
+            .field("secure", &self.secure())
+            .field("demo", &self.demo_mode())
+            .field("session_idle_minutes", &self.session_idle_minutes)
+            .field("session_absolute_hours", &self.session_absolute_hours)
+            .finish_non_exhaustive()
+    }
+}

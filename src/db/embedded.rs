@@ -1,0 +1,398 @@
+//! The embedded default: a private PostgreSQL cluster kept under the data
+//! directory, started on a free loopback port and stopped on shutdown.
+//!
+//! The server (`postgres`) runs as a direct child in its own process group,
+//! spawned from a dedicated thread with `PR_SET_PDEATHSIG`, so it stops when
+//! we stop, even if we are killed. PostgreSQL refuses to run as root: when
+//! root, the cluster belongs to the `postgres` user and the server runs as it.
+
+use std::fs;
+use std::io::Write;
+use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context};
+use sqlx::{Connection, PgConnection};
+
+/// The database the application uses inside the cluster.
+pub const DATABASE: &str = "jiliang";
+/// The cluster's bootstrap superuser (owner of the schema).
+pub const SUPERUSER: &str = "jiliang";
+
+/// Where to get PostgreSQL when it is missing.
+pub const MISSING_HELP: &str = "PostgreSQL server binaries (initdb, postgres) were not found \
+on PATH or under /usr/lib/postgresql/*/bin.\n\
+未找到 PostgreSQL 服务器程序。Install them (Debian/Ubuntu: `apt-get install postgresql`), \
+or set DATABASE_URL to an existing PostgreSQL database, \
+or run everything in containers with `docker compose up`.";
+
+/// A running private cluster. Dropping it stops the server.
+pub struct EmbeddedPg {
+    cluster_dir: PathBuf,
+    port: u16,
+    password: String,
+    stop: Option<mpsc::Sender<()>>,
+    stopped: Option<mpsc::Receiver<()>>,
+}
+
+/// The directory holding `initdb` and `postgres`.
+pub fn find_bin_dir() -> anyhow::Result<PathBuf> {
+    let has_both = |d: &Path| d.join("initdb").is_file() && d.join("postgres").is_file();
+    if let Some(path) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&path) {
+            let initdb = dir.join("initdb");
+            if initdb.is_file() {
+                // Debian links initdb into PATH; the server sits beside its target.
+                let real = fs::canonicalize(&initdb).unwrap_or(initdb);
+                if let Some(parent) = real.parent() {
+                    if has_both(parent) {
+                        return Ok(parent.to_path_buf());
+                    }
+                }
+                if has_both(&dir) {
+                    return Ok(dir);
+                }
+            }
+        }
+    }
+    let mut versions: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let v = e.file_name().to_str()?.parse::<u32>().ok()?;
+            let bin = e.path().join("bin");
+            has_both(&bin).then_some((v, bin))
+        })
+        .collect();
+    versions.sort();
+    versions
+        .pop()
+        .map(|(_, bin)| bin)
+        .ok_or_else(|| anyhow!(MISSING_HELP))
+}
+
+/// The (uid, gid) the server runs as: ourselves, or `postgres` when we are root.
+fn server_identity() -> anyhow::Result<Option<(u32, u32)>> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Ok(None);
+    }
+    let passwd = fs::read_to_string("/etc/passwd").context("reading /etc/passwd")?;
+    for line in passwd.lines() {
+        let parts: Vec<&str> = line.split(':').collect();
+        if parts.len() > 3 && parts[0] == "postgres" {
+            let uid = parts[2].parse().context("postgres uid")?;
+            let gid = parts[3].parse().context("postgres gid")?;
+            return Ok(Some((uid, gid)));
+        }
+    }
+    bail!(
+        "running as root, and PostgreSQL refuses to run as root; no `postgres` user exists \
+         (install the Debian package `postgresql`, which creates it, or run as another user)"
+    )
+}
+
+fn chown_tree(path: &Path, uid: u32, gid: u32) -> anyhow::Result<()> {
+    std::os::unix::fs::chown(path, Some(uid), Some(gid))
+        .with_context(|| format!("chown {}", path.display()))?;
+    if path.is_dir() {
+        for entry in fs::read_dir(path)? {
+            chown_tree(&entry?.path(), uid, gid)?;
+        }
+    }
+    Ok(())
+}
+
+fn random_hex(bytes: usize) -> String {
+    use rand_core::{OsRng, TryRngCore};
+    let mut buf = vec![0u8; bytes];
+    OsRng
+        .try_fill_bytes(&mut buf)
+        .expect("the operating system's random source failed");
+    hex::encode(buf)
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    let listener = TcpListener::bind(("127.0.0.1", 0)).context("finding a free port")?;
+    Ok(listener.local_addr()?.port())
+}
+
+fn tail(path: &Path, lines: usize) -> String {
+    let text = fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+impl EmbeddedPg {
+    /// Creates the cluster under `dir` if needed, starts it and makes sure
+    /// the application database exists.
+    pub async fn start(dir: &Path) -> anyhow::Result<EmbeddedPg> {
+        let bin = find_bin_dir()?;
+        let identity = server_identity()?;
+        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let dir = fs::canonicalize(dir)?;
+        let cluster_dir = dir.join("pg");
+        let password_file = dir.join("pg-password");
+        let log_file = dir.join("postgres.log");
+
+        if !cluster_dir.join("PG_VERSION").exists() {
+            init_cluster(&bin, &cluster_dir, &password_file, identity)
+                .context("initializing the embedded PostgreSQL cluster")?;
+        }
+        let password = fs::read_to_string(&password_file)
+            .with_context(|| format!("reading {}", password_file.display()))?
+            .trim()
+            .to_owned();
+        if let Some((uid, gid)) = identity {
+            // The log is written by the server.
+            if !log_file.exists() {
+                fs::File::create(&log_file)?;
+            }
+            std::os::unix::fs::chown(&log_file, Some(uid), Some(gid))?;
+        }
+
+        let port = free_port()?;
+        let (stop, stopped) = spawn_server(&bin, &cluster_dir, &log_file, port, identity)?;
+        let pg = EmbeddedPg {
+            cluster_dir,
+            port,
+            password,
+            stop: Some(stop),
+            stopped: Some(stopped),
+        };
+        pg.wait_ready(&log_file).await?;
+        pg.ensure_database(DATABASE).await?;
+        Ok(pg)
+    }
+
+    /// URL of a database in this cluster, as the superuser.
+    pub fn url(&self, database: &str) -> String {
+        format!(
+            "postgres://{SUPERUSER}:{}@127.0.0.1:{}/{database}",
+            self.password, self.port
+        )
+    }
+
+    /// The cluster directory (for messages).
+    pub fn cluster_dir(&self) -> &Path {
+        &self.cluster_dir
+    }
+
+    async fn wait_ready(&self, log_file: &Path) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            match PgConnection::connect(&self.url("postgres")).await {
+                Ok(conn) => {
+                    conn.close().await.ok();
+                    return Ok(());
+                }
+                Err(e) => {
+                    let exited = self
+                        .stopped
+                        .as_ref()
+                        .is_some_and(|rx| rx.try_recv().is_ok());
+                    if exited || Instant::now() > deadline {
+                        bail!(
+                            "the embedded PostgreSQL did not start ({e}); its log {} ends:\n{}",
+                            log_file.display(),
+                            tail(log_file, 15)
+                        );
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }
+
+    /// Creates `database` if it does not exist.
+    pub async fn ensure_database(&self, database: &str) -> anyhow::Result<()> {
+        let mut conn = PgConnection::connect(&self.url("postgres")).await?;
+        let exists: bool =
+            sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
+                .bind(database)
+                .fetch_one(&mut conn)
+                .await?;
+        if !exists {
+            sqlx::query(&format!("create database \"{database}\""))
+                .execute(&mut conn)
+                .await?;
+        }
+        conn.close().await.ok();
+        Ok(())
+    }
+
+    /// Stops the server (fast shutdown) and waits for it.
+    pub fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+            if let Some(stopped) = self.stopped.take() {
+                let _ = stopped.recv_timeout(Duration::from_secs(60));
+            }
+        }
+    }
+}
+
+impl Drop for EmbeddedPg {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn init_cluster(
+    bin: &Path,
+    cluster_dir: &Path,
+    password_file: &Path,
+    identity: Option<(u32, u32)>,
+) -> anyhow::Result<()> {
+    if cluster_dir.exists() {
+        // A half-made cluster from an interrupted first start.
+        fs::remove_dir_all(cluster_dir)?;
+    }
+    fs::create_dir_all(cluster_dir)?;
+    fs::set_permissions(cluster_dir, fs::Permissions::from_mode(0o700))?;
+    let password = random_hex(24);
+    {
+        let mut f = fs::File::create(password_file)?;
+        f.set_permissions(fs::Permissions::from_mode(0o600))?;
+        writeln!(f, "{password}")?;
+    }
+    // initdb reads the password from a file the server's user can read
+    // (beside the cluster: initdb wants an empty directory).
+    let pwfile = cluster_dir.with_extension("initdb-pw");
+    fs::write(&pwfile, format!("{password}\n"))?;
+    fs::set_permissions(&pwfile, fs::Permissions::from_mode(0o600))?;
+    if let Some((uid, gid)) = identity {
+        chown_tree(cluster_dir, uid, gid)?;
+        std::os::unix::fs::chown(&pwfile, Some(uid), Some(gid))?;
+    }
+    let mut cmd = Command::new(bin.join("initdb"));
+    cmd.arg("-D")
+        .arg(cluster_dir)
+        .args([
+            "-U",
+            SUPERUSER,
+            "-E",
+            "UTF8",
+            "--no-locale",
+            "--auth=scram-sha-256",
+        ])
+        .arg(format!("--pwfile={}", pwfile.display()))
+        .current_dir(cluster_dir)
+        .stdin(Stdio::null());
+    if let Some((uid, gid)) = identity {
+        cmd.uid(uid).gid(gid);
+    }
+    let out = cmd.output().context("running initdb")?;
+    let _ = fs::remove_file(&pwfile);
+    if !out.status.success() {
+        let _ = fs::remove_dir_all(cluster_dir);
+        bail!(
+            "initdb failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
+type Control = (mpsc::Sender<()>, mpsc::Receiver<()>);
+
+/// Spawns `postgres` from a thread that lives until [`EmbeddedPg::stop`]:
+/// the child's parent-death signal is tied to that thread.
+fn spawn_server(
+    bin: &Path,
+    cluster_dir: &Path,
+    log_file: &Path,
+    port: u16,
+    identity: Option<(u32, u32)>,
+) -> anyhow::Result<Control> {
+    let log = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log_file)
+        .with_context(|| format!("opening {}", log_file.display()))?;
+    let mut cmd = Command::new(bin.join("postgres"));
+    cmd.arg("-D")
+        .arg(cluster_dir)
+        .arg("-p")
+        .arg(port.to_string())
+        .args(["-c", "listen_addresses=127.0.0.1"])
+        .arg("-c")
+        .arg(format!("unix_socket_directories={}", cluster_dir.display()))
+        .args(["-c", "max_connections=300", "-c", "fsync=on"])
+        .current_dir(cluster_dir)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    if let Some((uid, gid)) = identity {
+        cmd.uid(uid).gid(gid);
+    }
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            // Own process group: a terminal's Ctrl-C reaches us, not the
+            // server; we shut it down after the HTTP server has drained.
+            libc::setpgid(0, 0);
+            // Fast shutdown if the thread that spawned us goes away.
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGINT);
+            Ok(())
+        });
+    }
+
+    let (started_tx, started_rx) = mpsc::channel::<std::io::Result<()>>();
+    let (stop_tx, stop_rx) = mpsc::channel::<()>();
+    let (stopped_tx, stopped_rx) = mpsc::channel::<()>();
+    std::thread::Builder::new()
+        .name("embedded-postgres".into())
+        .spawn(move || {
+            let mut child = match cmd.spawn() {
+                Ok(c) => {
+                    let _ = started_tx.send(Ok(()));
+                    c
+                }
+                Err(e) => {
+                    let _ = started_tx.send(Err(e));
+                    return;
+                }
+            };
+            loop {
+                match stop_rx.recv_timeout(Duration::from_millis(250)) {
+                    Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => {
+                        // SAFETY: plain kill(2) on our own child.
+                        unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+                        let deadline = Instant::now() + Duration::from_secs(30);
+                        while Instant::now() < deadline {
+                            if let Ok(Some(_)) = child.try_wait() {
+                                break;
+                            }
+                            std::thread::sleep(Duration::from_millis(50));
+                        }
+                        if let Ok(None) = child.try_wait() {
+                            // SAFETY: as above; immediate shutdown.
+                            unsafe { libc::kill(child.id() as i32, libc::SIGQUIT) };
+                            let _ = child.wait();
+                        }
+                        break;
+                    }
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        if let Ok(Some(status)) = child.try_wait() {
+                            tracing::error!(%status, "the embedded PostgreSQL exited");
+                            break;
+                        }
+                    }
+                }
+            }
+            let _ = stopped_tx.send(());
+        })?;
+    started_rx
+        .recv()
+        .context("the embedded PostgreSQL thread died")?
+        .context("starting postgres")?;
+    Ok((stop_tx, stopped_rx))
+}

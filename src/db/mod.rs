@@ -1,0 +1,73 @@
+//! Database access: the pool, migrations, reference data, and the
+//! tenant-scoped transactions every request runs in (architecture.md §3).
+
+pub mod embedded;
+pub mod reference;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres, Transaction};
+
+use crate::auth::Ctx;
+
+/// The role requests run as: owns nothing, no SUPERUSER, no BYPASSRLS.
+pub const APP_ROLE: &str = "jiliang_app";
+
+/// A transaction under the app role with the request's organization set.
+pub type Tx = Transaction<'static, Postgres>;
+
+/// Connects a pool as the schema owner.
+pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
+    let options: PgConnectOptions = url.parse().context("DATABASE_URL is not a valid URL")?;
+    let options = options.application_name("jiliang");
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+        .context("connecting to PostgreSQL")
+}
+
+/// Applies migrations, loads reference data and checks that the owner can
+/// maintain the visibility table (superuser or BYPASSRLS).
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    sqlx::migrate!("./migrations")
+        .run(pool)
+        .await
+        .context("running migrations")?;
+    reference::load(pool).await?;
+    let (superuser, bypass): (bool, bool) =
+        sqlx::query_as("select rolsuper, rolbypassrls from pg_roles where rolname = current_user")
+            .fetch_one(pool)
+            .await?;
+    anyhow::ensure!(
+        superuser || bypass,
+        "the DATABASE_URL user must be the schema owner with SUPERUSER or BYPASSRLS: it runs \
+         the security-definer maintenance functions (station visibility, audit chain); requests \
+         themselves run as the unprivileged role {APP_ROLE}"
+    );
+    Ok(())
+}
+
+/// Opens a transaction for `ctx`: `SET LOCAL ROLE` to the app role and the
+/// request's organization, kind, user and roles as transaction settings that
+/// the row-level security policies read. Without them policies see nothing.
+pub async fn tenant_tx(pool: &PgPool, ctx: &Ctx) -> crate::Result<Tx> {
+    let mut tx = pool.begin().await?;
+    let roles: Vec<&str> = ctx.roles.iter().map(|r| r.as_str()).collect();
+    sqlx::query(
+        "select set_config('role', $1, true), set_config('app.org_id', $2, true), \
+         set_config('app.org_kind', $3, true), set_config('app.user_id', $4, true), \
+         set_config('app.roles', $5, true)",
+    )
+    .bind(APP_ROLE)
+    .bind(ctx.org_id.to_string())
+    .bind(ctx.org_kind.as_str())
+    .bind(ctx.user_id.to_string())
+    .bind(roles.join(","))
+    .execute(&mut *tx)
+    .await?;
+    Ok(tx)
+}

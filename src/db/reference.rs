@@ -1,0 +1,127 @@
+//! Reference data shipped with the binary and loaded at start-up:
+//! GB/T 2260 administrative divisions and the official holiday calendar
+//! (`reference/*.csv`, copied from the project's shared data).
+
+use anyhow::Context;
+use serde::Deserialize;
+use sqlx::PgPool;
+use std::collections::HashMap;
+
+/// GB/T 2260 divisions: code, name, level, parent_code.
+pub const DIVISIONS_CSV: &str = include_str!("../../reference/cn_divisions.csv");
+/// Official holidays and make-up workdays: date, kind, holiday_en, holiday_zh.
+pub const CALENDAR_CSV: &str = include_str!("../../reference/cn_calendar_adjustments.csv");
+
+#[derive(Debug, Deserialize)]
+struct DivisionRow {
+    code: String,
+    name: String,
+    level: String,
+    parent_code: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct CalendarRow {
+    date: chrono::NaiveDate,
+    kind: String,
+    holiday_en: String,
+    holiday_zh: String,
+}
+
+/// Loads both tables when their row counts differ from the shipped files
+/// (first start, or a newer file). Idempotent.
+pub async fn load(pool: &PgPool) -> anyhow::Result<()> {
+    let rows: Vec<DivisionRow> = csv::Reader::from_reader(DIVISIONS_CSV.as_bytes())
+        .deserialize()
+        .collect::<Result<_, _>>()
+        .context("parsing cn_divisions.csv")?;
+    // A few prefecture-level cities without counties (东莞 441900, 中山 442000,
+    // 儋州 460400) appear twice: as a city, and as a county whose parent is
+    // itself. Keep the city row.
+    let mut seen = std::collections::HashSet::new();
+    let divisions: Vec<DivisionRow> = rows
+        .into_iter()
+        .filter(|d| d.parent_code != d.code && seen.insert(d.code.clone()))
+        .collect();
+    let calendar: Vec<CalendarRow> = csv::Reader::from_reader(CALENDAR_CSV.as_bytes())
+        .deserialize()
+        .collect::<Result<_, _>>()
+        .context("parsing cn_calendar_adjustments.csv")?;
+
+    let (have_div, have_cal): (i64, i64) = sqlx::query_as(
+        "select (select count(*) from division), (select count(*) from calendar_day)",
+    )
+    .fetch_one(pool)
+    .await?;
+    if have_div as usize == divisions.len() && have_cal as usize == calendar.len() {
+        return Ok(());
+    }
+
+    let by_code: HashMap<&str, &DivisionRow> =
+        divisions.iter().map(|d| (d.code.as_str(), d)).collect();
+    let mut codes = Vec::new();
+    let mut names = Vec::new();
+    let mut levels = Vec::new();
+    let mut parents = Vec::new();
+    let mut provinces = Vec::new();
+    let mut cities = Vec::new();
+    for d in &divisions {
+        let (mut province, mut city) = (None, None);
+        let mut cur = Some(d);
+        // Province → city → county: three steps at most.
+        for _ in 0..3 {
+            let Some(c) = cur else { break };
+            match c.level.as_str() {
+                "province" => province = Some(c.code.clone()),
+                "city" => city = Some(c.code.clone()),
+                _ => {}
+            }
+            cur = by_code.get(c.parent_code.as_str()).copied();
+        }
+        codes.push(d.code.clone());
+        names.push(d.name.clone());
+        levels.push(d.level.clone());
+        parents.push((!d.parent_code.is_empty()).then(|| d.parent_code.clone()));
+        provinces.push(province.with_context(|| format!("division {} has no province", d.code))?);
+        cities.push(city);
+    }
+
+    let mut tx = pool.begin().await?;
+    // One statement: the self-referencing foreign key is checked at its end.
+    sqlx::query(
+        "insert into division (code, name, level, parent_code, province_code, city_code)
+         select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+         on conflict (code) do update set name = excluded.name, level = excluded.level,
+           parent_code = excluded.parent_code, province_code = excluded.province_code,
+           city_code = excluded.city_code",
+    )
+    .bind(&codes)
+    .bind(&names)
+    .bind(&levels)
+    .bind(&parents)
+    .bind(&provinces)
+    .bind(&cities)
+    .execute(&mut *tx)
+    .await
+    .context("loading divisions")?;
+
+    let days: Vec<chrono::NaiveDate> = calendar.iter().map(|c| c.date).collect();
+    let kinds: Vec<&str> = calendar.iter().map(|c| c.kind.as_str()).collect();
+    let en: Vec<&str> = calendar.iter().map(|c| c.holiday_en.as_str()).collect();
+    let zh: Vec<&str> = calendar.iter().map(|c| c.holiday_zh.as_str()).collect();
+    sqlx::query(
+        "insert into calendar_day (day, kind, name_en, name_zh)
+         select * from unnest($1::date[], $2::text[], $3::text[], $4::text[])
+         on conflict (day) do update set kind = excluded.kind, name_en = excluded.name_en,
+           name_zh = excluded.name_zh",
+    )
+    .bind(&days)
+    .bind(&kinds)
+    .bind(&en)
+    .bind(&zh)
+    .execute(&mut *tx)
+    .await
+    .context("loading the holiday calendar")?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,23 @@
+//! 专业计量站管理平台: the platform on which market-regulation departments,
+//! professional metrology stations and their competent departments run what
+//! 《专业计量站管理办法》 (SAMR Order No. 93) asks of them.
+//!
+//! Layout follows `docs/architecture.md`: one folder per workflow (vertical
+//! slice), the regulation's pure decisions in [`rules`], tenancy in [`db`].
+
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod i18n;
+pub mod orgs;
+pub mod seed;
+pub mod startup;
+pub mod state;
+pub mod stations;
+pub mod web;
+
+pub use config::Config;
+pub use error::{AppError, Result};
+pub mod rules;

@@ -1,0 +1,408 @@
+//! Demo tenants, seeded on the first start in demo mode only (README lists
+//! them). Every account's password is `demo-pass-2025`, which is why this
+//! refuses to run outside demo mode.
+
+use anyhow::{bail, Context};
+use serde_json::json;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::audit::{self, Event};
+
+/// The demo accounts' password.
+pub const DEMO_PASSWORD: &str = "demo-pass-2025";
+
+const MARKER: &str = "demo_seeded";
+
+struct Org {
+    key: &'static str,
+    kind: &'static str,
+    name: &'static str,
+    name_en: &'static str,
+    level: Option<&'static str>,
+    division: Option<&'static str>,
+    credit_code: Option<&'static str>,
+}
+
+struct Station {
+    key: &'static str,
+    name: &'static str,
+    name_en: &'static str,
+    code: &'static str,
+    tier: &'static str,
+    head: Option<&'static str>,
+    department: &'static str,
+    regulator: Option<&'static str>,
+    location: &'static str,
+    field: &'static str,
+    /// Own credit code (legal person) or the parent entity's name and code.
+    credit_code: Option<&'static str>,
+    parent: Option<(&'static str, &'static str)>,
+    status: &'static str,
+}
+
+const ORGS: &[Org] = &[
+    Org {
+        key: "platform",
+        kind: "platform",
+        name: "专业计量站管理平台运营中心",
+        name_en: "Platform operations",
+        level: None,
+        division: None,
+        credit_code: None,
+    },
+    Org {
+        key: "samr",
+        kind: "regulator",
+        name: "国家市场监督管理总局",
+        name_en: "State Administration for Market Regulation",
+        level: Some("national"),
+        division: None,
+        credit_code: None,
+    },
+    Org {
+        key: "gd",
+        kind: "regulator",
+        name: "广东省市场监督管理局",
+        name_en: "Guangdong Administration for Market Regulation",
+        level: Some("provincial"),
+        division: Some("440000"),
+        credit_code: None,
+    },
+    Org {
+        key: "gz",
+        kind: "regulator",
+        name: "广州市市场监督管理局",
+        name_en: "Guangzhou Administration for Market Regulation",
+        level: Some("municipal"),
+        division: Some("440100"),
+        credit_code: None,
+    },
+    Org {
+        key: "th",
+        kind: "regulator",
+        name: "广州市天河区市场监督管理局",
+        name_en: "Tianhe District Administration for Market Regulation",
+        level: Some("county"),
+        division: Some("440106"),
+        credit_code: None,
+    },
+    Org {
+        key: "js",
+        kind: "regulator",
+        name: "江苏省市场监督管理局",
+        name_en: "Jiangsu Administration for Market Regulation",
+        level: Some("provincial"),
+        division: Some("320000"),
+        credit_code: None,
+    },
+    Org {
+        key: "cnpc",
+        kind: "department",
+        name: "中国石油天然气集团有限公司",
+        name_en: "China National Petroleum Corporation",
+        level: None,
+        division: Some("110000"),
+        credit_code: Some("91110000100017002A"),
+    },
+    Org {
+        key: "sgcc",
+        kind: "department",
+        name: "国家电网有限公司",
+        name_en: "State Grid Corporation of China",
+        level: None,
+        division: Some("110000"),
+        credit_code: Some("9111000071093123XX"),
+    },
+];
+
+const STATIONS: &[Station] = &[
+    Station {
+        key: "head",
+        name: "国家石油天然气大流量计量站",
+        name_en: "National Oil and Gas Large Flow Metrology Station",
+        code: "NS-OGF",
+        tier: "national_head",
+        head: None,
+        department: "cnpc",
+        regulator: Some("samr"),
+        location: "110108",
+        field: "石油天然气流量",
+        credit_code: Some("121100004000001069"),
+        parent: None,
+        status: "authorized",
+    },
+    Station {
+        key: "branch_cd",
+        name: "国家石油天然气大流量计量站成都分站",
+        name_en: "Chengdu Branch, National Oil and Gas Large Flow Metrology Station",
+        code: "NS-OGF-CD",
+        tier: "national_branch",
+        head: Some("head"),
+        department: "cnpc",
+        regulator: Some("samr"),
+        location: "510107",
+        field: "天然气流量",
+        credit_code: None,
+        parent: Some(("中国石油西南油气田分公司", "12510000400000114Y")),
+        status: "authorized",
+    },
+    Station {
+        key: "branch_nj",
+        name: "国家石油天然气大流量计量站南京分站",
+        name_en: "Nanjing Branch, National Oil and Gas Large Flow Metrology Station",
+        code: "NS-OGF-NJ",
+        tier: "national_branch",
+        head: Some("head"),
+        department: "cnpc",
+        regulator: Some("samr"),
+        location: "320106",
+        field: "原油流量",
+        credit_code: None,
+        parent: Some(("中国石油东部管道有限公司", "12320100400000122M")),
+        status: "authorized",
+    },
+    Station {
+        key: "gd_power",
+        name: "广东省电力工业电能计量站",
+        name_en: "Guangdong Electric Energy Metrology Station",
+        code: "GD-EP-01",
+        tier: "local",
+        head: None,
+        department: "sgcc",
+        regulator: Some("gd"),
+        location: "440106",
+        field: "电能计量",
+        credit_code: Some("12440000456000017P"),
+        parent: None,
+        status: "authorized",
+    },
+    Station {
+        key: "js_power",
+        name: "江苏省电力工业电能计量站",
+        name_en: "Jiangsu Electric Energy Metrology Station",
+        code: "JS-EP-01",
+        tier: "local",
+        head: None,
+        department: "sgcc",
+        regulator: Some("js"),
+        location: "320102",
+        field: "电能计量",
+        credit_code: Some("123200004660000292"),
+        parent: None,
+        status: "authorized",
+    },
+    Station {
+        key: "th_gas",
+        name: "广州市天河区燃气计量站",
+        name_en: "Tianhe Gas Metrology Station",
+        code: "GZ-TH-GAS",
+        tier: "local",
+        head: None,
+        department: "cnpc",
+        regulator: Some("th"),
+        location: "440106",
+        field: "燃气流量",
+        credit_code: Some("12440100477000032R"),
+        parent: None,
+        status: "authorized",
+    },
+    Station {
+        key: "sz_gas",
+        name: "深圳市燃气计量站（筹建）",
+        name_en: "Shenzhen Gas Metrology Station (in preparation)",
+        code: "SZ-GAS-01",
+        tier: "local",
+        head: None,
+        department: "cnpc",
+        regulator: None,
+        location: "440304",
+        field: "燃气流量",
+        credit_code: Some("91440300MA5F000181"),
+        parent: None,
+        status: "unauthorized",
+    },
+];
+
+/// (username, display name, organization key, roles)
+pub const ACCOUNTS: &[(&str, &str, &str, &[&str])] = &[
+    ("operator", "平台运营员", "platform", &["operator", "admin"]),
+    (
+        "samr.reviewer",
+        "总局审查员 王明",
+        "samr",
+        &["reviewer", "inspector"],
+    ),
+    (
+        "samr.approver",
+        "总局审批人 李华",
+        "samr",
+        &["approver", "admin"],
+    ),
+    (
+        "gd.reviewer",
+        "广东审查员 陈晓",
+        "gd",
+        &["reviewer", "inspector"],
+    ),
+    (
+        "gd.approver",
+        "广东审批人 黄磊",
+        "gd",
+        &["approver", "admin"],
+    ),
+    (
+        "dept.officer",
+        "国家电网经办人 张伟",
+        "sgcc",
+        &["officer", "admin"],
+    ),
+    (
+        "station.staff",
+        "广东电能站 刘芳",
+        "gd_power",
+        &["staff", "admin"],
+    ),
+    (
+        "station2.staff",
+        "江苏电能站 周强",
+        "js_power",
+        &["staff", "admin"],
+    ),
+    ("head.staff", "总站 赵敏", "head", &["staff", "admin"]),
+];
+
+/// Seeds the demo tenants unless already seeded. Refuses outside demo mode.
+/// Returns whether it seeded.
+pub async fn seed_demo(pool: &PgPool, demo_mode: bool) -> anyhow::Result<bool> {
+    if !demo_mode {
+        bail!(
+            "refusing to seed demo accounts (all with the published password {DEMO_PASSWORD}) \
+             outside demo mode; set JILIANG_DEMO=true for a demo database"
+        );
+    }
+    let mut tx = pool.begin().await?;
+    // One seeder at a time; the marker makes it first-start only.
+    sqlx::query("select pg_advisory_xact_lock(7243001)")
+        .execute(&mut *tx)
+        .await?;
+    let done: Option<String> = sqlx::query_scalar("select value from app_meta where key = $1")
+        .bind(MARKER)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if done.is_some() {
+        return Ok(false);
+    }
+    let mut ids = std::collections::HashMap::new();
+    for o in ORGS {
+        let id = Uuid::now_v7();
+        ids.insert(o.key, id);
+        sqlx::query(
+            "insert into organization (organization_id, kind, name, name_en, regulator_level, division_code, credit_code)
+             values ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id)
+        .bind(o.kind)
+        .bind(o.name)
+        .bind(o.name_en)
+        .bind(o.level)
+        .bind(o.division)
+        .bind(o.credit_code)
+        .execute(&mut *tx)
+        .await
+        .with_context(|| format!("seeding {}", o.name))?;
+    }
+    for s in STATIONS {
+        let id = Uuid::now_v7();
+        ids.insert(s.key, id);
+        sqlx::query(
+            "insert into organization (organization_id, kind, name, name_en) values ($1, 'station', $2, $3)",
+        )
+        .bind(id)
+        .bind(s.name)
+        .bind(s.name_en)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "insert into station (station_id, code, tier, head_station_id, department_id, authorizing_regulator_id,
+               location_division, field, legal_person, credit_code, parent_entity_name, parent_entity_credit_code, status)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(id)
+        .bind(s.code)
+        .bind(s.tier)
+        .bind(s.head.map(|h| ids[h]))
+        .bind(ids[s.department])
+        .bind(s.regulator.map(|r| ids[r]))
+        .bind(s.location)
+        .bind(s.field)
+        .bind(s.credit_code.is_some())
+        .bind(s.credit_code)
+        .bind(s.parent.map(|p| p.0))
+        .bind(s.parent.map(|p| p.1))
+        .bind(s.status)
+        .execute(&mut *tx)
+        .await
+        .with_context(|| format!("seeding {}", s.name))?;
+    }
+    let hash = crate::auth::password::hash(DEMO_PASSWORD.to_owned()).await?;
+    for (username, display, org, roles) in ACCOUNTS {
+        sqlx::query(
+            "insert into app_user (user_id, organization_id, username, display_name, password_hash, roles, security_stamp)
+             values ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(ids[org])
+        .bind(username)
+        .bind(display)
+        .bind(&hash)
+        .bind(roles.to_vec())
+        .bind(Uuid::new_v4())
+        .execute(&mut *tx)
+        .await?;
+    }
+    audit::insert(
+        &mut tx,
+        None,
+        None,
+        Event::new("demo.seed", "database", "demo").after(&json!({
+            "organizations": ORGS.len() + STATIONS.len(),
+            "users": ACCOUNTS.len(),
+        })),
+    )
+    .await?;
+    sqlx::query("insert into app_meta (key, value) values ($1, now()::text)")
+        .bind(MARKER)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::credit_code::CreditCode;
+
+    #[test]
+    fn every_demo_credit_code_is_valid_under_r7_1() {
+        let codes = ORGS
+            .iter()
+            .filter_map(|o| o.credit_code)
+            .chain(STATIONS.iter().filter_map(|s| s.credit_code))
+            .chain(STATIONS.iter().filter_map(|s| s.parent.map(|p| p.1)));
+        for code in codes {
+            assert!(
+                CreditCode::parse(code).is_ok(),
+                "{code} is not a valid credit code"
+            );
+        }
+    }
+
+    #[test]
+    fn every_branch_names_a_head_station_and_no_other_tier_does_r3_1() {
+        for s in STATIONS {
+            assert_eq!(s.tier == "national_branch", s.head.is_some(), "{}", s.name);
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! Building the application: database (embedded or `DATABASE_URL`),
+//! migrations, demo seed, sessions, the router and its layers, a bound
+//! listener (tests bind port 0), graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use axum_login::AuthManagerLayerBuilder;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::csrf::CsrfLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{ExpiredDeletion, Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::PostgresStore;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::{handlers as auth_handlers, Backend};
+use crate::config::Config;
+use crate::db::{self, embedded::EmbeddedPg};
+use crate::error::AppError;
+use crate::i18n::Lang;
+use crate::state::AppState;
+use crate::web::{self, openapi::ApiDoc, PageError};
+
+/// A built application: a bound listener and everything it serves.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    embedded: Option<EmbeddedPg>,
+    session_cleanup: tokio::task::JoinHandle<()>,
+}
+
+impl Application {
+    /// Opens the database (starting the embedded cluster when `DATABASE_URL`
+    /// is unset), migrates, seeds demo data in demo mode, binds the listener.
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let (url, embedded) = match &config.database_url {
+            Some(url) => (url.clone(), None),
+            None => {
+                let pg = EmbeddedPg::start(&config.data_dir).await?;
+                tracing::info!(cluster = %pg.cluster_dir().display(), "embedded PostgreSQL started");
+                (pg.url(db::embedded::DATABASE), Some(pg))
+            }
+        };
+        let pool = db::connect(&url, config.db_max_connections).await?;
+        db::migrate(&pool).await?;
+        if config.demo_mode() && crate::seed::seed_demo(&pool, true).await? {
+            tracing::info!(
+                "demo tenants seeded (password {})",
+                crate::seed::DEMO_PASSWORD
+            );
+        }
+        Self::build_with_pool(config, pool, embedded).await
+    }
+
+    /// Binds the listener over an already migrated pool (tests use this).
+    pub async fn build_with_pool(
+        config: Config,
+        pool: PgPool,
+        embedded: Option<EmbeddedPg>,
+    ) -> anyhow::Result<Application> {
+        let store = PostgresStore::new(pool.clone());
+        store
+            .migrate()
+            .await
+            .context("creating the session table")?;
+        let session_cleanup = tokio::spawn({
+            let store = store.clone();
+            async move {
+                if let Err(e) = store
+                    .continuously_delete_expired(tokio::time::Duration::from_secs(300))
+                    .await
+                {
+                    tracing::error!(error = %e, "expired-session cleanup stopped");
+                }
+            }
+        });
+        let state = AppState {
+            db: pool,
+            config: std::sync::Arc::new(config),
+        };
+        let router = router(state.clone(), store);
+        let listener = TcpListener::bind(state.config.addr)
+            .await
+            .with_context(|| format!("binding {}", state.config.addr))?;
+        Ok(Application {
+            listener,
+            router,
+            state,
+            embedded,
+            session_cleanup,
+        })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The shared state (pool and configuration).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then drains requests and stops the
+    /// embedded cluster.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Application {
+            listener,
+            router,
+            state,
+            mut embedded,
+            session_cleanup,
+        } = self;
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP")?;
+        session_cleanup.abort();
+        state.db.close().await;
+        if let Some(pg) = embedded.as_mut() {
+            pg.stop();
+            tracing::info!("embedded PostgreSQL stopped");
+        }
+        Ok(())
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(
+            auth_handlers::session_create,
+            auth_handlers::session_delete
+        ))
+        .routes(routes!(auth_handlers::me))
+        .merge(crate::orgs::api())
+        .merge(crate::stations::api())
+}
+
+/// The OpenAPI document as served at `/api/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_router().split_for_parts().1
+}
+
+/// All routes and layers.
+pub fn router(state: AppState, store: PostgresStore) -> Router {
+    let config = state.config.clone();
+    let secure = config.secure();
+    let session_layer = SessionManagerLayer::new(store)
+        .with_name(config.session_cookie_name())
+        .with_secure(secure)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(
+            config.session_idle_minutes,
+        )));
+    let auth_layer =
+        AuthManagerLayerBuilder::new(Backend::new(state.db.clone()), session_layer).build();
+
+    let (api, openapi) = api_router().split_for_parts();
+    let csrf = CsrfLayer::new().with_rejection_response(|_e| {
+        AppError::forbidden(
+            "跨站请求已被拒绝：请从本站页面提交",
+            "Cross-origin request refused: submit from this site's pages",
+        )
+        .into_response()
+    });
+
+    Router::new()
+        .merge(crate::stations::pages())
+        .merge(crate::orgs::pages())
+        .route(
+            "/login",
+            get(auth_handlers::login_page).post(auth_handlers::login_submit),
+        )
+        .route("/logout", post(auth_handlers::logout_submit))
+        .route("/lang", post(auth_handlers::lang_submit))
+        .merge(api)
+        .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
+        .route("/healthz", get(healthz))
+        .route("/static/{file}", get(static_file))
+        .fallback(not_found)
+        .layer(auth_layer)
+        .layer(axum::extract::DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(csrf)
+        .layer(axum::middleware::from_fn_with_state(secure, web::security_headers))
+        .layer(CatchPanicLayer::custom(|_| {
+            AppError::Internal(anyhow::anyhow!("handler panicked")).into_response()
+        }))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(60),
+        ))
+        .with_state(state)
+}
+
+/// 200 when the database answers.
+async fn healthz(State(app): State<AppState>) -> Response {
+    match sqlx::query_scalar::<_, i32>("select 1")
+        .fetch_one(&app.db)
+        .await
+    {
+        Ok(_) => (StatusCode::OK, "ok").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database does not answer");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+async fn not_found(lang: Lang, req: Request) -> Response {
+    if req.uri().path().starts_with("/api/") {
+        AppError::NotFound.into_response()
+    } else {
+        PageError::new(AppError::NotFound, lang).into_response()
+    }
+}
+
+/// Static assets, compiled into the binary.
+async fn static_file(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
+    let (body, mime): (&'static str, &'static str) = match file.as_str() {
+        "app.css" => (include_str!("../static/app.css"), "text/css; charset=utf-8"),
+        "app.js" => (
+            include_str!("../static/app.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        _ => return AppError::NotFound.into_response(),
+    };
+    let mut res = body.into_response();
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    res
+}

@@ -1,0 +1,393 @@
+//! Web plumbing shared by every feature: the page layout context, the page
+//! error renderer, the JSON extractor that answers in our error format,
+//! security headers, static files.
+
+pub mod openapi;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+
+use crate::auth::{Ctx, OrgKind, Role};
+use crate::error::AppError;
+use crate::i18n::Lang;
+
+/// One entry of the left navigation.
+#[derive(Debug, Clone)]
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: String,
+    pub active: bool,
+}
+
+/// The signed-in user as the top bar shows them.
+#[derive(Debug, Clone)]
+pub struct UserBar {
+    pub display_name: String,
+    pub username: String,
+    pub org_name: String,
+    pub org_kind: String,
+    pub roles: String,
+}
+
+/// What every page's layout needs; each page struct embeds one as `layout`.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub lang: Lang,
+    pub title: String,
+    pub user: Option<UserBar>,
+    pub nav: Vec<NavItem>,
+    /// The current path and query, for the language switch to return to.
+    pub here: String,
+}
+
+impl Layout {
+    /// The layout of a signed-in page; `active` is the nav entry's href.
+    pub fn new(ctx: &Ctx, title: impl Into<String>, active: &str) -> Layout {
+        let lang = ctx.lang;
+        let mut nav = vec![("/", "nav-home"), ("/stations", "nav-stations")];
+        if ctx.is_operator() {
+            nav.push(("/admin/organizations", "nav-organizations"));
+            nav.push(("/admin/users", "nav-users"));
+        } else if ctx.has(Role::Admin) {
+            nav.push(("/admin/users", "nav-org-users"));
+        }
+        nav.push(("/api/docs", "nav-api"));
+        let roles = ctx
+            .roles
+            .iter()
+            .map(|r| lang.pick(r.label_zh(), r.label_en()))
+            .collect::<Vec<_>>()
+            .join(lang.pick("、", ", "));
+        Layout {
+            lang,
+            title: title.into(),
+            user: Some(UserBar {
+                display_name: ctx.display_name.clone(),
+                username: ctx.username.clone(),
+                org_name: ctx.org_name.clone(),
+                org_kind: lang
+                    .pick(ctx.org_kind.label_zh(), ctx.org_kind.label_en())
+                    .to_owned(),
+                roles,
+            }),
+            nav: nav
+                .into_iter()
+                .map(|(href, key)| NavItem {
+                    href,
+                    label: lang.t(key),
+                    active: href == active || (href != "/" && active.starts_with(href)),
+                })
+                .collect(),
+            here: active.to_owned(),
+        }
+    }
+
+    /// The layout of a page for anonymous visitors.
+    pub fn anon(lang: Lang, title: impl Into<String>, here: &str) -> Layout {
+        Layout {
+            lang,
+            title: title.into(),
+            user: None,
+            nav: Vec::new(),
+            here: here.to_owned(),
+        }
+    }
+
+    /// The text for `key` in the page's language.
+    pub fn t(&self, key: &str) -> String {
+        self.lang.t(key)
+    }
+
+    pub fn is_en(&self) -> bool {
+        self.lang.is_en()
+    }
+
+    pub fn pick<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
+        self.lang.pick(zh, en)
+    }
+
+    pub fn lang_code(&self) -> &'static str {
+        self.lang.code()
+    }
+}
+
+/// An org kind's label in the page language (used by several templates).
+pub fn kind_label(lang: Lang, kind: OrgKind) -> &'static str {
+    lang.pick(kind.label_zh(), kind.label_en())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    layout: Layout,
+    status: u16,
+    message: String,
+}
+
+/// An error rendered as a page (the JSON renderer is `AppError`'s own).
+#[derive(Debug)]
+pub struct PageError {
+    pub error: AppError,
+    pub lang: Lang,
+}
+
+impl PageError {
+    pub fn new(error: AppError, lang: Lang) -> Self {
+        PageError { error, lang }
+    }
+}
+
+impl From<AppError> for PageError {
+    fn from(error: AppError) -> Self {
+        PageError {
+            error,
+            lang: Lang::Zh,
+        }
+    }
+}
+
+impl From<sqlx::Error> for PageError {
+    fn from(e: sqlx::Error) -> Self {
+        AppError::from(e).into()
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        self.error.log();
+        let status = self.error.status_code();
+        let detail = self.error.detail();
+        let message = if self.lang.is_en() {
+            detail.message_en
+        } else {
+            detail.message
+        };
+        let title = format!("{} {}", status.as_u16(), message);
+        let page = ErrorPage {
+            layout: Layout::anon(self.lang, title, "/"),
+            status: status.as_u16(),
+            message,
+        };
+        (status, page).into_response()
+    }
+}
+
+/// `Json<T>` whose rejections answer in our JSON error format: malformed
+/// JSON, unknown fields, wrong types, missing content type, oversize bodies.
+pub struct AppJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for AppJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(AppJson(v)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> AppError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return AppError::PayloadTooLarge;
+    }
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => AppError::bad_request(
+            "unsupported_media_type",
+            "请求须为 JSON（Content-Type: application/json）",
+            "The request must be JSON (Content-Type: application/json)",
+        ),
+        JsonRejection::JsonSyntaxError(e) => AppError::bad_request(
+            "malformed_json",
+            format!("JSON 格式错误：{}", e.body_text()),
+            format!("Malformed JSON: {}", e.body_text()),
+        ),
+        JsonRejection::JsonDataError(e) => AppError::bad_request(
+            "invalid_json",
+            format!("JSON 内容不符合要求：{}", e.body_text()),
+            format!(
+                "The JSON does not fit the expected shape: {}",
+                e.body_text()
+            ),
+        ),
+        other => AppError::bad_request(
+            "bad_body",
+            format!("无法读取请求内容：{}", other.body_text()),
+            format!("Could not read the request body: {}", other.body_text()),
+        ),
+    }
+}
+
+impl<T: serde::Serialize> IntoResponse for AppJson<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// `Query<T>` whose rejections answer in our error format.
+pub struct AppQuery<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for AppQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(AppQuery(v)),
+            Err(e) => Err(AppError::bad_request(
+                "invalid_query",
+                format!("查询参数有误：{}", e.body_text()),
+                format!("Invalid query parameters: {}", e.body_text()),
+            )),
+        }
+    }
+}
+
+/// A record id from the path; anything but a UUID is simply not found.
+pub fn parse_id(raw: &str) -> Result<uuid::Uuid, AppError> {
+    uuid::Uuid::parse_str(raw).map_err(|_| AppError::NotFound)
+}
+
+/// The version a client read: the body's `version`, or an `If-Match`
+/// header (`"3"` or `W/"3"`). Required for every update (stale edits are refused).
+pub fn expected_version(
+    body: Option<i32>,
+    headers: &axum::http::HeaderMap,
+) -> Result<i32, AppError> {
+    if let Some(v) = body {
+        return Ok(v);
+    }
+    headers
+        .get(header::IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| {
+            AppError::field(
+                "version",
+                "version_required",
+                "请提供所读取记录的版本号（version 字段或 If-Match 头），以免覆盖他人的修改",
+                "Send the version you read (a `version` field or an If-Match header) so that no one else's change is overwritten",
+            )
+        })
+}
+
+/// Only a relative path of this site may be a `next` target (no open redirects).
+pub fn safe_next(next: &str) -> String {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.contains(['\r', '\n'])
+        && !next.starts_with("/login");
+    if ok {
+        next.to_owned()
+    } else {
+        "/".to_owned()
+    }
+}
+
+/// Percent-encodes a query value.
+pub fn url_encode(value: &str) -> String {
+    serde_urlencoded::to_string([("", value)])
+        .map(|s| s.trim_start_matches('=').to_owned())
+        .unwrap_or_default()
+}
+
+/// Security headers on every response: CSP without inline script, nosniff,
+/// frame-ancestors none, Referrer-Policy, and HSTS when secure.
+pub async fn security_headers(
+    axum::extract::State(secure): axum::extract::State<bool>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let docs = req.uri().path().starts_with("/api/docs");
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    // The API browser's bundled page needs inline style and script.
+    let csp = if docs {
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
+         script-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    } else {
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+         frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+    };
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(csp),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    if secure {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    res
+}
+
+/// Pagination of a list: page (1-based) and page size, clamped.
+#[derive(Debug, Clone, Copy)]
+pub struct Paging {
+    pub page: i64,
+    pub per_page: i64,
+}
+
+impl Paging {
+    pub fn new(page: Option<i64>, per_page: Option<i64>) -> Paging {
+        Paging {
+            page: page.unwrap_or(1).max(1),
+            per_page: per_page.unwrap_or(20).clamp(1, 100),
+        }
+    }
+
+    pub fn offset(&self) -> i64 {
+        (self.page - 1) * self.per_page
+    }
+
+    pub fn pages(&self, total: i64) -> i64 {
+        ((total + self.per_page - 1) / self.per_page).max(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_targets_outside_the_site_fall_back_to_home() {
+        assert_eq!(safe_next("/stations?page=2"), "/stations?page=2");
+        assert_eq!(safe_next("//evil.example/"), "/");
+        assert_eq!(safe_next("https://evil.example/"), "/");
+        assert_eq!(safe_next("/\\evil.example"), "/");
+        assert_eq!(safe_next("/login"), "/");
+    }
+
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(url_encode("/a b?c=d&e"), "%2Fa+b%3Fc%3Dd%26e");
+    }
+}
