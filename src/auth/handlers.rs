@@ -55,10 +55,15 @@ pub async fn sign_in(
         Err(axum_login::Error::Session(e)) => return Err(anyhow::anyhow!("session: {e}").into()),
     };
     throttle::clear(&app.db, username).await?;
-    // login() cycles the session id (no fixation).
     auth.login(&user)
         .await
         .map_err(|e| anyhow::anyhow!("session login: {e}"))?;
+    // A new session id at every sign-in (no fixation), also when a session
+    // was already signed in: login() alone cycles only anonymous sessions.
+    auth.session
+        .cycle_id()
+        .await
+        .map_err(|e| anyhow::anyhow!("session cycle: {e}"))?;
     auth.session
         .insert(LOGIN_AT_KEY, chrono::Utc::now().timestamp())
         .await

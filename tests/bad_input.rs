@@ -1,0 +1,264 @@
+//! Bad input never produces a 500 or a partial write: each gets a 4xx in
+//! our JSON error format with a clear message (README "contract").
+
+mod common;
+
+use common::{assert_error, TestApp};
+use serde_json::json;
+
+async fn org_count(app: &TestApp) -> i64 {
+    sqlx::query_scalar("select count(*) from organization")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn malformed_json_is_a_400_in_our_format() {
+    let app = TestApp::spawn().await;
+    let c = app.login("operator").await;
+    let res = c
+        .http
+        .post(app.url("/api/v1/organizations"))
+        .header("content-type", "application/json")
+        .body("{\"kind\": \"department\", ")
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, 400, "malformed_json").await;
+}
+
+#[tokio::test]
+async fn unknown_fields_are_refused_by_name() {
+    let app = TestApp::spawn().await;
+    let c = app.login("operator").await;
+    let res = c
+        .post_json(
+            "/api/v1/organizations",
+            &json!({"kind": "department", "name": "x", "colour": "red"}),
+        )
+        .await;
+    let body = assert_error(res, 400, "invalid_json").await;
+    assert!(body["error"]["message_en"]
+        .as_str()
+        .unwrap()
+        .contains("colour"));
+    let res = app
+        .client()
+        .post_json(
+            "/api/v1/session",
+            &json!({"username": "a", "password": "b", "otp": 1}),
+        )
+        .await;
+    assert_error(res, 400, "invalid_json").await;
+}
+
+#[tokio::test]
+async fn a_wrong_type_or_a_missing_content_type_is_a_400() {
+    let app = TestApp::spawn().await;
+    let c = app.login("operator").await;
+    let res = c
+        .post_json(
+            "/api/v1/organizations",
+            &json!({"kind": "department", "name": 7}),
+        )
+        .await;
+    assert_error(res, 400, "invalid_json").await;
+    let res = c
+        .http
+        .post(app.url("/api/v1/organizations"))
+        .body("kind=department")
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, 400, "unsupported_media_type").await;
+}
+
+#[tokio::test]
+async fn an_oversize_body_is_a_413() {
+    let app = TestApp::spawn().await;
+    let c = app.login("operator").await;
+    let huge = "x".repeat(300 * 1024);
+    let res = c
+        .post_json(
+            "/api/v1/organizations",
+            &json!({"kind": "department", "name": huge}),
+        )
+        .await;
+    assert_error(res, 413, "payload_too_large").await;
+}
+
+#[tokio::test]
+async fn invalid_division_codes_are_field_errors_and_nothing_is_written() {
+    let app = TestApp::spawn().await;
+    let c = app.login("operator").await;
+    let before = org_count(&app).await;
+    for (code, want) in [
+        ("999999", "invalid_division"),
+        ("44010", "invalid_division"),
+        ("440000", "division_level"),
+    ] {
+        let res = c
+            .post_json(
+                "/api/v1/organizations",
+                &json!({"kind": "regulator", "name": format!("某市监局 {code}"), "regulator_level": "municipal", "division_code": code}),
+            )
+            .await;
+        let body = assert_error(res, 422, "validation").await;
+        assert_eq!(body["error"]["fields"][0]["field"], "division_code");
+        assert_eq!(body["error"]["fields"][0]["code"], want, "{code}");
+    }
+    assert_eq!(org_count(&app).await, before);
+}
+
+#[tokio::test]
+async fn an_invalid_credit_code_names_the_wrong_part_r7_1() {
+    let app = TestApp::spawn().await;
+    let c = app.login("operator").await;
+    let res = c
+        .post_json(
+            "/api/v1/organizations",
+            &json!({"kind": "department", "name": "某集团", "credit_code": "91110000100017002B"}),
+        )
+        .await;
+    let body = assert_error(res, 422, "validation").await;
+    let f = &body["error"]["fields"][0];
+    assert_eq!(f["field"], "credit_code");
+    assert_eq!(f["code"], "invalid_credit_code");
+    assert!(f["message"].as_str().unwrap().contains("校验码"), "{f}");
+}
+
+#[tokio::test]
+async fn a_station_with_every_field_wrong_reports_all_of_them_at_once() {
+    let app = TestApp::spawn().await;
+    let c = app.login("operator").await;
+    let res = c
+        .post_json(
+            "/api/v1/organizations",
+            &json!({"kind": "station", "name": "某站", "station": {
+                "code": "bad code", "tier": "national_branch", "location_division": "123456",
+                "legal_person": true, "credit_code": "123"}}),
+        )
+        .await;
+    let body = assert_error(res, 422, "validation").await;
+    let fields: Vec<&str> = body["error"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    for f in [
+        "station.code",
+        "station.department_id",
+        "station.head_station_id",
+        "station.location_division",
+        "station.credit_code",
+    ] {
+        assert!(fields.contains(&f), "{f} missing from {fields:?}");
+    }
+}
+
+#[tokio::test]
+async fn bad_ids_and_bad_query_parameters_are_4xx_not_500() {
+    let app = TestApp::spawn().await;
+    let c = app.login("station.staff").await;
+    assert_error(c.get("/api/v1/stations/not-a-uuid").await, 404, "not_found").await;
+    assert_error(
+        c.get("/api/v1/stations?page=abc").await,
+        400,
+        "invalid_query",
+    )
+    .await;
+    assert_error(
+        c.get("/api/v1/stations?tier=galactic").await,
+        422,
+        "validation",
+    )
+    .await;
+    assert_error(c.get("/api/v1/stations?region=12").await, 422, "validation").await;
+    assert_error(
+        c.get("/api/v1/stations?sort=password").await,
+        422,
+        "validation",
+    )
+    .await;
+    assert_error(c.get("/api/v1/nothing-here").await, 404, "not_found").await;
+    assert_eq!(
+        c.get("/stations?tier=galactic").await.status(),
+        200,
+        "the page shows the error above the table"
+    );
+}
+
+#[tokio::test]
+async fn an_update_without_a_version_is_refused_and_a_stale_one_is_a_409() {
+    let app = TestApp::spawn().await;
+    let c = app.login("operator").await;
+    let res = c
+        .post_json(
+            "/api/v1/organizations",
+            &json!({"kind": "department", "name": "版本测试集团"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let org: serde_json::Value = res.json().await.unwrap();
+    let path = format!("/api/v1/organizations/{}", org["id"].as_str().unwrap());
+    let res = c.put_json(&path, &json!({"name": "版本测试集团 2"})).await;
+    assert_error(res, 422, "validation").await;
+    let res = c
+        .put_json(&path, &json!({"name": "版本测试集团 2", "version": 1}))
+        .await;
+    assert_eq!(res.status(), 200);
+    // Someone else's edit landed first: version 1 is stale now.
+    let res = c
+        .put_json(&path, &json!({"name": "版本测试集团 3", "version": 1}))
+        .await;
+    assert_error(res, 409, "stale_version").await;
+    // If-Match works too.
+    let res = c
+        .http
+        .put(app.url(&path))
+        .header("if-match", "\"2\"")
+        .json(&json!({"name": "版本测试集团 3"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let name: String =
+        sqlx::query_scalar("select name from organization where organization_id = $1::uuid")
+            .bind(org["id"].as_str().unwrap())
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(name, "版本测试集团 3");
+}
+
+#[tokio::test]
+async fn a_form_with_errors_is_shown_again_with_the_input_and_messages_beside_fields() {
+    let app = TestApp::spawn().await;
+    let c = app.login("operator").await;
+    let res = c
+        .post_form(
+            "/admin/organizations",
+            &[
+                ("kind", "regulator"),
+                ("name", "某某市场监督管理局"),
+                ("regulator_level", "county"),
+                ("division_code", "440100"),
+                ("active", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("value=\"某某市场监督管理局\""),
+        "the name is kept"
+    );
+    assert!(html.contains("value=\"440100\""), "the code is kept");
+    assert!(html.contains("class=\"field-error\""));
+    assert!(
+        html.contains("县级行政区划"),
+        "the message says what is wrong"
+    );
+}

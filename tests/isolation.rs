@@ -1,0 +1,298 @@
+//! Tenant isolation (requirements.md §2, architecture.md §3 and §6.10):
+//! the authorization matrix over org kind × role × relation to the record ×
+//! action, asserting HTTP status and the rows visible at the database under
+//! the app role; and the catalog: every tenant table has row-level security
+//! enabled and forced, the app role owns nothing and bypasses nothing.
+
+mod common;
+
+use common::{assert_error, set, TestApp};
+use serde_json::json;
+
+/// Stations each demo account's organization may see (R3.2, Art 17 supervision).
+fn expected_stations(user: &str) -> Vec<&'static str> {
+    let all = vec![
+        "NS-OGF",
+        "NS-OGF-CD",
+        "NS-OGF-NJ",
+        "GD-EP-01",
+        "JS-EP-01",
+        "GZ-TH-GAS",
+        "SZ-GAS-01",
+    ];
+    match user {
+        "operator" => all,
+        // SAMR: authorizer of national stations, supervisor of the whole country.
+        "samr.reviewer" | "samr.approver" => all,
+        // 广东: authorizer of GD-EP-01; supervisor of everything located in 广东.
+        "gd.reviewer" | "gd.approver" => vec!["GD-EP-01", "GZ-TH-GAS", "SZ-GAS-01"],
+        // 国家电网: its own two stations.
+        "dept.officer" => vec!["GD-EP-01", "JS-EP-01"],
+        "station.staff" => vec!["GD-EP-01"],
+        "station2.staff" => vec!["JS-EP-01"],
+        // R3.2: a head station reads its branches.
+        "head.staff" => vec!["NS-OGF", "NS-OGF-CD", "NS-OGF-NJ"],
+        other => panic!("no expectation for {other}"),
+    }
+}
+
+const USERS: [&str; 9] = [
+    "operator",
+    "samr.reviewer",
+    "samr.approver",
+    "gd.reviewer",
+    "gd.approver",
+    "dept.officer",
+    "station.staff",
+    "station2.staff",
+    "head.staff",
+];
+
+#[tokio::test]
+async fn station_list_shows_each_organization_exactly_the_stations_it_may_see() {
+    let app = TestApp::spawn().await;
+    for user in USERS {
+        let c = app.login(user).await;
+        assert_eq!(
+            c.station_codes().await,
+            set(&expected_stations(user)),
+            "list as {user}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn database_rows_under_the_app_role_match_what_each_organization_may_see() {
+    let app = TestApp::spawn().await;
+    for user in USERS {
+        let rows = app
+            .as_app_role(Some(user), "select code from station")
+            .await;
+        let got: std::collections::HashSet<String> = rows.into_iter().collect();
+        assert_eq!(got, set(&expected_stations(user)), "rows visible to {user}");
+    }
+}
+
+#[tokio::test]
+async fn reading_a_station_answers_200_when_visible_and_404_otherwise_over_json_and_pages() {
+    let app = TestApp::spawn().await;
+    let codes = [
+        "NS-OGF",
+        "NS-OGF-CD",
+        "GD-EP-01",
+        "JS-EP-01",
+        "GZ-TH-GAS",
+        "SZ-GAS-01",
+    ];
+    let mut ids = Vec::new();
+    for code in codes {
+        ids.push((code, app.station_id(code).await));
+    }
+    for user in USERS {
+        let c = app.login(user).await;
+        let visible = expected_stations(user);
+        for (code, id) in &ids {
+            let want = if visible.contains(code) { 200 } else { 404 };
+            let res = c.get(&format!("/api/v1/stations/{id}")).await;
+            assert_eq!(res.status().as_u16(), want, "{user} reads {code} over JSON");
+            if want == 404 {
+                assert_error(res, 404, "not_found").await;
+            }
+            let page = c.get(&format!("/stations/{id}")).await;
+            assert_eq!(
+                page.status().as_u16(),
+                want,
+                "{user} opens the page of {code}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn only_the_platform_operator_creates_and_updates_organizations() {
+    let app = TestApp::spawn().await;
+    let gd_power = app.station_id("GD-EP-01").await;
+    for user in USERS {
+        let c = app.login(user).await;
+        let create = c
+            .post_json(
+                "/api/v1/organizations",
+                &json!({"kind": "department", "name": format!("测试主管部门 {user}")}),
+            )
+            .await;
+        let read = c.get(&format!("/api/v1/organizations/{gd_power}")).await;
+        let update = c
+            .put_json(
+                &format!("/api/v1/organizations/{gd_power}"),
+                &json!({"name": "改名", "version": 1}),
+            )
+            .await;
+        if user == "operator" {
+            assert_eq!(create.status(), 201, "operator creates");
+            assert_eq!(read.status(), 200, "operator reads");
+            // Valid shape needs the station fields: an update without them is a 422, not a 403.
+            assert_eq!(update.status(), 422, "operator update is validated");
+        } else {
+            assert_error(create, 403, "forbidden").await;
+            assert_error(read, 403, "forbidden").await;
+            assert_error(update, 403, "forbidden").await;
+        }
+    }
+    let created: i64 =
+        sqlx::query_scalar("select count(*) from organization where name like '测试主管部门%'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(created, 1, "only the operator's organization exists");
+}
+
+#[tokio::test]
+async fn an_org_admin_lists_and_edits_only_users_of_their_own_organization() {
+    let app = TestApp::spawn().await;
+    let c = app.login("station.staff").await;
+    let (status, body) = c.json("/api/v1/users").await;
+    assert_eq!(status, 200);
+    let names: Vec<&str> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["station.staff"]);
+    // Another organization's user answers 404, even asked for by id.
+    let other: uuid::Uuid =
+        sqlx::query_scalar("select user_id from app_user where username = 'station2.staff'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_error(
+        c.get(&format!("/api/v1/users/{other}")).await,
+        404,
+        "not_found",
+    )
+    .await;
+    let res = c
+        .put_json(
+            &format!("/api/v1/users/{other}"),
+            &json!({"display_name": "x", "version": 1}),
+        )
+        .await;
+    assert_error(res, 404, "not_found").await;
+    // Creating a user in another organization is refused and writes nothing.
+    let js = app.station_id("JS-EP-01").await;
+    let res = c
+        .post_json(
+            "/api/v1/users",
+            &json!({"organization_id": js, "username": "intruder", "display_name": "x",
+                    "roles": ["staff"], "password": "Intruder-2025"}),
+        )
+        .await;
+    assert_error(res, 422, "validation").await;
+    let n: i64 = sqlx::query_scalar("select count(*) from app_user where username = 'intruder'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    // Under the app role the station sees only its own users.
+    let rows = app
+        .as_app_role(Some("station.staff"), "select username from app_user")
+        .await;
+    assert_eq!(rows, vec!["station.staff".to_owned()]);
+}
+
+#[tokio::test]
+async fn users_without_an_admin_role_cannot_manage_users() {
+    let app = TestApp::spawn().await;
+    let c = app.login("samr.reviewer").await;
+    assert_error(c.get("/api/v1/users").await, 403, "forbidden").await;
+    let res = c
+        .post_json(
+            "/api/v1/users",
+            &json!({"username": "x.y", "display_name": "x", "roles": ["reviewer"], "password": "Password-2025"}),
+        )
+        .await;
+    assert_error(res, 403, "forbidden").await;
+}
+
+#[tokio::test]
+async fn every_tenant_table_has_row_level_security_enabled_and_forced() {
+    let app = TestApp::spawn().await;
+    // Tenant tables: those holding organization, user or station data.
+    let tables: Vec<(String, bool, bool)> = sqlx::query_as(
+        "select c.relname::text, c.relrowsecurity, c.relforcerowsecurity
+           from pg_class c join pg_namespace n on n.oid = c.relnamespace
+          where n.nspname = 'public' and c.relkind = 'r'
+            and exists (select 1 from information_schema.columns col
+                         where col.table_schema = 'public' and col.table_name = c.relname
+                           and col.column_name in ('organization_id', 'org_id', 'station_id', 'user_id'))
+          order by 1",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let names: Vec<&str> = tables.iter().map(|t| t.0.as_str()).collect();
+    for must in [
+        "organization",
+        "app_user",
+        "station",
+        "station_access",
+        "audit_event",
+    ] {
+        assert!(names.contains(&must), "{must} is a tenant table: {names:?}");
+    }
+    for (table, enabled, forced) in &tables {
+        assert!(enabled, "{table}: row level security enabled");
+        assert!(forced, "{table}: row level security forced");
+    }
+}
+
+#[tokio::test]
+async fn the_app_role_is_not_owner_superuser_or_bypassrls() {
+    let app = TestApp::spawn().await;
+    let (superuser, bypass, login): (bool, bool, bool) = sqlx::query_as(
+        "select rolsuper, rolbypassrls, rolcanlogin from pg_roles where rolname = 'jiliang_app'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(!superuser && !bypass && !login);
+    let owned: i64 = sqlx::query_scalar(
+        "select count(*) from pg_class c join pg_roles r on r.oid = c.relowner where r.rolname = 'jiliang_app'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(owned, 0, "the app role owns no relation");
+}
+
+#[tokio::test]
+async fn policies_fail_closed_when_no_organization_is_set() {
+    let app = TestApp::spawn().await;
+    for table in [
+        "organization",
+        "app_user",
+        "station",
+        "station_access",
+        "audit_event",
+    ] {
+        let rows = app
+            .as_app_role(None, &format!("select count(*)::text from {table}"))
+            .await;
+        assert_eq!(rows, vec!["0".to_owned()], "{table} without app.org_id");
+    }
+}
+
+#[tokio::test]
+async fn the_app_role_cannot_change_or_delete_audit_events() {
+    let app = TestApp::spawn().await;
+    let mut tx = app.pool.begin().await.unwrap();
+    sqlx::query("set local role jiliang_app")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let err = sqlx::query("delete from audit_event")
+        .execute(&mut *tx)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("permission denied"), "{err}");
+}
