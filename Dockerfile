@@ -1,0 +1,15 @@
+# Build: the binary embeds migrations, templates, locales, static files and
+# reference data, so the runtime image holds only the binary.
+FROM rust:1.95-bookworm AS build
+WORKDIR /src
+COPY . .
+RUN cargo build --release --locked && cp target/release/jiliang /jiliang
+
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \
+ && rm -rf /var/lib/apt/lists/* && useradd --system --home /var/lib/jiliang jiliang
+COPY --from=build /jiliang /usr/local/bin/jiliang
+USER jiliang
+ENV JILIANG_ADDR=0.0.0.0:8080
+EXPOSE 8080
+CMD ["jiliang", "serve"]
