@@ -13,6 +13,9 @@ end $$;
 grant jiliang_app to current_user;
 grant usage on schema public to jiliang_app;
 
+-- Chinese names sort by pinyin (ICU), not by code point.
+create collation if not exists zh_pinyin (provider = icu, locale = 'zh-u-co-pinyin');
+
 -- Request context, set with set_config(..., true) per transaction (db::tenant_tx).
 create function app_org_id() returns uuid language sql stable as
 $$ select nullif(current_setting('app.org_id', true), '')::uuid $$;

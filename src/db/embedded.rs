@@ -98,6 +98,28 @@ fn server_identity() -> anyhow::Result<Option<(u32, u32)>> {
     )
 }
 
+/// As root the server runs as `postgres`, which must be able to pass
+/// through the data directory (e.g. a `mktemp -d` directory is 0700) to reach
+/// its cluster. Adds search permission only (no listing, no reading).
+fn allow_traversal(dir: &Path) -> anyhow::Result<()> {
+    let mode = fs::metadata(dir)?.permissions().mode();
+    if mode & 0o001 == 0 {
+        fs::set_permissions(dir, fs::Permissions::from_mode((mode & 0o7777) | 0o011))
+            .with_context(|| format!("letting the postgres user reach {}", dir.display()))?;
+    }
+    for ancestor in dir.ancestors().skip(1) {
+        let m = fs::metadata(ancestor)?.permissions().mode();
+        if m & 0o001 == 0 {
+            bail!(
+                "the postgres user cannot reach {} (mode {:o}); choose a JILIANG_DATA_DIR outside it",
+                ancestor.display(),
+                m & 0o7777
+            );
+        }
+    }
+    Ok(())
+}
+
 fn chown_tree(path: &Path, uid: u32, gid: u32) -> anyhow::Result<()> {
     std::os::unix::fs::chown(path, Some(uid), Some(gid))
         .with_context(|| format!("chown {}", path.display()))?;
@@ -137,6 +159,9 @@ impl EmbeddedPg {
         let identity = server_identity()?;
         fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let dir = fs::canonicalize(dir)?;
+        if identity.is_some() {
+            allow_traversal(&dir)?;
+        }
         let cluster_dir = dir.join("pg");
         let password_file = dir.join("pg-password");
         let log_file = dir.join("postgres.log");

@@ -112,7 +112,7 @@ pub async fn org_list(
 ) -> Result<(Vec<Organization>, i64)> {
     let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(format!("{ORG_SELECT} where true"));
     push_org_filter(&mut qb, filter);
-    qb.push(" order by o.kind, o.name limit ")
+    qb.push(" order by o.kind, o.name collate zh_pinyin limit ")
         .push_bind(paging.per_page)
         .push(" offset ")
         .push_bind(paging.offset());
@@ -170,7 +170,7 @@ pub async fn org_refs(conn: &mut PgConnection, kind: OrgKind) -> Result<Vec<OrgR
     Ok(sqlx::query_as(
         "select o.organization_id as id, o.name, o.kind, coalesce(o.regulator_level, s.tier) as detail
            from organization o left join station s on s.station_id = o.organization_id
-          where o.kind = $1 and o.active order by o.name",
+          where o.kind = $1 and o.active order by o.name collate zh_pinyin",
     )
     .bind(kind.as_str())
     .fetch_all(conn)
@@ -704,7 +704,7 @@ pub async fn user_list(
     let rows: Vec<UserRow> = sqlx::query_as(&format!(
         "{USER_SELECT} where ($1::uuid is null or u.organization_id = $1)
            and ($2::text is null or u.username ilike $2 or u.display_name ilike $2)
-         order by o.name, u.username limit $3 offset $4"
+         order by o.name collate zh_pinyin, u.username limit $3 offset $4"
     ))
     .bind(org)
     .bind(&like)

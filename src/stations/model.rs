@@ -69,7 +69,7 @@ pub enum StationSort {
 impl StationSort {
     pub fn column(self) -> &'static str {
         match self {
-            StationSort::Name => "o.name",
+            StationSort::Name => "o.name collate zh_pinyin",
             StationSort::Code => "s.code",
             StationSort::Tier => "s.tier",
             StationSort::Status => "s.status",

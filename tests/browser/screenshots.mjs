@@ -1,0 +1,65 @@
+// Screenshots of the main pages, for a person to look at.
+// Usage: BASE=http://127.0.0.1:8080 OUT=/tmp/shots node screenshots.mjs
+// Uses Debian's chromium (/usr/bin/chromium); never downloads a browser.
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+
+const BASE = process.env.BASE ?? "http://127.0.0.1:8080";
+const OUT = process.env.OUT ?? "/tmp/jiliang-shots";
+mkdirSync(OUT, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+});
+
+async function session(user, lang = "zh") {
+  const ctx = await browser.newContext({ viewport: { width: 1366, height: 860 }, locale: "zh-CN" });
+  if (lang === "en") await ctx.addCookies([{ name: "lang", value: "en", url: BASE }]);
+  const page = await ctx.newPage();
+  if (user) {
+    await page.goto(`${BASE}/login`);
+    await page.fill("#username", user);
+    await page.fill("#password", "demo-pass-2025");
+    await page.click("button[type=submit].primary");
+    await page.waitForURL(`${BASE}/`);
+  }
+  return page;
+}
+
+async function shot(page, path, name) {
+  await page.goto(`${BASE}${path}`);
+  await page.screenshot({ path: `${OUT}/${name}.png`, fullPage: true });
+  console.log(`${OUT}/${name}.png`);
+}
+
+const anon = await session(null);
+await shot(anon, "/login", "login");
+await anon.fill("#username", "station.staff");
+await anon.fill("#password", "wrong");
+await anon.click("button[type=submit].primary");
+await anon.screenshot({ path: `${OUT}/login-error.png`, fullPage: true });
+
+const samr = await session("samr.reviewer");
+await shot(samr, "/", "home-samr");
+await shot(samr, "/stations", "stations-samr");
+await shot(samr, "/stations?tier=national_branch&sort=code", "stations-filtered");
+
+const op = await session("operator");
+await shot(op, "/", "home-operator");
+await shot(op, "/admin/organizations", "orgs");
+await shot(op, "/admin/organizations/new", "org-new");
+await op.selectOption("#f-kind", "station");
+await op.fill("#f-name", "测试站");
+await op.click("form.form button[type=submit]");
+await op.screenshot({ path: `${OUT}/org-new-errors.png`, fullPage: true });
+await shot(op, "/admin/users", "users");
+await shot(op, "/api/docs/", "api-docs");
+
+const st = await session("station.staff", "en");
+await shot(st, "/", "home-station-en");
+const id = await st.evaluate(async () => (await (await fetch("/api/v1/stations")).json()).items[0].id);
+await shot(st, `/stations/${id}`, "station-detail-en");
+await shot(st, "/stations/00000000-0000-0000-0000-000000000000", "not-found-en");
+
+await browser.close();
