@@ -40,11 +40,20 @@ pub struct EmbeddedPg {
     stopped: Option<mpsc::Receiver<()>>,
 }
 
-/// The directory holding `initdb` and `postgres`.
+/// The directory holding `initdb` and `postgres`: on `PATH` first, then
+/// the newest `/usr/lib/postgresql/*/bin`.
 pub fn find_bin_dir() -> anyhow::Result<PathBuf> {
+    find_bin_dir_in(
+        std::env::var_os("PATH").as_deref(),
+        Path::new("/usr/lib/postgresql"),
+    )
+}
+
+/// [`find_bin_dir`] over a given `PATH` value and versioned install root.
+pub fn find_bin_dir_in(path: Option<&std::ffi::OsStr>, lib_root: &Path) -> anyhow::Result<PathBuf> {
     let has_both = |d: &Path| d.join("initdb").is_file() && d.join("postgres").is_file();
-    if let Some(path) = std::env::var_os("PATH") {
-        for dir in std::env::split_paths(&path) {
+    if let Some(path) = path {
+        for dir in std::env::split_paths(path) {
             let initdb = dir.join("initdb");
             if initdb.is_file() {
                 // Debian links initdb into PATH; the server sits beside its target.
@@ -60,7 +69,7 @@ pub fn find_bin_dir() -> anyhow::Result<PathBuf> {
             }
         }
     }
-    let mut versions: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
+    let mut versions: Vec<(u32, PathBuf)> = fs::read_dir(lib_root)
         .into_iter()
         .flatten()
         .flatten()
@@ -420,4 +429,36 @@ fn spawn_server(
         .context("the embedded PostgreSQL thread died")?
         .context("starting postgres")?;
     Ok((stop_tx, stopped_rx))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_postgresql_binaries_the_message_names_the_package_database_url_and_compose() {
+        let empty = std::env::temp_dir().join(format!("jiliang-no-pg-{}", std::process::id()));
+        fs::create_dir_all(&empty).unwrap();
+        let err = find_bin_dir_in(Some(empty.as_os_str()), &empty)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("apt-get install postgresql"), "{err}");
+        assert!(err.contains("DATABASE_URL"), "{err}");
+        assert!(err.contains("docker compose up"), "{err}");
+        fs::remove_dir_all(&empty).unwrap();
+    }
+
+    #[test]
+    fn the_newest_versioned_install_is_chosen_when_path_has_none() {
+        let root = std::env::temp_dir().join(format!("jiliang-pg-root-{}", std::process::id()));
+        for v in ["13", "15"] {
+            let bin = root.join(v).join("bin");
+            fs::create_dir_all(&bin).unwrap();
+            fs::write(bin.join("initdb"), "").unwrap();
+            fs::write(bin.join("postgres"), "").unwrap();
+        }
+        let found = find_bin_dir_in(None, &root).unwrap();
+        assert_eq!(found, root.join("15").join("bin"));
+        fs::remove_dir_all(&root).unwrap();
+    }
 }
