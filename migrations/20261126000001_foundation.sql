@@ -266,35 +266,61 @@ create table login_throttle (
 );
 
 -- ---------------------------------------------------------------- row-level security
+-- The platform operator (kind platform AND role operator) manages the
+-- registry; an organization's admin manages its own users. Roles come from
+-- app.roles, set per transaction from the signed-in user.
+create function app_is_operator() returns boolean language sql stable as
+$$ select app_org_kind() = 'platform' and app_has_role('operator') $$;
+
 alter table organization enable row level security;
 alter table organization force row level security;
 create policy organization_read on organization for select using (
   app_org_id() is not null and (
     organization_id = app_org_id()
-    or app_org_kind() = 'platform'
+    or app_is_operator()
     or kind in ('platform', 'regulator', 'department')
     or app_sees_station(organization_id)));
-create policy organization_insert on organization for insert with check (app_org_kind() = 'platform');
+create policy organization_insert on organization for insert with check (app_is_operator());
 create policy organization_update on organization for update
-  using (app_org_kind() = 'platform') with check (app_org_kind() = 'platform');
+  using (app_is_operator()) with check (app_is_operator());
 
 alter table app_user enable row level security;
 alter table app_user force row level security;
 create policy app_user_read on app_user for select
-  using (organization_id = app_org_id() or app_org_kind() = 'platform');
+  using (organization_id = app_org_id() or app_is_operator());
 create policy app_user_insert on app_user for insert
-  with check (organization_id = app_org_id() or app_org_kind() = 'platform');
+  with check ((organization_id = app_org_id() and app_has_role('admin')) or app_is_operator());
 create policy app_user_update on app_user for update
-  using (organization_id = app_org_id() or app_org_kind() = 'platform')
-  with check (organization_id = app_org_id() or app_org_kind() = 'platform');
+  using ((organization_id = app_org_id() and app_has_role('admin')) or app_is_operator())
+  with check ((organization_id = app_org_id() and app_has_role('admin')) or app_is_operator());
 
 alter table station enable row level security;
 alter table station force row level security;
 create policy station_read on station for select
-  using (app_sees_station(station_id) or app_org_kind() = 'platform');
-create policy station_insert on station for insert with check (app_org_kind() = 'platform');
+  using (app_sees_station(station_id) or app_is_operator());
+create policy station_insert on station for insert with check (app_is_operator());
 create policy station_update on station for update
-  using (app_org_kind() = 'platform') with check (app_org_kind() = 'platform');
+  using (app_is_operator()) with check (app_is_operator());
+
+-- R3.1 as a second line: a branch's head is a national head station, and a
+-- head station with branches keeps its tier.
+create function station_head_check() returns trigger
+language plpgsql security definer set search_path = public as $$
+begin
+  if new.head_station_id is not null and not exists (
+      select 1 from station h where h.station_id = new.head_station_id and h.tier = 'national_head') then
+    raise exception 'R3.1: the head station of a branch must be a national head station'
+      using errcode = 'check_violation', constraint = 'station_head_rule';
+  end if;
+  if tg_op = 'UPDATE' and old.tier = 'national_head' and new.tier <> 'national_head' and exists (
+      select 1 from station b where b.head_station_id = new.station_id) then
+    raise exception 'R3.1: a head station with branches keeps its tier'
+      using errcode = 'check_violation', constraint = 'station_head_keeps_tier';
+  end if;
+  return new;
+end $$;
+create trigger station_head_check before insert or update of tier, head_station_id on station
+  for each row execute function station_head_check();
 
 alter table station_access enable row level security;
 alter table station_access force row level security;
@@ -304,7 +330,7 @@ alter table audit_event enable row level security;
 alter table audit_event force row level security;
 create policy audit_event_read on audit_event for select using (org_id = app_org_id());
 create policy audit_event_insert on audit_event for insert
-  with check (app_org_id() is not null and (org_id = app_org_id() or org_id is null));
+  with check (app_org_id() is not null and org_id = app_org_id() and user_id = app_user_id());
 
 
 grant select, insert, update on organization, app_user, station to jiliang_app;

@@ -28,7 +28,7 @@ pub struct Config {
     pub secure_cookies: Option<bool>,
 
     /// Demo mode: seed the demo tenants on first start. Default: true with
-    /// the embedded database, false with `DATABASE_URL`.
+    /// the embedded database on a loopback address, false otherwise.
     #[arg(long, env = "JILIANG_DEMO")]
     pub demo: Option<bool>,
 
@@ -56,6 +56,10 @@ pub struct Config {
     #[arg(long, env = "JILIANG_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
     pub max_body_bytes: usize,
 
+    /// Largest uploaded document (bytes).
+    #[arg(long, env = "JILIANG_MAX_UPLOAD_BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub max_upload_bytes: usize,
+
     /// Largest database pool.
     #[arg(long, env = "JILIANG_DB_MAX_CONNECTIONS", default_value_t = 20)]
     pub db_max_connections: u32,
@@ -77,6 +81,7 @@ impl Config {
             login_max_failures_address: 20,
             login_lock_minutes: 15,
             max_body_bytes: 256 * 1024,
+            max_upload_bytes: 10 * 1024 * 1024,
             db_max_connections: 10,
         }
     }
@@ -87,9 +92,11 @@ impl Config {
             .unwrap_or_else(|| !self.addr.ip().is_loopback())
     }
 
-    /// Whether demo data may be seeded.
+    /// Whether demo data may be seeded: by default only with the embedded
+    /// database on a loopback address (the demo password is published).
     pub fn demo_mode(&self) -> bool {
-        self.demo.unwrap_or(self.database_url.is_none())
+        self.demo
+            .unwrap_or(self.database_url.is_none() && self.addr.ip().is_loopback())
     }
 
     /// The session cookie's name.

@@ -261,6 +261,12 @@ fn constraint_error(constraint: &str) -> Option<AppError> {
             "法人单位须填写统一社会信用代码；非法人单位须填写所属法人单位名称及其代码",
             "A legal person needs its credit code; otherwise give the parent entity's name and code",
         ),
+        "station_head_keeps_tier" => (
+            "station.tier",
+            "head_keeps_tier",
+            "该总站下设分站，不能改变其层级（R3.1）",
+            "This head station has branches; its tier cannot change (R3.1)",
+        ),
         "organization_regulator_fields" => (
             "regulator_level",
             "regulator_fields",

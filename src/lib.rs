@@ -13,6 +13,7 @@ pub mod error;
 pub mod i18n;
 pub mod orgs;
 pub mod seed;
+pub mod standards;
 pub mod startup;
 pub mod state;
 pub mod stations;

@@ -361,6 +361,7 @@ pub async fn seed_demo(pool: &PgPool, demo_mode: bool) -> anyhow::Result<bool> {
         .execute(&mut *tx)
         .await?;
     }
+    seed_registry(&mut tx, &ids).await?;
     audit::insert(
         &mut tx,
         None,
@@ -377,6 +378,186 @@ pub async fn seed_demo(pool: &PgPool, demo_mode: bool) -> anyhow::Result<bool> {
         .await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// Bumped whenever the demo data changes (test templates are keyed by it).
+pub const SEED_VERSION: u32 = 2;
+
+/// Standards, traceability and staff of the 广东 power station (and one of
+/// the head station), dated from today so that the warnings show: one
+/// certificate inside its re-assessment window (R12.3), one calibration
+/// overdue (R16.4), one expired qualification (R16.6).
+async fn seed_registry(
+    tx: &mut sqlx::PgConnection,
+    ids: &std::collections::HashMap<&str, Uuid>,
+) -> anyhow::Result<()> {
+    use chrono::{Days, Months};
+    let today = crate::web::today();
+    let ago = |m: u32| today.checked_sub_months(Months::new(m)).unwrap_or(today);
+    let ahead = |m: u32| today.checked_add_months(Months::new(m)).unwrap_or(today);
+    let gd = ids["gd"];
+    let samr = ids["samr"];
+    // (station, kind, name, range, accuracy, equipment, spec, person, location, cert, issuer, issued, expires, calibrated, due)
+    let rows = [
+        (
+            "gd_power",
+            "social_public",
+            "0.02级电能表检定装置",
+            "（0～100）A",
+            "0.02级",
+            "三相电能表检定装置",
+            "JJG 597-2005",
+            "刘芳",
+            "电能实验室 201",
+            "[2023]粤社量标证字第0101号",
+            gd,
+            ago(30),
+            ahead(18),
+            ago(6),
+            ahead(6),
+        ),
+        (
+            "gd_power",
+            "professional",
+            "互感器校验仪检定装置",
+            "（0～120）%",
+            "MPE: ±0.05%",
+            "互感器校验仪",
+            "JJG 169-2010",
+            "刘芳",
+            "电能实验室 203",
+            "[2022]粤量标证字第0207号",
+            gd,
+            ago(44),
+            ahead(4),
+            ago(13),
+            ago(1),
+        ),
+        (
+            "gd_power",
+            "professional",
+            "0.05级活塞式压力计标准装置",
+            "（0.1～60）MPa",
+            "0.05级",
+            "活塞式压力计",
+            "JJG 59-2022",
+            "陈晓明",
+            "压力实验室",
+            "[2024]粤量标证字第0312号",
+            gd,
+            ago(10),
+            ahead(38),
+            ago(2),
+            ahead(10),
+        ),
+        (
+            "head",
+            "primary",
+            "天然气流量原级标准装置",
+            "（8～1600）m³/h",
+            "U=0.05%, k=2",
+            "mt法原级标准装置",
+            "JJG 1030-2007",
+            "赵敏",
+            "总站原级实验室",
+            "[2021]国量基证字第001号",
+            samr,
+            ago(40),
+            ahead(8),
+            ago(3),
+            ahead(9),
+        ),
+    ];
+    for (
+        st,
+        kind,
+        name,
+        range,
+        acc,
+        equip,
+        spec,
+        person,
+        loc,
+        cert,
+        issuer,
+        issued,
+        expires,
+        cal,
+        due,
+    ) in rows
+    {
+        let id = Uuid::now_v7();
+        sqlx::query(
+            "insert into measurement_standard (standard_id, station_id, kind, name, range_text, accuracy_text,
+               main_equipment, specification, responsible_person, location, environment, cert_number,
+               cert_issuer_id, cert_issued_on, cert_expires_on)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, '温度（20±2）℃，湿度≤80%RH', $11, $12, $13, $14)",
+        )
+        .bind(id).bind(ids[st]).bind(kind).bind(name).bind(range).bind(acc).bind(equip).bind(spec)
+        .bind(person).bind(loc).bind(cert).bind(issuer).bind(issued).bind(expires)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "insert into traceability_record (traceability_record_id, standard_id, station_id, calibrated_on,
+               provider, certificate_number, due_on) values ($1, $2, $3, $4, '中国计量科学研究院', $5, $6)",
+        )
+        .bind(Uuid::now_v7()).bind(id).bind(ids[st]).bind(cal)
+        .bind(format!("NIM-{}", &id.simple().to_string()[..8])).bind(due)
+        .execute(&mut *tx)
+        .await?;
+    }
+    for (name, title, quals) in [
+        (
+            "刘芳",
+            "高级工程师",
+            vec![(
+                "registered_metrologist_1",
+                "一级注册计量师 2019-0456",
+                vec!["电能表", "互感器"],
+                ago(60),
+                ahead(12),
+            )],
+        ),
+        (
+            "陈晓明",
+            "工程师",
+            vec![(
+                "verifier_certificate",
+                "粤检字 2020-1187",
+                vec!["压力表", "活塞式压力计"],
+                ago(66),
+                today.checked_sub_days(Days::new(20)).unwrap_or(today),
+            )],
+        ),
+        (
+            "王丽",
+            "助理工程师",
+            vec![(
+                "verifier_certificate",
+                "粤检字 2023-0342",
+                vec!["电能表"],
+                ago(20),
+                ahead(40),
+            )],
+        ),
+    ] {
+        let person = Uuid::now_v7();
+        sqlx::query("insert into staff_member (staff_member_id, station_id, name, title) values ($1, $2, $3, $4)")
+            .bind(person).bind(ids["gd_power"]).bind(name).bind(title)
+            .execute(&mut *tx)
+            .await?;
+        for (kind, number, items, issued, expires) in quals {
+            sqlx::query(
+                "insert into qualification (qualification_id, staff_member_id, station_id, kind, certificate_number,
+                   items, issued_on, expires_on) values ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(Uuid::now_v7()).bind(person).bind(ids["gd_power"]).bind(kind).bind(number)
+            .bind(items).bind(issued).bind(expires)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -167,7 +167,7 @@ pub async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-fn api_router() -> OpenApiRouter<AppState> {
+fn api_router(upload_limit: usize) -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(
             auth_handlers::session_create,
@@ -176,11 +176,12 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(auth_handlers::me))
         .merge(crate::orgs::api())
         .merge(crate::stations::api())
+        .merge(crate::standards::api(upload_limit))
 }
 
 /// The OpenAPI document as served at `/api/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router().split_for_parts().1
+    api_router(10 * 1024 * 1024).split_for_parts().1
 }
 
 /// All routes and layers.
@@ -199,7 +200,7 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
     let auth_layer =
         AuthManagerLayerBuilder::new(Backend::new(state.db.clone()), session_layer).build();
 
-    let (api, openapi) = api_router().split_for_parts();
+    let (api, openapi) = api_router(config.max_upload_bytes).split_for_parts();
     let csrf = CsrfLayer::new().with_rejection_response(|_e| {
         AppError::forbidden(
             "跨站请求已被拒绝：请从本站页面提交",
@@ -211,6 +212,7 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
     Router::new()
         .merge(crate::stations::pages())
         .merge(crate::orgs::pages())
+        .merge(crate::standards::pages(config.max_upload_bytes))
         .route(
             "/login",
             get(auth_handlers::login_page).post(auth_handlers::login_submit),
@@ -225,7 +227,6 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
         .layer(auth_layer)
         .layer(axum::extract::DefaultBodyLimit::max(config.max_body_bytes))
         .layer(csrf)
-        .layer(axum::middleware::from_fn_with_state(secure, web::security_headers))
         .layer(CatchPanicLayer::custom(|_| {
             AppError::Internal(anyhow::anyhow!("handler panicked")).into_response()
         }))
@@ -244,6 +245,11 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(60),
+        ))
+        // Outermost: every response, also refusals, panics and timeouts.
+        .layer(axum::middleware::from_fn_with_state(
+            secure,
+            web::security_headers,
         ))
         .with_state(state)
 }

@@ -262,3 +262,78 @@ async fn a_form_with_errors_is_shown_again_with_the_input_and_messages_beside_fi
         "the message says what is wrong"
     );
 }
+
+#[tokio::test]
+async fn a_huge_page_number_is_clamped_not_a_500() {
+    let app = TestApp::spawn().await;
+    let c = app.login("samr.reviewer").await;
+    let (status, body) = c.json("/api/v1/stations?page=9223372036854775807").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["items"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        c.get("/stations?page=9223372036854775807").await.status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_next_with_control_characters_cannot_leave_the_site() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    for next in ["/\t/evil.example", "/\u{1}", "/a\\b"] {
+        let res = c
+            .post_form(
+                "/login",
+                &[
+                    ("username", "station.staff"),
+                    ("password", common::PASSWORD),
+                    ("next", next),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+        assert_eq!(res.headers()["location"], "/", "{next:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_partial_update_keeps_what_it_does_not_mention() {
+    let app = TestApp::spawn().await;
+    let c = app.login("operator").await;
+    let id = app.org_id("国家电网有限公司").await;
+    let res = c
+        .put_json(
+            &format!("/api/v1/organizations/{id}"),
+            &json!({"name": "国家电网有限公司（改）", "version": 1}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let org: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(org["credit_code"], "9111000071093123XX");
+    assert_eq!(org["division_code"], "110000");
+    let st = app.station_id("GD-EP-01").await;
+    let res = c
+        .put_json(
+            &format!("/api/v1/organizations/{st}"),
+            &json!({"address": "广州市天河区", "version": 1}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let org: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(org["station"]["status"], "authorized", "the status is kept");
+}
+
+#[tokio::test]
+async fn a_head_station_with_branches_keeps_its_tier_r3_1() {
+    let app = TestApp::spawn().await;
+    let c = app.login("operator").await;
+    let head = app.station_id("NS-OGF").await;
+    let res = c
+        .put_json(
+            &format!("/api/v1/organizations/{head}"),
+            &json!({"station": {"tier": "local"}, "version": 1}),
+        )
+        .await;
+    let body = assert_error(res, 422, "validation").await;
+    assert_eq!(body["error"]["fields"][0]["code"], "head_keeps_tier");
+}

@@ -17,3 +17,6 @@ user-edit-title = Edit user
 form-has-errors = Not saved: correct the fields marked below; your input is kept.
 sign-out = Sign out
 switch-lang = 中文
+nav-standards = Standards
+nav-change-requests = Change requests
+nav-staff = Staff

@@ -17,3 +17,6 @@ user-edit-title = 编辑用户
 form-has-errors = 提交未成功：请按字段旁的提示修改，您的输入已保留。
 sign-out = 退出登录
 switch-lang = English
+nav-standards = 计量标准
+nav-change-requests = 变更申请
+nav-staff = 人员资质

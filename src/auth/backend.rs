@@ -13,6 +13,9 @@ use crate::i18n::Lang;
 /// absolute session lifetime.
 pub const LOGIN_AT_KEY: &str = "login_at";
 
+/// Session key holding the last time activity extended the idle expiry.
+pub const SEEN_AT_KEY: &str = "seen_at";
+
 /// The auth session extractor for this backend.
 pub type AuthSession = axum_login::AuthSession<Backend>;
 

@@ -238,6 +238,13 @@ where
             let _ = auth.logout().await;
             return Err(reject(parts, AppError::Unauthenticated));
         }
+        // Activity extends the idle expiry: touching the session makes
+        // tower-sessions save it with a new expiry (at most once a minute).
+        let now = chrono::Utc::now().timestamp();
+        let seen: Option<i64> = auth.session.get(backend::SEEN_AT_KEY).await.ok().flatten();
+        if seen.is_none_or(|t| now - t >= 60) {
+            let _ = auth.session.insert(backend::SEEN_AT_KEY, now).await;
+        }
         Ok(user.into_ctx(lang))
     }
 }

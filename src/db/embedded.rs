@@ -33,6 +33,8 @@ or run everything in containers with `docker compose up`.";
 
 /// A running private cluster. Dropping it stops the server.
 pub struct EmbeddedPg {
+    /// Held for the life of the cluster: one process per data directory.
+    _lock: fs::File,
     cluster_dir: PathBuf,
     port: u16,
     password: String,
@@ -174,6 +176,7 @@ impl EmbeddedPg {
         let cluster_dir = dir.join("pg");
         let password_file = dir.join("pg-password");
         let log_file = dir.join("postgres.log");
+        let lock = lock_data_dir(&dir)?;
 
         if !cluster_dir.join("PG_VERSION").exists() {
             init_cluster(&bin, &cluster_dir, &password_file, identity)
@@ -194,6 +197,7 @@ impl EmbeddedPg {
         let port = free_port()?;
         let (stop, stopped) = spawn_server(&bin, &cluster_dir, &log_file, port, identity)?;
         let pg = EmbeddedPg {
+            _lock: lock,
             cluster_dir,
             port,
             password,
@@ -278,14 +282,43 @@ impl Drop for EmbeddedPg {
     }
 }
 
+/// An exclusive lock on `<dir>/jiliang.lock`, or a clear refusal when
+/// another process holds it.
+fn lock_data_dir(dir: &Path) -> anyhow::Result<fs::File> {
+    use std::os::fd::AsRawFd;
+    let path = dir.join("jiliang.lock");
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    // SAFETY: flock on a descriptor we own.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc != 0 {
+        bail!(
+            "another jiliang process is using the data directory {} (JILIANG_DATA_DIR); stop it first",
+            dir.display()
+        );
+    }
+    Ok(file)
+}
+
+/// Runs initdb into `<cluster>.initdb` and renames it into place only on
+/// success, so an interrupted first start never leaves a half-made cluster.
 fn init_cluster(
     bin: &Path,
-    cluster_dir: &Path,
+    final_dir: &Path,
     password_file: &Path,
     identity: Option<(u32, u32)>,
 ) -> anyhow::Result<()> {
+    let building = final_dir.with_extension("initdb");
+    let cluster_dir = building.as_path();
+    if final_dir.exists() {
+        // A cluster directory without PG_VERSION: left by an older, interrupted start.
+        fs::remove_dir_all(final_dir)?;
+    }
     if cluster_dir.exists() {
-        // A half-made cluster from an interrupted first start.
         fs::remove_dir_all(cluster_dir)?;
     }
     fs::create_dir_all(cluster_dir)?;
@@ -332,6 +365,7 @@ fn init_cluster(
             String::from_utf8_lossy(&out.stderr)
         );
     }
+    fs::rename(cluster_dir, final_dir).context("moving the new cluster into place")?;
     Ok(())
 }
 
@@ -357,9 +391,13 @@ fn spawn_server(
         .arg("-p")
         .arg(port.to_string())
         .args(["-c", "listen_addresses=127.0.0.1"])
-        .arg("-c")
-        .arg(format!("unix_socket_directories={}", cluster_dir.display()))
-        .args(["-c", "max_connections=300", "-c", "fsync=on"])
+        // TCP only: a long data-dir path would exceed the socket path limit.
+        .args([
+            "-c",
+            "unix_socket_directories=",
+            "-c",
+            "max_connections=300",
+        ])
         .current_dir(cluster_dir)
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)

@@ -139,7 +139,7 @@ pub async fn organization_update(
     let id = parse_id(&id)?;
     let version = expected_version(input.version, &headers)?;
     let mut tx = tenant_tx(&app.db, &ctx).await?;
-    let org = store::org_update(&mut tx, &ctx, id, version, &input).await?;
+    let org = store::org_update(&mut tx, &ctx, id, version, &input, store::Omitted::Keep).await?;
     tx.commit().await?;
     Ok(AppJson(org))
 }

@@ -77,6 +77,11 @@ impl Errors {
         (!msgs.is_empty()).then(|| msgs.join("；"))
     }
 
+    /// Validation and conflict errors become form messages; others pass through.
+    pub fn from_error_pub(lang: Lang, e: AppError) -> std::result::Result<Self, AppError> {
+        Self::from_error(lang, e)
+    }
+
     pub fn any(&self) -> bool {
         self.top.is_some() || !self.fields.is_empty()
     }
@@ -508,7 +513,7 @@ async fn save_org(
         None => store::org_create(&mut tx, ctx, &input).await?,
         Some(id) => {
             let version = input.version.ok_or_else(AppError::stale)?;
-            store::org_update(&mut tx, ctx, id, version, &input).await?
+            store::org_update(&mut tx, ctx, id, version, &input, store::Omitted::Clear).await?
         }
     };
     tx.commit().await?;

@@ -424,6 +424,24 @@ async fn validate_station(
             )),
         }
     }
+    // R3.1: a head station with branches keeps its tier.
+    if let (Some(id), Some(tier)) = (self_id, s.tier) {
+        if tier != StationTier::NationalHead {
+            let branches: i64 =
+                sqlx::query_scalar("select count(*) from station where head_station_id = $1")
+                    .bind(id)
+                    .fetch_one(&mut *conn)
+                    .await?;
+            if branches > 0 {
+                errors.push(FieldError::new(
+                    "station.tier",
+                    "head_keeps_tier",
+                    format!("该总站下设 {branches} 个分站，不能改变其层级（R3.1）"),
+                    format!("This head station has {branches} branch(es); its tier cannot change (R3.1)"),
+                ));
+            }
+        }
+    }
     // R3.1: a branch has exactly one head station, which is a national head station.
     match (s.tier, s.head_station_id) {
         (Some(StationTier::NationalBranch), None) => errors.push(FieldError::new(
@@ -570,6 +588,57 @@ pub async fn org_create(
     Ok(created)
 }
 
+/// An update's input with every omitted field taken from the record as it
+/// is, so that a partial PUT never resets what it did not mention.
+fn merge_org_input(before: &Organization, input: &OrganizationInput) -> OrganizationInput {
+    let or = |new: &Option<String>, old: &Option<String>| new.clone().or_else(|| old.clone());
+    let station = before.station.as_ref().map(|b| {
+        let s = input.station.clone().unwrap_or_default();
+        StationInput {
+            code: s.code.or_else(|| Some(b.code.clone())),
+            tier: s.tier.or(Some(b.tier)),
+            head_station_id: s.head_station_id.or(b.head_station_id),
+            department_id: s.department_id.or(Some(b.department_id)),
+            authorizing_regulator_id: s.authorizing_regulator_id.or(b.authorizing_regulator_id),
+            location_division: s
+                .location_division
+                .or_else(|| Some(b.location_division.clone())),
+            field: s.field.or_else(|| Some(b.field.clone())),
+            legal_person: s.legal_person.or(Some(b.legal_person)),
+            credit_code: s.credit_code.or_else(|| b.credit_code.clone()),
+            parent_entity_name: s
+                .parent_entity_name
+                .or_else(|| b.parent_entity_name.clone()),
+            parent_entity_credit_code: s
+                .parent_entity_credit_code
+                .or_else(|| b.parent_entity_credit_code.clone()),
+            status: s.status.or(Some(b.status)),
+        }
+    });
+    OrganizationInput {
+        kind: Some(before.kind),
+        name: or(&input.name, &Some(before.name.clone())),
+        name_en: or(&input.name_en, &before.name_en),
+        regulator_level: input.regulator_level.or(before.regulator_level),
+        division_code: or(&input.division_code, &before.division_code),
+        credit_code: or(&input.credit_code, &before.credit_code),
+        address: or(&input.address, &before.address),
+        contact_phone: or(&input.contact_phone, &before.contact_phone),
+        active: input.active.or(Some(before.active)),
+        station,
+        version: input.version,
+    }
+}
+
+/// How an update treats fields it does not mention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Omitted {
+    /// JSON: an omitted field keeps its value.
+    Keep,
+    /// A form: it sends every field, and an empty one clears it.
+    Clear,
+}
+
 /// Updates an organization if `version` is still current (else a stale
 /// edit is refused), audited with before and after.
 pub async fn org_update(
@@ -578,6 +647,7 @@ pub async fn org_update(
     id: Uuid,
     version: i32,
     input: &OrganizationInput,
+    omitted: Omitted,
 ) -> Result<Organization> {
     let before = org_get(conn, id).await?;
     if input.kind.is_some_and(|k| k != before.kind) {
@@ -588,7 +658,11 @@ pub async fn org_update(
             "An organization's kind cannot change after creation",
         ));
     }
-    let v = validate_org(conn, input, Some(before.kind), Some(id)).await?;
+    let merged = match omitted {
+        Omitted::Keep => merge_org_input(&before, input),
+        Omitted::Clear => input.clone(),
+    };
+    let v = validate_org(conn, &merged, Some(before.kind), Some(id)).await?;
     let updated = sqlx::query(
         "update organization set name = $3, name_en = $4, regulator_level = $5, division_code = $6,
            credit_code = $7, address = $8, contact_phone = $9, active = $10,
@@ -732,7 +806,15 @@ pub async fn user_get(conn: &mut PgConnection, id: Uuid) -> Result<User> {
     row.map(UserRow::into_model).ok_or(AppError::NotFound)
 }
 
-fn check_roles(errors: &mut Vec<FieldError>, kind: OrgKind, roles: &[Role]) {
+fn check_roles(errors: &mut Vec<FieldError>, ctx: &Ctx, kind: OrgKind, roles: &[Role]) {
+    if roles.contains(&Role::Operator) && !ctx.is_operator() {
+        errors.push(FieldError::new(
+            "roles",
+            "operator_only",
+            "只有平台运营员可以授予“平台运营员”角色",
+            "Only a platform operator may grant the operator role",
+        ));
+    }
     if roles.is_empty() {
         errors.push(FieldError::new(
             "roles",
@@ -838,7 +920,7 @@ pub async fn user_create(conn: &mut PgConnection, ctx: &Ctx, input: &UserInput) 
     let display_name = check_display_name(&mut errors, &input.display_name);
     let roles = input.roles.clone().unwrap_or_default();
     if let Some(o) = &org {
-        check_roles(&mut errors, o.kind, &roles);
+        check_roles(&mut errors, ctx, o.kind, &roles);
     }
     let password = check_password(&mut errors, &input.password, true);
     if !errors.is_empty() {
@@ -919,7 +1001,15 @@ pub async fn user_update(
     );
     let roles = input.roles.clone().unwrap_or_else(|| before.roles.clone());
     let org_kind = org_get(conn, before.organization_id).await?.kind;
-    check_roles(&mut errors, org_kind, &roles);
+    check_roles(&mut errors, ctx, org_kind, &roles);
+    if before.roles.contains(&Role::Operator) && !ctx.is_operator() {
+        errors.push(FieldError::new(
+            "roles",
+            "operator_only",
+            "只有平台运营员可以修改平台运营员的账户",
+            "Only a platform operator may change an operator's account",
+        ));
+    }
     let active = input.active.unwrap_or(before.active);
     if id == ctx.user_id
         && (!active

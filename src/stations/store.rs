@@ -262,9 +262,13 @@ pub async fn get(conn: &mut PgConnection, ctx: &Ctx, id: Uuid) -> Result<Station
     let branches: Vec<StationRef> = sqlx::query_as(
         "select s.station_id as id, s.code, o.name from station s
            join organization o on o.organization_id = s.station_id
-          where s.head_station_id = $1 order by s.code",
+          where s.head_station_id = $1
+            and ($2 or exists (select 1 from station_access a where a.station_id = s.station_id and a.org_id = $3))
+          order by s.code",
     )
     .bind(id)
+    .bind(ctx.is_operator())
+    .bind(ctx.org_id)
     .fetch_all(&mut *conn)
     .await?;
     Ok(StationDetail {

@@ -112,6 +112,10 @@ impl Layout {
         self.lang.pick(zh, en)
     }
 
+    pub fn current_lang(&self) -> Lang {
+        self.lang
+    }
+
     pub fn lang_code(&self) -> &'static str {
         self.lang.code()
     }
@@ -288,12 +292,27 @@ pub fn expected_version(
         })
 }
 
+/// Today in China (UTC+8): the date every deadline and validity is judged on.
+pub fn today() -> chrono::NaiveDate {
+    let offset = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
+    chrono::Utc::now().with_timezone(&offset).date_naive()
+}
+
+/// A timestamp as people in China read it: `YYYY-MM-DD HH:MM` in UTC+8.
+pub fn shanghai(t: chrono::DateTime<chrono::Utc>) -> String {
+    let offset = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
+    t.with_timezone(&offset)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
 /// Only a relative path of this site may be a `next` target (no open redirects).
 pub fn safe_next(next: &str) -> String {
+    // Printable ASCII only (a tab or control character can turn "/\t/x"
+    // into "//x" in a browser), no backslash, one leading slash.
     let ok = next.starts_with('/')
         && !next.starts_with("//")
-        && !next.starts_with("/\\")
-        && !next.contains(['\r', '\n'])
+        && next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
         && !next.starts_with("/login");
     if ok {
         next.to_owned()
@@ -359,7 +378,7 @@ pub struct Paging {
 impl Paging {
     pub fn new(page: Option<i64>, per_page: Option<i64>) -> Paging {
         Paging {
-            page: page.unwrap_or(1).max(1),
+            page: page.unwrap_or(1).clamp(1, 1_000_000),
             per_page: per_page.unwrap_or(20).clamp(1, 100),
         }
     }
@@ -384,6 +403,9 @@ mod tests {
         assert_eq!(safe_next("https://evil.example/"), "/");
         assert_eq!(safe_next("/\\evil.example"), "/");
         assert_eq!(safe_next("/login"), "/");
+        assert_eq!(safe_next("/\t/evil.example"), "/");
+        assert_eq!(safe_next("/\u{1}"), "/");
+        assert_eq!(safe_next("/a\\b"), "/");
     }
 
     #[test]

@@ -43,6 +43,9 @@ fn template_name() -> String {
     h.update(jiliang::db::reference::DIVISIONS_CSV.len().to_le_bytes());
     h.update(jiliang::db::reference::CALENDAR_CSV.len().to_le_bytes());
     h.update(format!("{:?}", jiliang::seed::ACCOUNTS).as_bytes());
+    h.update(jiliang::seed::SEED_VERSION.to_le_bytes());
+    // Demo registry dates are relative to the day the template was built.
+    h.update(jiliang::web::today().to_string().as_bytes());
     format!("jiliang_tmpl_{}", &hex::encode(h.finalize())[..16])
 }
 
@@ -270,11 +273,20 @@ impl TestApp {
             .unwrap();
         if let Some(u) = username {
             let (org, kind) = self.org_of(u).await;
+            let (user, roles): (Uuid, Vec<String>) =
+                sqlx::query_as("select user_id, roles from app_user where username = $1")
+                    .bind(u)
+                    .fetch_one(&self.pool)
+                    .await
+                    .unwrap();
             sqlx::query(
-                "select set_config('app.org_id', $1, true), set_config('app.org_kind', $2, true)",
+                "select set_config('app.org_id', $1, true), set_config('app.org_kind', $2, true),
+                        set_config('app.user_id', $3, true), set_config('app.roles', $4, true)",
             )
             .bind(org.to_string())
             .bind(kind)
+            .bind(user.to_string())
+            .bind(roles.join(","))
             .execute(&mut *tx)
             .await
             .unwrap();
