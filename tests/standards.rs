@@ -1003,3 +1003,110 @@ async fn the_pages_of_the_registry_render_for_station_and_regulator() {
     assert_eq!(gd.get("/standards").await.status(), 200);
     assert_eq!(gd.get("/change-requests").await.status(), 200);
 }
+
+#[tokio::test]
+async fn a_head_station_reads_its_branches_registry_but_cannot_write_it_r3_2() {
+    let app = TestApp::spawn().await;
+    let branch = app.station_id("NS-OGF-CD").await;
+    let samr = app.org_id("国家市场监督管理总局").await;
+    let id = uuid::Uuid::now_v7();
+    sqlx::query(
+        "insert into measurement_standard (standard_id, station_id, kind, name, range_text, accuracy_text,
+           cert_number, cert_issuer_id, cert_issued_on, cert_expires_on)
+         values ($1, $2, 'professional', '成都分站流量标准装置', '(1~100) m³/h', '0.2级', 'CD-1', $3, '2024-01-01', '2028-01-01')",
+    )
+    .bind(id)
+    .bind(branch)
+    .bind(samr)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let head = app.login("head.staff").await;
+    let (status, body) = head.json(&format!("/api/v1/standards/{id}")).await;
+    assert_eq!(status, 200, "{body}");
+    let res = head
+        .put_json(
+            &format!("/api/v1/standards/{id}"),
+            &json!({"name": "改名", "version": 1}),
+        )
+        .await;
+    assert_error(res, 403, "forbidden").await;
+    let gd = app.login("gd.reviewer").await;
+    assert_eq!(
+        gd.get(&format!("/api/v1/standards/{id}")).await.status(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn the_station_home_page_lists_its_warnings_and_the_regulator_sees_waiting_requests() {
+    let app = TestApp::spawn().await;
+    let st = app.login("station.staff").await;
+    let html = st.get("/").await.text().await.unwrap();
+    assert!(html.contains("需要处理的提示"));
+    assert!(
+        html.contains("量值溯源已于"),
+        "traceability overdue (R16.4)"
+    );
+    assert!(
+        html.contains("资格证书已于"),
+        "qualification expired (R16.6)"
+    );
+    let gd = app.login("gd.reviewer").await;
+    let html = gd.get("/").await.text().await.unwrap();
+    assert!(html.contains("计量标准变更申请"));
+}
+
+#[tokio::test]
+async fn staff_and_qualifications_are_added_from_the_page_with_errors_beside_fields() {
+    let app = TestApp::spawn().await;
+    let st = app.login("station.staff").await;
+    let res = st
+        .post_form("/staff", &[("name", ""), ("title", "工程师")])
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(
+        res.text().await.unwrap().contains("value=\"工程师\""),
+        "input kept"
+    );
+    let res = st
+        .post_form("/staff", &[("name", "赵六"), ("title", "工程师")])
+        .await;
+    assert_eq!(res.status(), 303);
+    let (_, staff) = st.json("/api/v1/staff").await;
+    let person = staff
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "赵六")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = st
+        .post_form(
+            "/staff",
+            &[
+                ("staff_member_id", &person),
+                ("kind", "verifier_certificate"),
+                ("certificate_number", "粤检字 2025-1"),
+                ("items", "压力表、活塞式压力计"),
+                ("issued_on", "2025-01-01"),
+                ("expires_on", "2030-01-01"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let (_, staff) = st.json("/api/v1/staff").await;
+    let p = staff
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "赵六")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        p["qualifications"][0]["items"],
+        json!(["压力表", "活塞式压力计"])
+    );
+}

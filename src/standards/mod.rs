@@ -33,6 +33,14 @@ pub fn pages(upload_limit: usize) -> Router<AppState> {
         )
         .route("/standards/{id}", get(pages::standard_show))
         .route(
+            "/standards/{id}/traceability",
+            post(pages::traceability_submit),
+        )
+        .route(
+            "/standards/{id}/documents",
+            post(pages::document_submit).layer(DefaultBodyLimit::max(upload_limit + 64 * 1024)),
+        )
+        .route(
             "/standards/{id}/change",
             get(pages::change_new).post(pages::change_create),
         )
@@ -42,7 +50,7 @@ pub fn pages(upload_limit: usize) -> Router<AppState> {
             "/change-requests/{id}/{step}",
             post(pages::change_step_submit),
         )
-        .route("/staff", get(pages::staff_page))
+        .route("/staff", get(pages::staff_page).post(pages::staff_submit))
 }
 
 /// JSON routes, collected into the OpenAPI document.

@@ -317,6 +317,19 @@ pub async fn standard_create(
     }
 }
 
+/// The traceability form's fields, as typed.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct TraceForm {
+    #[serde(default)]
+    pub calibrated_on: String,
+    #[serde(default)]
+    pub provider: String,
+    #[serde(default)]
+    pub certificate_number: String,
+    #[serde(default)]
+    pub due_on: String,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "standards/detail.html")]
 pub struct StandardDetailPage {
@@ -326,6 +339,8 @@ pub struct StandardDetailPage {
     is_owner: bool,
     fields: Vec<(String, String)>,
     changes: Vec<ChangeRow>,
+    t: TraceForm,
+    errors: Errors,
 }
 
 /// A standard: its fields, warnings, traceability, documents, change requests.
@@ -335,15 +350,91 @@ pub async fn standard_show(
     Path(id): Path<String>,
 ) -> std::result::Result<StandardDetailPage, PageError> {
     let lang = ctx.lang;
-    let r = async {
-        let id = parse_id(&id)?;
+    let id = parse_id(&id).map_err(page_err(lang))?;
+    detail_page(&app, &ctx, id, TraceForm::default(), Errors::none(lang))
+        .await
+        .map_err(page_err(lang))
+}
+
+/// Records a calibration from the detail page (R16.4).
+pub async fn traceability_submit(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(t): Form<TraceForm>,
+) -> Response {
+    let lang = ctx.lang;
+    let Ok(id) = parse_id(&id) else {
+        return PageError::new(AppError::NotFound, lang).into_response();
+    };
+    let result = async {
+        let mut errs = Vec::new();
+        let input = TraceabilityInput {
+            calibrated_on: date_field(&mut errs, "calibrated_on", &t.calibrated_on),
+            provider: Some(t.provider.clone()),
+            certificate_number: Some(t.certificate_number.clone()),
+            due_on: date_field(&mut errs, "due_on", &t.due_on),
+        };
+        if !errs.is_empty() {
+            return Err(AppError::Validation(errs));
+        }
         let mut tx = tenant_tx(&app.db, &ctx).await?;
-        let d = super::api::standard_detail(&mut tx, &ctx, id).await?;
+        store::traceability_add(&mut tx, &ctx, id, &input).await?;
         tx.commit().await?;
-        Ok::<_, AppError>(d)
+        Ok(())
     }
     .await;
-    let d = r.map_err(page_err(lang))?;
+    match result {
+        Ok(()) => Redirect::to(&format!("/standards/{id}#traceability")).into_response(),
+        Err(e) => detail_error(&app, &ctx, id, t, e).await,
+    }
+}
+
+/// Attaches a document from the detail page (type sniffed, size limited).
+pub async fn document_submit(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    multipart: Multipart,
+) -> Response {
+    let lang = ctx.lang;
+    let Ok(id) = parse_id(&id) else {
+        return PageError::new(AppError::NotFound, lang).into_response();
+    };
+    let result = async {
+        let (filename, bytes) =
+            super::documents::read_file(multipart, app.config.max_upload_bytes).await?;
+        super::documents::store_document(&app, &ctx, "standard", id, &filename, &bytes).await
+    }
+    .await;
+    match result {
+        Ok(_) => Redirect::to(&format!("/standards/{id}#documents")).into_response(),
+        Err(e) => detail_error(&app, &ctx, id, TraceForm::default(), e).await,
+    }
+}
+
+async fn detail_error(app: &AppState, ctx: &Ctx, id: Uuid, t: TraceForm, e: AppError) -> Response {
+    let lang = ctx.lang;
+    match Errors::from_error_pub(lang, e) {
+        Ok(errors) => match detail_page(app, ctx, id, t, errors).await {
+            Ok(p) => (StatusCode::UNPROCESSABLE_ENTITY, p).into_response(),
+            Err(e) => PageError::new(e, lang).into_response(),
+        },
+        Err(e) => PageError::new(e, lang).into_response(),
+    }
+}
+
+async fn detail_page(
+    app: &AppState,
+    ctx: &Ctx,
+    id: Uuid,
+    t: TraceForm,
+    errors: Errors,
+) -> Result<StandardDetailPage> {
+    let lang = ctx.lang;
+    let mut tx = tenant_tx(&app.db, ctx).await?;
+    let d = super::api::standard_detail(&mut tx, ctx, id).await?;
+    tx.commit().await?;
     let s = &d.standard;
     let fields = PROTECTED_FIELDS
         .iter()
@@ -360,7 +451,7 @@ pub async fn standard_show(
         })
         .collect();
     Ok(StandardDetailPage {
-        layout: Layout::new(&ctx, s.name.clone(), "/standards"),
+        layout: Layout::new(ctx, s.name.clone(), "/standards"),
         r: row(lang, s),
         is_owner: ctx.org_id == s.station_id,
         fields,
@@ -370,6 +461,8 @@ pub async fn standard_show(
             .map(|c| change_row(lang, c))
             .collect(),
         d,
+        t,
+        errors,
     })
 }
 
@@ -931,6 +1024,31 @@ pub struct StaffPage {
     layout: Layout,
     staff: Vec<StaffMember>,
     expired: usize,
+    is_station: bool,
+    kinds: Vec<(String, String)>,
+    errors: Errors,
+    f: QualForm,
+}
+
+/// The staff page's two forms (a person; a qualification), as typed.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct QualForm {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub staff_member_id: String,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub certificate_number: String,
+    #[serde(default)]
+    pub items: String,
+    #[serde(default)]
+    pub issued_on: String,
+    #[serde(default)]
+    pub expires_on: String,
 }
 
 /// People and their qualifications, with expired ones in red (R16.6).
@@ -939,26 +1057,87 @@ pub async fn staff_page(
     ctx: Ctx,
 ) -> std::result::Result<StaffPage, PageError> {
     let lang = ctx.lang;
-    let r = async {
+    let f = QualForm {
+        kind: "verifier_certificate".into(),
+        ..QualForm::default()
+    };
+    staff_view(&app, &ctx, f, Errors::none(lang))
+        .await
+        .map_err(page_err(lang))
+}
+
+/// Adds a person (no `staff_member_id`) or a qualification of one.
+pub async fn staff_submit(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Form(f): Form<QualForm>,
+) -> Response {
+    let lang = ctx.lang;
+    let result = async {
         let mut tx = tenant_tx(&app.db, &ctx).await?;
-        let staff = store::staff_list(&mut tx, &ctx, None).await?;
+        if f.staff_member_id.trim().is_empty() {
+            let input = StaffInput {
+                name: Some(f.name.clone()),
+                title: Some(f.title.clone()),
+            };
+            store::staff_create(&mut tx, &ctx, &input).await?;
+        } else {
+            let person =
+                Uuid::parse_str(f.staff_member_id.trim()).map_err(|_| AppError::NotFound)?;
+            let mut errs = Vec::new();
+            let input = QualificationInput {
+                kind: QualificationKind::parse(&f.kind),
+                certificate_number: Some(f.certificate_number.clone()),
+                items: f
+                    .items
+                    .split([',', '，', '、', ';', '；'])
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect(),
+                issued_on: date_field(&mut errs, "issued_on", &f.issued_on),
+                expires_on: date_field(&mut errs, "expires_on", &f.expires_on),
+            };
+            if !errs.is_empty() {
+                return Err(AppError::Validation(errs));
+            }
+            store::qualification_add(&mut tx, &ctx, person, &input).await?;
+        }
         tx.commit().await?;
-        Ok::<_, AppError>(staff)
+        Ok::<_, AppError>(())
     }
     .await;
-    let staff = r.map_err(page_err(lang))?;
+    match result {
+        Ok(()) => Redirect::to("/staff").into_response(),
+        Err(e) => match Errors::from_error_pub(lang, e) {
+            Ok(errors) => match staff_view(&app, &ctx, f, errors).await {
+                Ok(p) => (StatusCode::UNPROCESSABLE_ENTITY, p).into_response(),
+                Err(e) => PageError::new(e, lang).into_response(),
+            },
+            Err(e) => PageError::new(e, lang).into_response(),
+        },
+    }
+}
+
+async fn staff_view(app: &AppState, ctx: &Ctx, f: QualForm, errors: Errors) -> Result<StaffPage> {
+    let lang = ctx.lang;
+    let mut tx = tenant_tx(&app.db, ctx).await?;
+    let staff = store::staff_list(&mut tx, ctx, None).await?;
+    tx.commit().await?;
     let expired = staff
         .iter()
         .flat_map(|s| &s.qualifications)
         .filter(|q| q.warning.is_some())
         .count();
     Ok(StaffPage {
-        layout: Layout::new(
-            &ctx,
-            lang.pick("人员资质", "Staff qualifications"),
-            "/staff",
-        ),
+        layout: Layout::new(ctx, lang.pick("人员资质", "Staff qualifications"), "/staff"),
         staff,
         expired,
+        is_station: ctx.org_kind == OrgKind::Station,
+        kinds: QualificationKind::ALL
+            .iter()
+            .map(|k| (k.as_str().into(), k.label(lang).into()))
+            .collect(),
+        errors,
+        f,
     })
 }

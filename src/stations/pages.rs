@@ -101,6 +101,10 @@ pub struct HomePage {
     stations_total: i64,
     is_operator: bool,
     org_kind_counts: Vec<(String, i64)>,
+    /// Registry warnings (R12.3, R16.4, R16.6): (link, subject, message, badge).
+    warnings: Vec<(String, String, String, &'static str)>,
+    /// Change requests waiting for the caller's organization: (state, label, count).
+    waiting: Vec<(String, String, i64)>,
 }
 
 /// The home page for the signed-in user's kind of organization.
@@ -134,6 +138,76 @@ pub async fn home(State(app): State<AppState>, ctx: Ctx) -> Result<HomePage, Pag
         } else {
             Vec::new()
         };
+        let mut warnings = Vec::new();
+        let mut waiting = Vec::new();
+        if ctx.org_kind == OrgKind::Station {
+            let filter = crate::standards::store::StandardFilter {
+                station_id: Some(ctx.org_id),
+                warnings_only: true,
+                ..Default::default()
+            };
+            let (items, _) = crate::standards::store::standards_list(
+                &mut tx,
+                &ctx,
+                &filter,
+                crate::web::Paging::new(Some(1), Some(50)),
+            )
+            .await?;
+            for s in items {
+                for w in &s.warnings {
+                    warnings.push((
+                        format!("/standards/{}", s.id),
+                        s.name.clone(),
+                        w.text(lang).to_owned(),
+                        w.badge(),
+                    ));
+                }
+            }
+            let staff =
+                crate::standards::store::staff_list(&mut tx, &ctx, Some(ctx.org_id)).await?;
+            for p in staff {
+                for q in &p.qualifications {
+                    if let Some(w) = &q.warning {
+                        warnings.push((
+                            "/staff".into(),
+                            p.name.clone(),
+                            w.text(lang).to_owned(),
+                            w.badge(),
+                        ));
+                    }
+                }
+            }
+        }
+        if ctx.org_kind != OrgKind::Platform {
+            let (_, _, counts) = crate::standards::store::changes_list(
+                &mut tx,
+                &ctx,
+                &crate::standards::store::ChangeFilter::default(),
+                crate::web::Paging::new(Some(1), Some(1)),
+            )
+            .await?;
+            let open: &[crate::standards::model::ChangeState] =
+                if ctx.org_kind == OrgKind::Regulator {
+                    &[
+                        crate::standards::model::ChangeState::Submitted,
+                        crate::standards::model::ChangeState::Proposed,
+                    ]
+                } else {
+                    &[
+                        crate::standards::model::ChangeState::Draft,
+                        crate::standards::model::ChangeState::Submitted,
+                        crate::standards::model::ChangeState::Proposed,
+                    ]
+                };
+            for st in open {
+                let n = counts
+                    .iter()
+                    .find(|c| c.0 == st.as_str())
+                    .map(|c| c.1)
+                    .unwrap_or(0);
+                waiting.push((st.as_str().to_owned(), st.label(lang).to_owned(), n));
+            }
+        }
         tx.commit().await?;
         let org_detail = match (&org.regulator_level, &org.station, &org.division_name) {
             (Some(level), _, div) => format!(
@@ -160,6 +234,8 @@ pub async fn home(State(app): State<AppState>, ctx: Ctx) -> Result<HomePage, Pag
             counts: rows,
             is_operator: ctx.is_operator(),
             org_kind_counts,
+            warnings,
+            waiting,
         })
     }
     .await;
