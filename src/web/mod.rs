@@ -51,6 +51,11 @@ impl Layout {
     pub fn new(ctx: &Ctx, title: impl Into<String>, active: &str) -> Layout {
         let lang = ctx.lang;
         let mut nav = vec![("/", "nav-home"), ("/stations", "nav-stations")];
+        if ctx.org_kind != OrgKind::Platform {
+            nav.push(("/standards", "nav-standards"));
+            nav.push(("/change-requests", "nav-change-requests"));
+            nav.push(("/staff", "nav-staff"));
+        }
         if ctx.is_operator() {
             nav.push(("/admin/organizations", "nav-organizations"));
             nav.push(("/admin/users", "nav-users"));

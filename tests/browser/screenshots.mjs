@@ -62,4 +62,29 @@ const id = await st.evaluate(async () => (await (await fetch("/api/v1/stations")
 await shot(st, `/stations/${id}`, "station-detail-en");
 await shot(st, "/stations/00000000-0000-0000-0000-000000000000", "not-found-en");
 
+// Registries (issue 4): the standards list, a change request at the
+// approver's decision step, staff qualifications.
+const gdst = await session("station.staff");
+await shot(gdst, "/", "home-station");
+await shot(gdst, "/standards", "standards-station");
+await shot(gdst, "/staff", "staff");
+const std = await gdst.evaluate(async () => (await (await fetch("/api/v1/standards")).json()).items[0]);
+await shot(gdst, `/standards/${std.id}`, "standard-detail");
+await shot(gdst, `/standards/${std.id}/change`, "change-form");
+const post = (page, url, body) => page.evaluate(async ([url, body]) => {
+  const r = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  return r.json();
+}, [url, body]);
+let req = await post(gdst, `/api/v1/standards/${std.id}/change-requests`, {
+  change_kind: "equipment", reason: "原主标准器计量性能下降，更换为新购置的同型号设备（附验收报告）。",
+  changes: { main_equipment: "三相电能表检定装置（2026 年新购）", range_text: "（0～120）A", accuracy_text: "0.01级" },
+});
+req = await post(gdst, `/api/v1/change-requests/${req.id}/submit`, { version: req.version });
+const rev = await session("gd.reviewer");
+req = await post(rev, `/api/v1/change-requests/${req.id}/propose`, { version: req.version, decision: "approve", note: "资料齐全，同意更换。" });
+await shot(rev, "/change-requests", "changes-queue");
+const appr = await session("gd.approver");
+await shot(appr, `/change-requests/${req.id}`, "change-decision");
+await shot(rev, "/standards", "standards-regulator");
+
 await browser.close();
