@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod authorizations;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -362,6 +362,7 @@ pub async fn seed_demo(pool: &PgPool, demo_mode: bool) -> anyhow::Result<bool> {
         .await?;
     }
     seed_registry(&mut tx, &ids).await?;
+    seed_authorizations(&mut tx, &ids).await?;
     audit::insert(
         &mut tx,
         None,
@@ -381,7 +382,196 @@ pub async fn seed_demo(pool: &PgPool, demo_mode: bool) -> anyhow::Result<bool> {
 }
 
 /// Bumped whenever the demo data changes (test templates are keyed by it).
-pub const SEED_VERSION: u32 = 2;
+pub const SEED_VERSION: u32 = 3;
+
+/// The authorizations (certificates) of the authorized demo stations, with
+/// items, regions and verification tokens; numbers follow R8.4's default
+/// pattern per regulator and year.
+async fn seed_authorizations(
+    tx: &mut sqlx::PgConnection,
+    ids: &std::collections::HashMap<&str, Uuid>,
+) -> anyhow::Result<()> {
+    use crate::rules::jurisdiction::RegulatorLevel as Level;
+    use crate::rules::numbering::{certificate_prefix, NumberPattern, DEFAULT_PATTERN};
+    use chrono::Months;
+    let today = crate::web::today();
+    let pattern = NumberPattern::parse(DEFAULT_PATTERN)?;
+    type ItemSeed = (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static [&'static str],
+        &'static str,
+    );
+    // (station, regulator, level, division, months since issue, region, items)
+    type PlanRow = (
+        &'static str,
+        &'static str,
+        Level,
+        Option<&'static str>,
+        u32,
+        &'static [&'static str],
+        &'static [ItemSeed],
+    );
+    let plan: [PlanRow; 6] = [
+        (
+            "head",
+            "samr",
+            Level::National,
+            None,
+            30,
+            &["110000", "510000", "320000", "440000"],
+            &[
+                (
+                    "气体流量计",
+                    "（10～10000）m³/h",
+                    "0.5级",
+                    &["verification", "calibration"],
+                    "JJG 1030-2007",
+                ),
+                (
+                    "液体流量计",
+                    "（1～2000）m³/h",
+                    "0.2级",
+                    &["verification", "calibration"],
+                    "JJG 1029-2007",
+                ),
+            ],
+        ),
+        (
+            "branch_cd",
+            "samr",
+            Level::National,
+            None,
+            24,
+            &["510000", "500000"],
+            &[(
+                "天然气流量计",
+                "（8～1600）m³/h",
+                "1.0级",
+                &["verification"],
+                "JJG 1030-2007",
+            )],
+        ),
+        (
+            "branch_nj",
+            "samr",
+            Level::National,
+            None,
+            18,
+            &["320000", "340000"],
+            &[(
+                "原油流量计",
+                "（5～800）m³/h",
+                "0.2级",
+                &["verification", "calibration"],
+                "JJG 1029-2007",
+            )],
+        ),
+        (
+            "gd_power",
+            "gd",
+            Level::Provincial,
+            Some("440000"),
+            20,
+            &["440000"],
+            &[
+                (
+                    "电能表",
+                    "（0～100）A",
+                    "0.5级",
+                    &["verification"],
+                    "JJG 596-2012",
+                ),
+                (
+                    "电流互感器",
+                    "（0～5000）A",
+                    "0.2级",
+                    &["verification", "calibration"],
+                    "JJG 1021-2007",
+                ),
+            ],
+        ),
+        (
+            "js_power",
+            "js",
+            Level::Provincial,
+            Some("320000"),
+            12,
+            &["320000"],
+            &[(
+                "电能表",
+                "（0～100）A",
+                "0.5级",
+                &["verification"],
+                "JJG 596-2012",
+            )],
+        ),
+        (
+            "th_gas",
+            "th",
+            Level::County,
+            Some("440106"),
+            6,
+            &["440106"],
+            &[(
+                "膜式燃气表",
+                "（0.016～6）m³/h",
+                "1.5级",
+                &["verification"],
+                "JJG 577-2012",
+            )],
+        ),
+    ];
+    let mut seqs: std::collections::HashMap<(&str, i32), u32> = std::collections::HashMap::new();
+    for (station, regulator, level, division, months_ago, region, items) in plan {
+        let valid_from = today
+            .checked_sub_months(Months::new(months_ago))
+            .unwrap_or(today);
+        let valid_until = valid_from
+            .checked_add_months(Months::new(60))
+            .and_then(|d| d.pred_opt())
+            .unwrap_or(today);
+        let year = chrono::Datelike::year(&valid_from);
+        let seq = seqs.entry((regulator, year)).or_insert(0);
+        *seq += 1;
+        let code = division.and_then(|d| crate::rules::DivisionCode::parse(d).ok());
+        let prefix = certificate_prefix(level, code.as_ref()).unwrap_or("国");
+        let number = pattern.render(prefix, year, *seq);
+        let id = Uuid::now_v7();
+        let region: Vec<String> = region.iter().map(|r| r.to_string()).collect();
+        sqlx::query(
+            "insert into station_authorization (authorization_id, station_id, regulator_id, certificate_number,
+               verify_token, valid_from, valid_until, region) values ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(id).bind(ids[station]).bind(ids[regulator]).bind(&number)
+        .bind(crate::web::random_token()).bind(valid_from).bind(valid_until).bind(&region)
+        .execute(&mut *tx)
+        .await?;
+        for (n, (name, range, acc, tasks, spec)) in items.iter().enumerate() {
+            let tasks: Vec<String> = tasks.iter().map(|t| t.to_string()).collect();
+            sqlx::query(
+                "insert into authorization_item (authorization_item_id, authorization_id, station_id, seq, name,
+                   range_text, accuracy_text, task_types, specification) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(Uuid::now_v7()).bind(id).bind(ids[station]).bind(n as i32 + 1).bind(name)
+            .bind(range).bind(acc).bind(&tasks).bind(spec)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    for ((regulator, year), last) in seqs {
+        sqlx::query(
+            "insert into certificate_sequence (regulator_id, year, last_seq) values ($1, $2, $3)",
+        )
+        .bind(ids[regulator])
+        .bind(year)
+        .bind(last as i32)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
 
 /// Standards, traceability and staff of the 广东 power station (and one of
 /// the head station), dated from today so that the warnings show: one

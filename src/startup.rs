@@ -177,6 +177,7 @@ fn api_router(upload_limit: usize) -> OpenApiRouter<AppState> {
         .merge(crate::orgs::api())
         .merge(crate::stations::api())
         .merge(crate::standards::api(upload_limit))
+        .merge(crate::authorizations::api())
 }
 
 /// The OpenAPI document as served at `/api/openapi.json`.
@@ -213,6 +214,7 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
         .merge(crate::stations::pages())
         .merge(crate::orgs::pages())
         .merge(crate::standards::pages(config.max_upload_bytes))
+        .merge(crate::authorizations::pages())
         .route(
             "/login",
             get(auth_handlers::login_page).post(auth_handlers::login_submit),

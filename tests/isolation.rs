@@ -24,8 +24,9 @@ fn expected_stations(user: &str) -> Vec<&'static str> {
         "operator" => all,
         // SAMR: authorizer of national stations, supervisor of the whole country.
         "samr.reviewer" | "samr.approver" => all,
-        // 广东: authorizer of GD-EP-01; supervisor of everything located in 广东.
-        "gd.reviewer" | "gd.approver" => vec!["GD-EP-01", "GZ-TH-GAS", "SZ-GAS-01"],
+        // 广东: authorizer of GD-EP-01; supervisor of everything located in
+        // 广东, and of the head station, whose authorized region includes 广东.
+        "gd.reviewer" | "gd.approver" => vec!["GD-EP-01", "GZ-TH-GAS", "SZ-GAS-01", "NS-OGF"],
         // 国家电网: its own two stations.
         "dept.officer" => vec!["GD-EP-01", "JS-EP-01"],
         "station.staff" => vec!["GD-EP-01"],

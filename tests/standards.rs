@@ -504,17 +504,17 @@ async fn registry_visibility_follows_station_visibility_for_every_role() {
         let rows = app.as_app_role(Some(user), "select traceability_record_id::text from traceability_record t join station s using (station_id) where s.code = 'GD-EP-01'").await;
         assert_eq!(rows.is_empty(), want != 200, "{user}: traceability rows");
     }
-    // R3.2: the head station reads its own registry, and 广东 does not.
+    // The head station reads its own registry; 广东 reads it too because the
+    // head station is authorized to work in 广东 (supervision, R17.1).
     let head = app.login("head.staff").await;
     let (_, list) = head.json("/api/v1/standards").await;
     assert_eq!(list["total"], 1);
     let gd = app.login("gd.reviewer").await;
     let (_, list) = gd.json("/api/v1/standards?per_page=100").await;
-    assert!(list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|s| s["station_name"] == "广东省电力工业电能计量站"));
+    assert!(list["items"].as_array().unwrap().iter().all(|s| {
+        s["station_name"] == "广东省电力工业电能计量站"
+            || s["station_name"] == "国家石油天然气大流量计量站"
+    }));
 }
 
 #[tokio::test]

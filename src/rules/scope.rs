@@ -510,6 +510,57 @@ pub fn whole_chain_check(
     report
 }
 
+/// R13.1, for the public verification page: was `item` (by name) inside the
+/// authorization on `date`? The authorization must have been in force that
+/// day: within its validity, and before `ended_on` if it was terminated or
+/// revoked. A suspension applies from today on, so it counts only when
+/// `date` is today or later.
+pub fn item_authorized_on(
+    authorization: &AuthorizationFacts,
+    ended_on: Option<NaiveDate>,
+    item: &str,
+    date: NaiveDate,
+    today: NaiveDate,
+) -> super::Verdict<ScopeProblem> {
+    let mut problems = Vec::new();
+    let ended = ended_on.is_some_and(|end| date >= end);
+    let suspended = authorization.status == AuthorizationStatus::Suspended && date >= today;
+    if ended || suspended {
+        problems.push(ScopeProblem::AuthorizationNotActive {
+            status: authorization.status,
+        });
+    }
+    if date < authorization.valid_from {
+        problems.push(ScopeProblem::BeforeValidity {
+            date,
+            valid_from: authorization.valid_from,
+        });
+    }
+    if date > authorization.valid_until {
+        problems.push(ScopeProblem::AfterValidity {
+            date,
+            valid_until: authorization.valid_until,
+        });
+    }
+    let wanted = normalize_name(item);
+    if !authorization
+        .items
+        .iter()
+        .any(|i| normalize_name(&i.name) == wanted)
+    {
+        problems.push(ScopeProblem::ItemNotAuthorized {
+            item: item.to_owned(),
+        });
+    }
+    if problems.is_empty() {
+        super::Verdict::Allowed {
+            reasons: Vec::new(),
+        }
+    } else {
+        super::Verdict::Refused { reasons: problems }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -681,5 +732,25 @@ mod tests {
         let problem = traceability_overdue(standard, d("2026-01-01")).unwrap();
         assert_eq!(problem.rule_id(), "R16.4");
         assert!(problem.message_en().contains("was due 2025-12-31"));
+    }
+
+    #[test]
+    fn an_item_is_authorized_on_a_date_inside_validity_and_not_after_termination_r13_1() {
+        let a = authorization();
+        let name = a.items[0].name.clone();
+        let inside = a.valid_from;
+        let today = a.valid_from;
+        assert!(item_authorized_on(&a, None, &name, inside, today).is_allowed());
+        let v = item_authorized_on(&a, Some(inside), &name, inside, today);
+        assert!(!v.is_allowed(), "ended that day");
+        let before = a.valid_from.pred_opt().unwrap();
+        assert!(matches!(
+            item_authorized_on(&a, None, &name, before, today).reasons()[0],
+            ScopeProblem::BeforeValidity { .. }
+        ));
+        assert!(matches!(
+            item_authorized_on(&a, None, "不存在的项目", inside, today).reasons()[0],
+            ScopeProblem::ItemNotAuthorized { .. }
+        ));
     }
 }

@@ -297,6 +297,16 @@ pub fn expected_version(
         })
 }
 
+/// An unguessable token: 160 random bits from the operating system, hex.
+pub fn random_token() -> String {
+    use rand_core::{OsRng, TryRngCore};
+    let mut buf = [0u8; 20];
+    OsRng
+        .try_fill_bytes(&mut buf)
+        .expect("the operating system's random source failed");
+    hex::encode(buf)
+}
+
 /// Today in China (UTC+8): the date every deadline and validity is judged on.
 pub fn today() -> chrono::NaiveDate {
     let offset = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");

@@ -1,0 +1,175 @@
+//! Authorizations and the public side: verification behind the QR code
+//! (R13.1), the directory (R8.5), supervision where a station works (R17.1).
+
+mod common;
+
+use common::{assert_error, TestApp};
+use serde_json::Value;
+
+async fn token_of(app: &TestApp, code: &str) -> String {
+    sqlx::query_scalar(
+        "select a.verify_token from station_authorization a join station s using (station_id) where s.code = $1",
+    )
+    .bind(code)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_verification_page_shows_the_certificate_without_sign_in() {
+    let app = TestApp::spawn().await;
+    let token = token_of(&app, "GD-EP-01").await;
+    let res = app.client().get(&format!("/verify/{token}")).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("广东省电力工业电能计量站") && html.contains("(粤)法计("),
+        "{html}"
+    );
+    assert!(html.contains("有效") && html.contains("电流互感器"));
+    assert!(!html.contains("credit"), "the minimum only");
+    let res = app.client().get("/verify/not-a-real-token-0000").await;
+    assert_eq!(res.status(), 404);
+    let res = app
+        .client()
+        .get(&format!("/verify/{}", "0".repeat(40)))
+        .await;
+    assert_eq!(res.status(), 404);
+    let logged: i64 = sqlx::query_scalar("select count(*) from verification_lookup")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(logged, 3, "every lookup is logged");
+}
+
+#[tokio::test]
+async fn was_an_item_authorized_on_a_date_is_answered_with_reasons_r13_1() {
+    let app = TestApp::spawn().await;
+    let token = token_of(&app, "GD-EP-01").await;
+    let c = app.client();
+    let today = jiliang::web::today();
+    let (status, body) = c
+        .json(&format!(
+            "/api/v1/public/verify/{token}?item=%E7%94%B5%E8%83%BD%E8%A1%A8&date={today}"
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["item_authorized"], true);
+    let long_ago = today - chrono::Days::new(365 * 10);
+    let (_, body) = c
+        .json(&format!(
+            "/api/v1/public/verify/{token}?item=%E7%94%B5%E8%83%BD%E8%A1%A8&date={long_ago}"
+        ))
+        .await;
+    assert_eq!(body["item_authorized"], false);
+    assert!(
+        body["reasons"][0].as_str().unwrap().contains("有效期"),
+        "{body}"
+    );
+    let (_, body) = c
+        .json(&format!(
+            "/api/v1/public/verify/{token}?item=%E5%8E%8B%E5%8A%9B%E8%A1%A8&date={today}"
+        ))
+        .await;
+    assert_eq!(
+        body["item_authorized"], false,
+        "压力表 is not an item of this station"
+    );
+    let html = c
+        .get(&format!(
+            "/verify/{token}?item=%E7%94%B5%E8%83%BD%E8%A1%A8&date={today}"
+        ))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("在授权范围内"));
+}
+
+#[tokio::test]
+async fn a_revocation_shows_at_once_on_the_public_pages() {
+    let app = TestApp::spawn().await;
+    let token = token_of(&app, "GZ-TH-GAS").await;
+    let c = app.client();
+    let html = c.get("/directory").await.text().await.unwrap();
+    assert!(html.contains("广州市天河区燃气计量站"));
+    sqlx::query(
+        "update station_authorization set status = 'revoked', ended_on = current_date
+          where verify_token = $1",
+    )
+    .bind(&token)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let html = c
+        .get(&format!("/verify/{token}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("已撤销"));
+    let html = c.get("/directory").await.text().await.unwrap();
+    assert!(
+        !html.contains("广州市天河区燃气计量站"),
+        "no longer in the directory"
+    );
+}
+
+#[tokio::test]
+async fn the_directory_lists_authorized_stations_searchably_without_tokens() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let (status, body) = c.json("/api/v1/public/directory").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["total"], 6,
+        "the six authorized demo stations; not the one in preparation"
+    );
+    let (_, body) = c
+        .json("/api/v1/public/directory?q=%E7%94%B5%E8%83%BD%E8%A1%A8")
+        .await;
+    assert_eq!(body["total"], 2, "search by item: 电能表");
+    let html = c.get("/directory?q=NS-OGF").await.text().await.unwrap();
+    assert!(html.contains("国家石油天然气大流量计量站"));
+    let tokens: Vec<String> = sqlx::query_scalar("select verify_token from station_authorization")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    let all = c.get("/directory").await.text().await.unwrap();
+    assert!(
+        tokens.iter().all(|t| !all.contains(t.as_str())),
+        "tokens stay on the certificates"
+    );
+}
+
+#[tokio::test]
+async fn lookups_are_rate_limited_per_client_address() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    for _ in 0..60 {
+        assert_eq!(c.get("/verify/not-a-real-token-0000").await.status(), 404);
+    }
+    assert_eq!(c.get("/verify/not-a-real-token-0000").await.status(), 429);
+    assert_error(c.get("/api/v1/public/verify/x").await, 429, "rate_limited").await;
+}
+
+#[tokio::test]
+async fn a_regulator_supervises_a_station_working_in_its_jurisdiction_r17_1() {
+    let app = TestApp::spawn().await;
+    // NS-OGF is located in 北京 but authorized to work in 广东 too.
+    let gd = app.login("gd.reviewer").await;
+    assert!(gd.station_codes().await.contains("NS-OGF"));
+    let rows = app
+        .as_app_role(Some("gd.reviewer"), "select relation from station_access a join station s using (station_id) where s.code = 'NS-OGF'")
+        .await;
+    assert_eq!(rows, vec!["supervisor".to_owned()]);
+    // Signed-in users see the authorizations of the stations they see.
+    let st = app.login("station.staff").await;
+    let (_, list) = st.json("/api/v1/authorizations").await;
+    let list: &Vec<Value> = list.as_array().unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["station_code"], "GD-EP-01");
+    assert_eq!(list[0]["effective_status"], "valid");
+}
