@@ -39,13 +39,25 @@ create table authorization_item (
   constraint authorization_item_seq_key unique (authorization_id, seq)
 );
 
--- R8.4: per regulator and year.
+-- R8.4: numbers run per prefix (国, or the province's short name) and year:
+-- the default pattern "({prefix})法计({year}){seq:05}号" carries nothing else
+-- that tells two regulators of one province apart, so they share the
+-- sequence. Taken only through next_certificate_seq().
 create table certificate_sequence (
-  regulator_id uuid not null references organization (organization_id),
+  prefix text not null,
   year integer not null,
   last_seq integer not null,
-  primary key (regulator_id, year)
+  primary key (prefix, year)
 );
+
+create function next_certificate_seq(p_prefix text, p_year integer) returns integer
+language sql security definer set search_path = public as $$
+  insert into certificate_sequence (prefix, year, last_seq) values (p_prefix, p_year, 1)
+  on conflict (prefix, year) do update set last_seq = certificate_sequence.last_seq + 1
+  returning last_seq
+$$;
+revoke all on function next_certificate_seq(text, integer) from public;
+grant execute on function next_certificate_seq(text, integer) to jiliang_app;
 
 -- Each public lookup (requirements.md §4), for the log and rate limiting.
 create table verification_lookup (
@@ -115,10 +127,5 @@ create policy authorization_item_write on authorization_item for insert with che
   select 1 from station_authorization a where a.authorization_id = authorization_item.authorization_id
      and a.regulator_id = app_org_id()));
 
-alter table certificate_sequence enable row level security;
-alter table certificate_sequence force row level security;
-create policy certificate_sequence_own on certificate_sequence for all
-  using (regulator_id = app_org_id()) with check (regulator_id = app_org_id());
-
-grant select, insert, update on station_authorization, certificate_sequence to jiliang_app;
+grant select, insert, update on station_authorization to jiliang_app;
 grant select, insert on authorization_item to jiliang_app;

@@ -5,6 +5,7 @@
 //! Layout follows `docs/architecture.md`: one folder per workflow (vertical
 //! slice), the regulation's pure decisions in [`rules`], tenancy in [`db`].
 
+pub mod applications;
 pub mod audit;
 pub mod auth;
 pub mod authorizations;

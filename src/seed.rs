@@ -382,7 +382,7 @@ pub async fn seed_demo(pool: &PgPool, demo_mode: bool) -> anyhow::Result<bool> {
 }
 
 /// Bumped whenever the demo data changes (test templates are keyed by it).
-pub const SEED_VERSION: u32 = 3;
+pub const SEED_VERSION: u32 = 4;
 
 /// The authorizations (certificates) of the authorized demo stations, with
 /// items, regions and verification tokens; numbers follow R8.4's default
@@ -524,6 +524,7 @@ async fn seed_authorizations(
         ),
     ];
     let mut seqs: std::collections::HashMap<(&str, i32), u32> = std::collections::HashMap::new();
+    // Numbers run per prefix and year (see next_certificate_seq).
     for (station, regulator, level, division, months_ago, region, items) in plan {
         let valid_from = today
             .checked_sub_months(Months::new(months_ago))
@@ -533,10 +534,10 @@ async fn seed_authorizations(
             .and_then(|d| d.pred_opt())
             .unwrap_or(today);
         let year = chrono::Datelike::year(&valid_from);
-        let seq = seqs.entry((regulator, year)).or_insert(0);
-        *seq += 1;
         let code = division.and_then(|d| crate::rules::DivisionCode::parse(d).ok());
         let prefix = certificate_prefix(level, code.as_ref()).unwrap_or("国");
+        let seq = seqs.entry((prefix, year)).or_insert(0);
+        *seq += 1;
         let number = pattern.render(prefix, year, *seq);
         let id = Uuid::now_v7();
         let region: Vec<String> = region.iter().map(|r| r.to_string()).collect();
@@ -560,11 +561,11 @@ async fn seed_authorizations(
             .await?;
         }
     }
-    for ((regulator, year), last) in seqs {
+    for ((prefix, year), last) in seqs {
         sqlx::query(
-            "insert into certificate_sequence (regulator_id, year, last_seq) values ($1, $2, $3)",
+            "insert into certificate_sequence (prefix, year, last_seq) values ($1, $2, $3)",
         )
-        .bind(ids[regulator])
+        .bind(prefix)
         .bind(year)
         .bind(last as i32)
         .execute(&mut *tx)

@@ -178,6 +178,7 @@ fn api_router(upload_limit: usize) -> OpenApiRouter<AppState> {
         .merge(crate::stations::api())
         .merge(crate::standards::api(upload_limit))
         .merge(crate::authorizations::api())
+        .merge(crate::applications::api(upload_limit))
 }
 
 /// The OpenAPI document as served at `/api/openapi.json`.
@@ -215,6 +216,7 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
         .merge(crate::orgs::pages())
         .merge(crate::standards::pages(config.max_upload_bytes))
         .merge(crate::authorizations::pages())
+        .merge(crate::applications::pages())
         .route(
             "/login",
             get(auth_handlers::login_page).post(auth_handlers::login_submit),

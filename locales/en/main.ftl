@@ -20,3 +20,4 @@ switch-lang = 中文
 nav-standards = Standards
 nav-change-requests = Change requests
 nav-staff = Staff
+nav-applications = Applications

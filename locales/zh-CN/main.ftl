@@ -20,3 +20,4 @@ switch-lang = English
 nav-standards = 计量标准
 nav-change-requests = 变更申请
 nav-staff = 人员资质
+nav-applications = 授权申请

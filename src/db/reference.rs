@@ -125,3 +125,21 @@ pub async fn load(pool: &PgPool) -> anyhow::Result<()> {
     tx.commit().await?;
     Ok(())
 }
+
+/// The divisions table for the rules module, parsed once.
+pub fn divisions() -> &'static crate::rules::divisions::Divisions {
+    static D: std::sync::OnceLock<crate::rules::divisions::Divisions> = std::sync::OnceLock::new();
+    D.get_or_init(|| {
+        crate::rules::divisions::Divisions::from_csv(DIVISIONS_CSV)
+            .expect("the shipped divisions file parses")
+    })
+}
+
+/// The official working-day calendar for the rules module, parsed once.
+pub fn calendar() -> &'static crate::rules::calendar::Calendar {
+    static C: std::sync::OnceLock<crate::rules::calendar::Calendar> = std::sync::OnceLock::new();
+    C.get_or_init(|| {
+        crate::rules::calendar::Calendar::from_csv(CALENDAR_CSV)
+            .expect("the shipped calendar file parses")
+    })
+}

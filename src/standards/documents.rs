@@ -164,6 +164,53 @@ pub async fn standard_document_upload(
     Ok((StatusCode::CREATED, AppJson(doc)))
 }
 
+/// Inserts a sniffed document in the caller's transaction, audited.
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_document(
+    conn: &mut PgConnection,
+    ctx: &Ctx,
+    station_id: Uuid,
+    owner_type: &str,
+    owner_id: Uuid,
+    doc_type: Option<&str>,
+    filename: &str,
+    content_type: &str,
+    bytes: &[u8],
+) -> Result<DocumentInfo> {
+    let clean_name: String = filename
+        .chars()
+        .filter(|c| !c.is_control() && *c != '/' && *c != '\\')
+        .take(200)
+        .collect();
+    let id = Uuid::now_v7();
+    let info: DocumentInfo = sqlx::query_as(
+        "insert into document (document_id, station_id, owner_type, owner_id, doc_type, filename, content_type,
+           size_bytes, sha256, content, uploaded_by)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         returning document_id as id, filename, content_type, size_bytes, sha256, created_at",
+    )
+    .bind(id)
+    .bind(station_id)
+    .bind(owner_type)
+    .bind(owner_id)
+    .bind(doc_type)
+    .bind(&clean_name)
+    .bind(content_type)
+    .bind(bytes.len() as i64)
+    .bind(hex::encode(Sha256::digest(bytes)))
+    .bind(bytes)
+    .bind(ctx.user_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    audit::record(
+        conn,
+        ctx,
+        Event::new("document.upload", "document", id).after(&info),
+    )
+    .await?;
+    Ok(info)
+}
+
 /// Stores a document for a record of the caller's station, audited.
 pub async fn store_document(
     app: &AppState,

@@ -51,6 +51,9 @@ impl Layout {
     pub fn new(ctx: &Ctx, title: impl Into<String>, active: &str) -> Layout {
         let lang = ctx.lang;
         let mut nav = vec![("/", "nav-home"), ("/stations", "nav-stations")];
+        if matches!(ctx.org_kind, OrgKind::Regulator | OrgKind::Department) {
+            nav.push(("/applications", "nav-applications"));
+        }
         if ctx.org_kind != OrgKind::Platform {
             nav.push(("/standards", "nav-standards"));
             nav.push(("/change-requests", "nav-change-requests"));

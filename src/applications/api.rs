@@ -1,0 +1,175 @@
+//! JSON endpoints of the application workflow: a client can run it
+//! without the browser.
+
+use axum::extract::{Multipart, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::model::*;
+use super::store::{self, Step};
+use crate::auth::Ctx;
+use crate::db::tenant_tx;
+use crate::error::{AppError, ErrorBody, Result};
+use crate::state::AppState;
+use crate::web::{expected_version, parse_id, AppJson, AppQuery};
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ApplicationQuery {
+    /// A state, e.g. `submitted`.
+    pub state: Option<String>,
+}
+
+/// The caller's applications: the department's drafts and filings, the
+/// station's, or those addressed to the regulator (with the review clock).
+#[utoipa::path(get, path = "/api/v1/applications", tag = "applications", params(ApplicationQuery),
+    responses((status = 200, body = [Application]), (status = 422, body = ErrorBody)))]
+pub async fn applications_list(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    AppQuery(q): AppQuery<ApplicationQuery>,
+) -> Result<AppJson<Vec<Application>>> {
+    let state =
+        match q.state.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(s) => Some(ApplicationState::parse(s).ok_or_else(|| {
+                AppError::field("state", "invalid", "状态取值无效", "Unknown state")
+            })?),
+        };
+    let mut tx = tenant_tx(&app.db, &ctx).await?;
+    let list = store::list(&mut tx, &app.db, &ctx, state).await?;
+    tx.commit().await?;
+    Ok(AppJson(list))
+}
+
+/// Draft an application for one of the department's stations (R6.1).
+#[utoipa::path(post, path = "/api/v1/applications", tag = "applications", request_body = ApplicationInput,
+    responses((status = 201, body = Application), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn application_create(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    AppJson(input): AppJson<ApplicationInput>,
+) -> Result<(StatusCode, AppJson<Application>)> {
+    let mut tx = tenant_tx(&app.db, &ctx).await?;
+    let a = store::create(&mut tx, &app.db, &ctx, &input).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, AppJson(a)))
+}
+
+/// One application with its Art 7 report (R7.1–R7.4), receiving regulator
+/// (R6.2), clock (R6.4) and proposed cooperating stations (R8.1, R8.2).
+#[utoipa::path(get, path = "/api/v1/applications/{id}", tag = "applications", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Application), (status = 404, body = ErrorBody)))]
+pub async fn application_get(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<AppJson<Application>> {
+    let id = parse_id(&id)?;
+    let mut tx = tenant_tx(&app.db, &ctx).await?;
+    let a = store::get(&mut tx, &app.db, &ctx, id).await?;
+    tx.commit().await?;
+    Ok(AppJson(a))
+}
+
+/// Edit a draft (or while a correction is requested); the check reruns.
+#[utoipa::path(put, path = "/api/v1/applications/{id}", tag = "applications", params(("id" = Uuid, Path)),
+    request_body = ApplicationInput,
+    responses((status = 200, body = Application), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn application_update(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    AppJson(mut input): AppJson<ApplicationInput>,
+) -> Result<AppJson<Application>> {
+    let id = parse_id(&id)?;
+    input.version = Some(expected_version(input.version, &headers)?);
+    let mut tx = tenant_tx(&app.db, &ctx).await?;
+    let a = store::update(&mut tx, &app.db, &ctx, id, &input).await?;
+    tx.commit().await?;
+    Ok(AppJson(a))
+}
+
+/// A step of the workflow: `submit`, `withdraw`, `resubmit` (department);
+/// `correction`, `accept`, `assessment`, `outcome`, `propose` (the receiving
+/// regulator's reviewer); `confirm` (its approver, not the proposer).
+#[utoipa::path(post, path = "/api/v1/applications/{id}/{step}", tag = "applications",
+    params(("id" = Uuid, Path), ("step" = String, Path, description = "submit | withdraw | correction | resubmit | accept | assessment | outcome | propose | confirm")),
+    request_body = StepInput,
+    responses((status = 200, body = Application), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn application_step(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Path((id, step)): Path<(String, String)>,
+    AppJson(input): AppJson<StepInput>,
+) -> Result<AppJson<Application>> {
+    let id = parse_id(&id)?;
+    let step = Step::parse(&step).ok_or(AppError::NotFound)?;
+    let mut tx = tenant_tx(&app.db, &ctx).await?;
+    let a = store::step(&mut tx, &app.db, &ctx, id, step, &input).await?;
+    tx.commit().await?;
+    Ok(AppJson(a))
+}
+
+/// Attach a technical document (R6.3): multipart fields `doc_type` (e.g.
+/// `application_form`, `business_licence`, `item_list`, `signer_list`,
+/// `parent_consent`) and `file` (PDF, PNG, JPEG).
+#[utoipa::path(post, path = "/api/v1/applications/{id}/documents", tag = "applications", params(("id" = Uuid, Path)),
+    request_body(content_type = "multipart/form-data", description = "`doc_type` then `file`"),
+    responses((status = 201, body = crate::standards::documents::DocumentInfo), (status = 422, body = ErrorBody)))]
+pub async fn application_document(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    mut multipart: Multipart,
+) -> Result<(
+    StatusCode,
+    AppJson<crate::standards::documents::DocumentInfo>,
+)> {
+    let id = parse_id(&id)?;
+    // The first field names the document type.
+    let doc_type = match multipart.next_field().await {
+        Ok(Some(f)) if f.name() == Some("doc_type") => f.text().await.unwrap_or_default(),
+        _ => String::new(),
+    };
+    if !store::DOC_TYPES.iter().any(|(n, _)| *n == doc_type) {
+        return Err(AppError::field(
+            "doc_type",
+            "invalid",
+            "请选择材料类型（doc_type 须在 file 之前）",
+            "Choose the document type (doc_type before file)",
+        ));
+    }
+    let (filename, bytes) =
+        crate::standards::documents::read_file(multipart, app.config.max_upload_bytes).await?;
+    let content_type = crate::standards::documents::sniff(&filename, &bytes)?;
+    let mut tx = tenant_tx(&app.db, &ctx).await?;
+    let a = store::get(&mut tx, &app.db, &ctx, id).await?;
+    if a.department_id != ctx.org_id
+        || !matches!(
+            a.state,
+            ApplicationState::Draft | ApplicationState::CorrectionRequested
+        )
+    {
+        return Err(AppError::forbidden(
+            "只有申请的主管部门在草稿或补正阶段可以上传材料",
+            "Only the applying department may upload, while drafting or correcting",
+        ));
+    }
+    let info = crate::standards::documents::insert_document(
+        &mut tx,
+        &ctx,
+        a.station_id,
+        "application",
+        id,
+        Some(&doc_type),
+        &filename,
+        content_type,
+        &bytes,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, AppJson(info)))
+}

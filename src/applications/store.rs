@@ -1,0 +1,1215 @@
+//! SQL and the workflow of applications (Art 6–8). Every step checks role,
+//! state and the version read, runs in the caller's transaction and leaves
+//! one audit event; the grant issues the certificate in the same transaction.
+
+use chrono::{Months, NaiveDate};
+use serde_json::json;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::model::*;
+use crate::audit::{self, Event};
+use crate::auth::{Ctx, OrgKind, Role};
+use crate::db::reference::{calendar, divisions};
+use crate::error::{AppError, FieldError, Result};
+use crate::i18n::Lang;
+use crate::rules::calendar::{review_clock, Pause};
+use crate::rules::conditions::{
+    check_application, ApplicationFacts, ConditionsPolicy, DocumentType, LegalPersonality,
+    OfferedStandard, RequestedItem, StaffMember as RuleStaff,
+};
+use crate::rules::cooperation::{cooperating_stations, CooperationItem, NationalStation};
+use crate::rules::jurisdiction::{
+    receiving_regulator, JurisdictionPolicy, RegulatorLevel, RegulatorRef, StationTier,
+};
+use crate::rules::measure::{Accuracy, Range};
+use crate::rules::scope::Qualification as RuleQualification;
+use crate::rules::spec_code::SpecCode;
+use crate::rules::{DivisionCode, Lang as RLang, Message};
+use crate::web::{random_token, today};
+
+/// Working days a regulator has to accept or send the correction notice (R6.4 policy).
+pub const ACCEPTANCE_DAYS: u32 = 5;
+/// Validity of an authorization (R8.4 policy), in years.
+pub const VALIDITY_YEARS: u32 = 5;
+
+/// Document types an application carries (R6.3), by their API names.
+pub const DOC_TYPES: &[(&str, DocumentType)] = &[
+    ("application_form", DocumentType::ApplicationForm),
+    ("business_licence", DocumentType::BusinessLicence),
+    ("founding_document", DocumentType::FoundingDocument),
+    ("item_list", DocumentType::ItemList),
+    ("signer_list", DocumentType::SignerList),
+    ("parent_consent", DocumentType::ParentConsent),
+    ("standard_certificate", DocumentType::StandardCertificate),
+    ("qualification_record", DocumentType::QualificationRecord),
+    ("management_rules", DocumentType::ManagementRules),
+    ("premises_description", DocumentType::PremisesDescription),
+];
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    application_id: Uuid,
+    station_id: Uuid,
+    station_name: String,
+    station_tier: String,
+    head_station_id: Option<Uuid>,
+    legal_person: bool,
+    credit_code: Option<String>,
+    parent_entity_credit_code: Option<String>,
+    department_id: Uuid,
+    department_name: String,
+    regulator_id: Option<Uuid>,
+    regulator_name: Option<String>,
+    regulator_reason: Option<String>,
+    state: String,
+    region: Vec<String>,
+    items: serde_json::Value,
+    standard_ids: Vec<Uuid>,
+    staff_ids: Vec<Uuid>,
+    to_be_provided: Vec<String>,
+    submitted_on: Option<NaiveDate>,
+    correction_items: Option<Vec<String>>,
+    correction_on: Option<NaiveDate>,
+    resubmitted_on: Option<NaiveDate>,
+    accepted_on: Option<NaiveDate>,
+    assessment_on: Option<NaiveDate>,
+    assessment_team: Option<String>,
+    cooperating_station_ids: Vec<Uuid>,
+    assessment_outcome: Option<String>,
+    assessment_findings: Option<String>,
+    correction_deadline: Option<NaiveDate>,
+    correction_evidence: Option<String>,
+    proposal: Option<String>,
+    proposal_reasons: Option<String>,
+    proposed_by: Option<Uuid>,
+    decided_by: Option<Uuid>,
+    authorization_id: Option<Uuid>,
+    version: i32,
+}
+
+const SELECT: &str =
+    "select a.*, so.name as station_name, s.tier as station_tier, s.head_station_id,
+       s.legal_person, s.credit_code, s.parent_entity_credit_code, d.name as department_name,
+       r.name as regulator_name
+  from application a
+  join station s on s.station_id = a.station_id
+  join organization so on so.organization_id = a.station_id
+  join organization d on d.organization_id = a.department_id
+  left join organization r on r.organization_id = a.regulator_id";
+
+fn tier(s: &str) -> StationTier {
+    match s {
+        "national_head" => StationTier::NationalHead,
+        "national_branch" => StationTier::NationalBranch,
+        _ => StationTier::Local,
+    }
+}
+
+fn level(s: &str) -> RegulatorLevel {
+    match s {
+        "national" => RegulatorLevel::National,
+        "provincial" => RegulatorLevel::Provincial,
+        "municipal" => RegulatorLevel::Municipal,
+        _ => RegulatorLevel::County,
+    }
+}
+
+/// Validates items: parsable range and accuracy, known task types, a
+/// well-formed specification code (R7.4), normalized.
+fn check_items(items: &[ItemInput], errors: &mut Vec<FieldError>) -> Vec<ItemInput> {
+    let mut out = Vec::new();
+    for (i, it) in items.iter().enumerate() {
+        let f = |k: &str| format!("items[{i}].{k}");
+        let mut item = it.clone();
+        item.name = it.name.trim().to_owned();
+        if item.name.is_empty() {
+            errors.push(FieldError::required(&f("name")));
+        }
+        if let Err(e) = Range::parse(&it.range_text) {
+            errors.push(FieldError::new(
+                &f("range_text"),
+                "invalid_range",
+                e.message_zh(),
+                e.message_en(),
+            ));
+        }
+        if let Err(e) = Accuracy::parse(&it.accuracy_text) {
+            errors.push(FieldError::new(
+                &f("accuracy_text"),
+                "invalid_accuracy",
+                e.message_zh(),
+                e.message_en(),
+            ));
+        }
+        match SpecCode::parse(&it.specification) {
+            Ok(c) => item.specification = c.to_string(),
+            Err(e) => errors.push(FieldError::new(
+                &f("specification"),
+                "invalid_specification",
+                e.message_zh(),
+                e.message_en(),
+            )),
+        }
+        let known = ["verification", "type_evaluation", "calibration", "testing"];
+        if it.task_types.is_empty() || it.task_types.iter().any(|t| !known.contains(&t.as_str())) {
+            errors.push(FieldError::new(
+                &f("task_types"),
+                "invalid_task_types",
+                "任务类型应为检定、型式评价、校准或测试中的一项或多项",
+                "Task types: one or more of verification, type_evaluation, calibration, testing",
+            ));
+        }
+        out.push(item);
+    }
+    out
+}
+
+async fn check_region(
+    conn: &mut PgConnection,
+    region: &[String],
+    errors: &mut Vec<FieldError>,
+) -> Result<Vec<String>> {
+    let codes: Vec<String> = region
+        .iter()
+        .map(|c| c.trim().to_owned())
+        .filter(|c| !c.is_empty())
+        .collect();
+    let known: Vec<String> = sqlx::query_scalar("select code from division where code = any($1)")
+        .bind(&codes)
+        .fetch_all(conn)
+        .await?;
+    for c in &codes {
+        if !known.contains(c) {
+            errors.push(FieldError::new(
+                "region",
+                "invalid_division",
+                format!("行政区划代码“{c}”不存在（GB/T 2260）"),
+                format!("Division code “{c}” does not exist (GB/T 2260)"),
+            ));
+        }
+    }
+    Ok(codes)
+}
+
+/// R6.2: the receiving regulator for a tier and region, with the reason.
+async fn receiving(
+    conn: &mut PgConnection,
+    tier_text: &str,
+    region: &[String],
+) -> Result<std::result::Result<(Uuid, String, String), (String, String)>> {
+    let regs: Vec<(Uuid, String, Option<String>)> = sqlx::query_as(
+        "select organization_id, regulator_level, division_code from organization where kind = 'regulator' and active",
+    )
+    .fetch_all(conn)
+    .await?;
+    let refs: Vec<RegulatorRef<Uuid>> = regs
+        .iter()
+        .map(|(id, l, d)| RegulatorRef {
+            id: *id,
+            level: level(l),
+            division: d.as_deref().and_then(|d| DivisionCode::parse(d).ok()),
+        })
+        .collect();
+    let codes: Vec<DivisionCode> = region
+        .iter()
+        .filter_map(|c| DivisionCode::parse(c).ok())
+        .collect();
+    let join = |reasons: Vec<String>| reasons.join("；");
+    Ok(
+        match receiving_regulator(
+            tier(tier_text),
+            &codes,
+            &refs,
+            divisions(),
+            &JurisdictionPolicy::default(),
+        ) {
+            Ok(r) => Ok((
+                r.regulator.id,
+                join(r.reasons.iter().map(|x| x.message_zh()).collect()),
+                join(r.reasons.iter().map(|x| x.message_en()).collect()),
+            )),
+            Err(reasons) => Err((
+                join(reasons.iter().map(|x| x.message_zh()).collect()),
+                join(reasons.iter().map(|x| x.message_en()).collect()),
+            )),
+        },
+    )
+}
+
+/// R7.1–R7.4 over the application's facts on `today`.
+async fn problems(conn: &mut PgConnection, row: &Row, items: &[ItemInput]) -> Result<Vec<Problem>> {
+    let legal = if row.legal_person {
+        LegalPersonality::OwnCode {
+            credit_code: row.credit_code.clone().unwrap_or_default(),
+        }
+    } else {
+        LegalPersonality::ParentEntity {
+            parent_credit_code: row.parent_entity_credit_code.clone().unwrap_or_default(),
+        }
+    };
+    let requested = items
+        .iter()
+        .filter_map(|i| {
+            Some(RequestedItem {
+                name: i.name.clone(),
+                range: Range::parse(&i.range_text).ok()?,
+                spec_code: Some(i.specification.clone()),
+            })
+        })
+        .collect();
+    let standards: Vec<(String, String, NaiveDate, NaiveDate)> = sqlx::query_as(
+        "select name, range_text, cert_issued_on, cert_expires_on from measurement_standard
+          where station_id = $1 and standard_id = any($2) and status = 'in_service'",
+    )
+    .bind(row.station_id)
+    .bind(&row.standard_ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    let standards = standards
+        .into_iter()
+        .filter_map(|(name, range, from, until)| {
+            Some(OfferedStandard {
+                name,
+                range: Range::parse(&range).ok()?,
+                certificate_valid_from: from,
+                certificate_valid_until: until,
+            })
+        })
+        .collect();
+    let quals: Vec<(Uuid, String, Vec<String>, NaiveDate, NaiveDate)> = sqlx::query_as(
+        "select p.staff_member_id, p.name, q.items, q.issued_on, q.expires_on from staff_member p
+           left join qualification q using (staff_member_id)
+          where p.station_id = $1 and p.staff_member_id = any($2) and p.active and q.qualification_id is not null",
+    )
+    .bind(row.station_id)
+    .bind(&row.staff_ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut staff: Vec<(Uuid, RuleStaff)> = Vec::new();
+    for (id, name, items, from, until) in quals {
+        let entry = match staff.iter_mut().find(|s| s.0 == id) {
+            Some(e) => e,
+            None => {
+                staff.push((
+                    id,
+                    RuleStaff {
+                        name,
+                        qualifications: Vec::new(),
+                    },
+                ));
+                staff.last_mut().expect("just pushed")
+            }
+        };
+        for item in items {
+            entry.1.qualifications.push(RuleQualification {
+                item,
+                valid_from: from,
+                valid_until: until,
+            });
+        }
+    }
+    let docs: Vec<String> = sqlx::query_scalar(
+        "select distinct doc_type from document where owner_type = 'application' and owner_id = $1 and doc_type is not null",
+    )
+    .bind(row.application_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let documents = docs
+        .iter()
+        .filter_map(|d| DOC_TYPES.iter().find(|(n, _)| n == d).map(|(_, t)| *t))
+        .collect();
+    let facts = ApplicationFacts {
+        legal,
+        items: requested,
+        standards,
+        staff: staff.into_iter().map(|s| s.1).collect(),
+        documents,
+    };
+    let report = check_application(&facts, today(), &ConditionsPolicy::default());
+    Ok(report
+        .problems
+        .iter()
+        .map(|p| {
+            let code = serde_json::to_value(p)
+                .ok()
+                .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(str::to_owned))
+                .unwrap_or_default();
+            Problem {
+                declared: row.to_be_provided.contains(&code),
+                code,
+                rule: p.rule_id().to_owned(),
+                message: p.message(RLang::Zh),
+                message_en: p.message(RLang::En),
+            }
+        })
+        .collect())
+}
+
+/// National stations' authorized items (public facts, read with the owner pool).
+async fn national_items(pool: &PgPool) -> Result<Vec<(Uuid, String, Vec<CooperationItem>)>> {
+    let rows: Vec<(Uuid, String, String, String, String)> = sqlx::query_as(
+        "select a.station_id, so.name, i.name, i.range_text, i.specification
+           from station_authorization a
+           join station s on s.station_id = a.station_id and s.tier <> 'local'
+           join organization so on so.organization_id = a.station_id
+           join authorization_item i on i.authorization_id = a.authorization_id
+          where a.status = 'active' order by so.name, i.seq",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut out: Vec<(Uuid, String, Vec<CooperationItem>)> = Vec::new();
+    for (id, station, name, range, spec) in rows {
+        let item = CooperationItem {
+            name,
+            spec_code: SpecCode::parse(&spec).ok(),
+            range: Range::parse(&range).ok(),
+        };
+        match out.iter_mut().find(|x| x.0 == id) {
+            Some(e) => e.2.push(item),
+            None => out.push((id, station, vec![item])),
+        }
+    }
+    Ok(out)
+}
+
+async fn cooperators(pool: &PgPool, row: &Row, items: &[ItemInput]) -> Result<Vec<Cooperator>> {
+    let national = national_items(pool).await?;
+    let requested: Vec<CooperationItem> = items
+        .iter()
+        .map(|i| CooperationItem {
+            name: i.name.clone(),
+            spec_code: SpecCode::parse(&i.specification).ok(),
+            range: Range::parse(&i.range_text).ok(),
+        })
+        .collect();
+    let stations: Vec<NationalStation<Uuid>> = national
+        .iter()
+        .filter(|n| n.0 != row.station_id)
+        .map(|n| NationalStation {
+            id: n.0,
+            items: n.2.clone(),
+        })
+        .collect();
+    let head = if row.station_tier == "national_branch" {
+        row.head_station_id
+    } else {
+        None
+    };
+    Ok(cooperating_stations(&requested, &stations, head.as_ref())
+        .into_iter()
+        .map(|c| Cooperator {
+            name: national
+                .iter()
+                .find(|n| n.0 == c.station)
+                .map(|n| n.1.clone())
+                .unwrap_or_default(),
+            station_id: c.station,
+            reasons: c.reasons.iter().map(|r| r.message_zh()).collect(),
+        })
+        .collect())
+}
+
+fn clock_of(row: &Row) -> Option<Clock> {
+    let start = row.submitted_on?;
+    let pauses: Vec<Pause> = row
+        .correction_on
+        .map(|notice| Pause {
+            notice,
+            resubmitted: row.resubmitted_on,
+        })
+        .into_iter()
+        .collect();
+    let as_of = row.accepted_on.unwrap_or_else(today);
+    match review_clock(calendar(), start, ACCEPTANCE_DAYS, &pauses, as_of) {
+        Ok(c) => Some(Clock {
+            limit: c.limit,
+            used: c.used,
+            left: c.left,
+            paused: c.paused,
+            overdue: c.overdue && row.accepted_on.is_none(),
+            due: c.due,
+            message: c.state.message_zh(),
+            message_en: c.state.message_en(),
+        }),
+        // A date beyond the official calendar: say so instead of guessing.
+        Err(e) => Some(Clock {
+            limit: ACCEPTANCE_DAYS,
+            used: 0,
+            left: 0,
+            paused: false,
+            overdue: false,
+            due: None,
+            message: e.message_zh(),
+            message_en: e.message_en(),
+        }),
+    }
+}
+
+async fn load_row(conn: &mut PgConnection, ctx: &Ctx, id: Uuid) -> Result<Row> {
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "{SELECT} where a.application_id = $1 and (a.department_id = $2 or a.station_id = $2
+            or (a.regulator_id = $2 and a.state <> 'draft')
+            or (a.state = 'assessment' and $2 = any(a.cooperating_station_ids)))"
+    ))
+    .bind(id)
+    .bind(ctx.org_id)
+    .fetch_optional(conn)
+    .await?;
+    row.ok_or(AppError::NotFound)
+}
+
+/// One visible application with its Art 7 report, receiving regulator,
+/// clock and proposed cooperators.
+pub async fn get(
+    conn: &mut PgConnection,
+    pool: &PgPool,
+    ctx: &Ctx,
+    id: Uuid,
+) -> Result<Application> {
+    let row = load_row(conn, ctx, id).await?;
+    view(conn, pool, row).await
+}
+
+async fn view(conn: &mut PgConnection, pool: &PgPool, row: Row) -> Result<Application> {
+    let items: Vec<ItemInput> = serde_json::from_value(row.items.clone()).unwrap_or_default();
+    let problems = problems(conn, &row, &items).await?;
+    let (receiving_zh, receiving_en) = match &row.regulator_reason {
+        Some(r) => (Some(r.clone()), Some(r.clone())),
+        None if row.region.is_empty() => (None, None),
+        None => match receiving(conn, &row.station_tier, &row.region).await? {
+            Ok((_, zh, en)) => (Some(zh), Some(en)),
+            Err((zh, en)) => (Some(zh), Some(en)),
+        },
+    };
+    let proposed_cooperators = cooperators(pool, &row, &items).await?;
+    let documents =
+        crate::standards::documents::list(conn, "application", row.application_id).await?;
+    Ok(Application {
+        id: row.application_id,
+        station_id: row.station_id,
+        station_name: row.station_name.clone(),
+        station_tier: row.station_tier.clone(),
+        department_id: row.department_id,
+        department_name: row.department_name.clone(),
+        regulator_id: row.regulator_id,
+        regulator_name: row.regulator_name.clone(),
+        state: ApplicationState::parse(&row.state).unwrap_or(ApplicationState::Draft),
+        clock: clock_of(&row),
+        region: row.region,
+        items,
+        standard_ids: row.standard_ids,
+        staff_ids: row.staff_ids,
+        to_be_provided: row.to_be_provided,
+        submitted_on: row.submitted_on,
+        correction_items: row.correction_items,
+        correction_on: row.correction_on,
+        resubmitted_on: row.resubmitted_on,
+        accepted_on: row.accepted_on,
+        assessment_on: row.assessment_on,
+        assessment_team: row.assessment_team,
+        cooperating_station_ids: row.cooperating_station_ids,
+        assessment_outcome: row.assessment_outcome,
+        assessment_findings: row.assessment_findings,
+        correction_deadline: row.correction_deadline,
+        correction_evidence: row.correction_evidence,
+        proposal: row.proposal,
+        proposal_reasons: row.proposal_reasons,
+        proposed_by: row.proposed_by,
+        decided_by: row.decided_by,
+        authorization_id: row.authorization_id,
+        version: row.version,
+        receiving: receiving_zh,
+        receiving_en,
+        problems,
+        proposed_cooperators,
+        documents,
+    })
+}
+
+/// Applications the caller may see (the department's, the station's, or
+/// those addressed to the regulator), newest first.
+pub async fn list(
+    conn: &mut PgConnection,
+    pool: &PgPool,
+    ctx: &Ctx,
+    state: Option<ApplicationState>,
+) -> Result<Vec<Application>> {
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "{SELECT} where (a.department_id = $1 or a.station_id = $1
+            or (a.regulator_id = $1 and a.state <> 'draft')
+            or (a.state = 'assessment' and $1 = any(a.cooperating_station_ids)))
+           and ($2::text is null or a.state = $2)
+         order by a.updated_at desc limit 200"
+    ))
+    .bind(ctx.org_id)
+    .bind(state.map(|s| s.as_str()))
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        out.push(view(conn, pool, r).await?);
+    }
+    Ok(out)
+}
+
+/// Drafts an application for one of the department's unauthorized stations (R6.1).
+pub async fn create(
+    conn: &mut PgConnection,
+    pool: &PgPool,
+    ctx: &Ctx,
+    input: &ApplicationInput,
+) -> Result<Application> {
+    if ctx.org_kind != OrgKind::Department {
+        return Err(AppError::forbidden(
+            "建站申请由主管部门提出（R6.1）",
+            "An application to establish a station is filed by its competent department (R6.1)",
+        ));
+    }
+    let mut errors = Vec::new();
+    let station = input.station_id;
+    match station {
+        None => errors.push(FieldError::required("station_id")),
+        Some(s) => {
+            let st: Option<(Uuid, String)> =
+                sqlx::query_as("select department_id, status from station where station_id = $1")
+                    .bind(s)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            match st {
+                Some((dept, _)) if dept != ctx.org_id => errors.push(FieldError::new(
+                    "station_id",
+                    "not_own_station",
+                    "只能为本部门所属的计量站申请",
+                    "Only for a station of your department",
+                )),
+                Some((_, status)) if status == "authorized" => errors.push(FieldError::new(
+                    "station_id",
+                    "already_authorized",
+                    "该计量站已获授权；请走授权调整或复查程序",
+                    "This station is already authorized; use an adjustment or re-examination",
+                )),
+                None => errors.push(FieldError::new(
+                    "station_id",
+                    "not_own_station",
+                    "只能为本部门所属的计量站申请",
+                    "Only for a station of your department",
+                )),
+                _ => {}
+            }
+        }
+    }
+    let items = check_items(input.items.as_deref().unwrap_or(&[]), &mut errors);
+    let region = check_region(conn, input.region.as_deref().unwrap_or(&[]), &mut errors).await?;
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "insert into application (application_id, station_id, department_id, region, items, standard_ids, staff_ids, drafted_by)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(id)
+    .bind(station)
+    .bind(ctx.org_id)
+    .bind(&region)
+    .bind(serde_json::to_value(&items).map_err(anyhow::Error::from)?)
+    .bind(input.standard_ids.clone().unwrap_or_default())
+    .bind(input.staff_ids.clone().unwrap_or_default())
+    .bind(ctx.user_id)
+    .execute(&mut *conn)
+    .await?;
+    let app = get(conn, pool, ctx, id).await?;
+    audit::record(
+        conn,
+        ctx,
+        Event::new("application.draft", "application", id).after(&json!({"station_id": station})),
+    )
+    .await?;
+    Ok(app)
+}
+
+/// Edits a draft (or an application awaiting correction). Every save runs the
+/// Art 7 check; invalid items or region are refused with field messages.
+pub async fn update(
+    conn: &mut PgConnection,
+    pool: &PgPool,
+    ctx: &Ctx,
+    id: Uuid,
+    input: &ApplicationInput,
+) -> Result<Application> {
+    let row = load_row(conn, ctx, id).await?;
+    if row.department_id != ctx.org_id {
+        return Err(AppError::forbidden(
+            "只有提出申请的主管部门可以修改",
+            "Only the applying department may edit",
+        ));
+    }
+    if !matches!(row.state.as_str(), "draft" | "correction_requested") {
+        return Err(AppError::Conflict {
+            code: "illegal_transition",
+            zh: "申请已提交，只有在草稿或待补正时可以修改".into(),
+            en: "The application can be edited only as a draft or while a correction is requested"
+                .into(),
+        });
+    }
+    let version = input.version.ok_or_else(|| {
+        AppError::field(
+            "version",
+            "version_required",
+            "请提供所读取申请的版本号",
+            "Send the version you read",
+        )
+    })?;
+    let mut errors = Vec::new();
+    let items = match &input.items {
+        Some(i) => check_items(i, &mut errors),
+        None => serde_json::from_value(row.items.clone()).unwrap_or_default(),
+    };
+    let region = match &input.region {
+        Some(r) => check_region(conn, r, &mut errors).await?,
+        None => row.region.clone(),
+    };
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let done = sqlx::query(
+        "update application set items = $3, region = $4, standard_ids = $5, staff_ids = $6,
+           version = version + 1, updated_at = now() where application_id = $1 and version = $2",
+    )
+    .bind(id)
+    .bind(version)
+    .bind(serde_json::to_value(&items).map_err(anyhow::Error::from)?)
+    .bind(&region)
+    .bind(
+        input
+            .standard_ids
+            .clone()
+            .unwrap_or(row.standard_ids.clone()),
+    )
+    .bind(input.staff_ids.clone().unwrap_or(row.staff_ids.clone()))
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(AppError::stale());
+    }
+    let app = get(conn, pool, ctx, id).await?;
+    audit::record(
+        conn,
+        ctx,
+        Event::new("application.update", "application", id)
+            .after(&json!({"items": app.items, "region": app.region})),
+    )
+    .await?;
+    Ok(app)
+}
+
+/// The workflow's steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Submit,
+    Withdraw,
+    Correction,
+    Resubmit,
+    Accept,
+    Assessment,
+    Outcome,
+    Propose,
+    Confirm,
+}
+
+impl Step {
+    pub fn parse(s: &str) -> Option<Step> {
+        Some(match s {
+            "submit" => Step::Submit,
+            "withdraw" => Step::Withdraw,
+            "correction" => Step::Correction,
+            "resubmit" => Step::Resubmit,
+            "accept" => Step::Accept,
+            "assessment" => Step::Assessment,
+            "outcome" => Step::Outcome,
+            "propose" => Step::Propose,
+            "confirm" => Step::Confirm,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Submit => "submit",
+            Step::Withdraw => "withdraw",
+            Step::Correction => "correction",
+            Step::Resubmit => "resubmit",
+            Step::Accept => "accept",
+            Step::Assessment => "assessment",
+            Step::Outcome => "outcome",
+            Step::Propose => "propose",
+            Step::Confirm => "confirm",
+        }
+    }
+}
+
+fn text(v: &Option<String>) -> Option<String> {
+    v.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+/// Moves an application one step (R6.1–R8.5).
+pub async fn step(
+    conn: &mut PgConnection,
+    pool: &PgPool,
+    ctx: &Ctx,
+    id: Uuid,
+    step: Step,
+    input: &StepInput,
+) -> Result<Application> {
+    let row = load_row(conn, ctx, id).await?;
+    let before = ApplicationState::parse(&row.state).unwrap_or(ApplicationState::Draft);
+    let version = input.version.ok_or_else(|| {
+        AppError::field(
+            "version",
+            "version_required",
+            "请提供所读取申请的版本号",
+            "Send the version you read",
+        )
+    })?;
+    let is_dept = ctx.org_id == row.department_id && ctx.org_kind == OrgKind::Department;
+    let is_reg = Some(ctx.org_id) == row.regulator_id && ctx.org_kind == OrgKind::Regulator;
+    let role_ok = match step {
+        Step::Submit | Step::Withdraw | Step::Resubmit => is_dept,
+        Step::Correction | Step::Accept | Step::Assessment | Step::Outcome | Step::Propose => {
+            is_reg && ctx.has(Role::Reviewer)
+        }
+        Step::Confirm => is_reg && ctx.has(Role::Approver),
+    };
+    if !role_ok {
+        return Err(AppError::forbidden(
+            match step {
+                Step::Submit | Step::Withdraw | Step::Resubmit => {
+                    "只有提出申请的主管部门可以办理此步骤"
+                }
+                Step::Confirm => "只有受理机关的审批人可以审批",
+                _ => "只有受理机关的审查员可以办理此步骤",
+            },
+            match step {
+                Step::Submit | Step::Withdraw | Step::Resubmit => {
+                    "Only the applying department may do this"
+                }
+                Step::Confirm => "Only an approver of the receiving regulator may decide",
+                _ => "Only a reviewer of the receiving regulator may do this",
+            },
+        ));
+    }
+    let from: &[ApplicationState] = match step {
+        Step::Submit => &[ApplicationState::Draft],
+        Step::Withdraw => &[
+            ApplicationState::Draft,
+            ApplicationState::Submitted,
+            ApplicationState::CorrectionRequested,
+        ],
+        Step::Correction | Step::Accept => &[ApplicationState::Submitted],
+        Step::Resubmit => &[ApplicationState::CorrectionRequested],
+        Step::Assessment => &[ApplicationState::Accepted],
+        Step::Outcome => &[ApplicationState::Assessment],
+        Step::Propose => &[ApplicationState::Assessed],
+        Step::Confirm => &[ApplicationState::Proposed],
+    };
+    if !from.contains(&before) {
+        return Err(AppError::Conflict {
+            code: "illegal_transition",
+            zh: format!("申请当前为“{}”，不能办理此步骤（可能已被他人办理，请刷新）", before.label(Lang::Zh)),
+            en: format!("The application is {}; this step is not possible now (someone may have acted first; reload)", before.label(Lang::En).to_lowercase()),
+        });
+    }
+    if row.version != version {
+        return Err(AppError::stale());
+    }
+    let today = today();
+    let mut errors = Vec::new();
+    let to;
+    // Values bound below, by name.
+    let mut regulator: Option<Uuid> = row.regulator_id;
+    let mut reason_text: Option<String> = row.regulator_reason.clone();
+    let mut declared: Vec<String> = row.to_be_provided.clone();
+    let mut list_items: Option<Vec<String>> = None;
+    let mut note: Option<String> = None;
+    let mut cooperating = row.cooperating_station_ids.clone();
+    match step {
+        Step::Submit => {
+            let fresh = load_row(conn, ctx, id).await?;
+            let app = view(conn, pool, fresh).await?;
+            let unmet: Vec<&Problem> = app
+                .problems
+                .iter()
+                .filter(|p| !input.to_be_provided.contains(&p.code))
+                .collect();
+            for p in &unmet {
+                errors.push(FieldError::new(
+                    "conditions",
+                    &p.code,
+                    p.message.clone(),
+                    p.message_en.clone(),
+                ));
+            }
+            if app.items.is_empty() || app.region.is_empty() {
+                errors.push(FieldError::new(
+                    "items",
+                    "incomplete",
+                    "请先填写申请项目和区域",
+                    "Fill in the items and the region first",
+                ));
+            }
+            match receiving(conn, &row.station_tier, &row.region).await? {
+                Ok((rid, zh, _)) => {
+                    regulator = Some(rid);
+                    reason_text = Some(zh);
+                }
+                Err((zh, en)) => {
+                    errors.push(FieldError::new("region", "no_receiving_regulator", zh, en))
+                }
+            }
+            declared = input
+                .to_be_provided
+                .iter()
+                .filter(|c| app.problems.iter().any(|p| &p.code == *c))
+                .cloned()
+                .collect();
+            to = ApplicationState::Submitted;
+        }
+        Step::Withdraw => to = ApplicationState::Withdrawn,
+        Step::Correction => {
+            // R6.4: one notice, listing every missing or defective item.
+            if row.correction_on.is_some() {
+                return Err(AppError::Conflict {
+                    code: "correction_already_sent",
+                    zh: "补正通知已发出过一次；依一次性告知要求，不能再次发出（R6.4）".into(),
+                    en: "The correction notice was already sent once; it cannot be sent again (R6.4)".into(),
+                });
+            }
+            let items: Vec<String> = input
+                .items
+                .iter()
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect();
+            if items.is_empty() {
+                errors.push(FieldError::new(
+                    "items",
+                    "required",
+                    "请一次性列出全部需补正的材料或缺陷",
+                    "List every missing or defective item at once",
+                ));
+            }
+            list_items = Some(items);
+            to = ApplicationState::CorrectionRequested;
+        }
+        Step::Resubmit => {
+            to = ApplicationState::Submitted;
+        }
+        Step::Accept => {
+            to = ApplicationState::Accepted;
+        }
+        Step::Assessment => {
+            if input.date.is_none() {
+                errors.push(FieldError::required("date"));
+            }
+            if text(&input.team).is_none() {
+                errors.push(FieldError::new(
+                    "team",
+                    "required",
+                    "请填写考核组成员",
+                    "Name the assessment team",
+                ));
+            }
+            cooperating = match &input.cooperating_station_ids {
+                Some(ids) => ids.clone(),
+                None => {
+                    let fresh = load_row(conn, ctx, id).await?;
+                    view(conn, pool, fresh)
+                        .await?
+                        .proposed_cooperators
+                        .iter()
+                        .map(|c| c.station_id)
+                        .collect()
+                }
+            };
+            // R8.1: a branch station's head station always takes part.
+            if row.station_tier == "national_branch" {
+                if let Some(h) = row.head_station_id {
+                    if !cooperating.contains(&h) {
+                        cooperating.push(h);
+                    }
+                }
+            }
+            to = ApplicationState::Assessment;
+        }
+        Step::Outcome => {
+            let outcome = input.outcome.as_deref().unwrap_or("");
+            match outcome {
+                "pass" => {}
+                "pass_after_correction" => {
+                    if text(&input.findings).is_none() {
+                        errors.push(FieldError::new(
+                            "findings",
+                            "required",
+                            "请填写需整改的问题",
+                            "Give the findings to correct",
+                        ));
+                    }
+                    if input.correction_deadline.is_none() {
+                        errors.push(FieldError::new(
+                            "correction_deadline",
+                            "required",
+                            "请给出整改期限",
+                            "Give the correction deadline",
+                        ));
+                    }
+                }
+                "fail" => {
+                    if text(&input.findings).is_none() {
+                        errors.push(FieldError::new(
+                            "findings",
+                            "required",
+                            "请填写不通过的理由",
+                            "Give the reasons for failing",
+                        ));
+                    }
+                }
+                _ => errors.push(FieldError::new(
+                    "outcome",
+                    "invalid",
+                    "考核结论应为通过、整改后通过或不通过（R8.3）",
+                    "Outcome: pass, pass_after_correction or fail (R8.3)",
+                )),
+            }
+            to = ApplicationState::Assessed;
+        }
+        Step::Propose => {
+            let decision = input.decision.as_deref().unwrap_or("");
+            let evidence = text(&input.correction_evidence).or(row.correction_evidence.clone());
+            match decision {
+                "grant" => match row.assessment_outcome.as_deref() {
+                    // R8.3: only a pass leads to certification; after correction, once the evidence is in.
+                    Some("pass") => {}
+                    Some("pass_after_correction") if evidence.is_some() => {}
+                    Some("pass_after_correction") => errors.push(FieldError::new(
+                        "correction_evidence",
+                        "required",
+                        "整改后通过的，须先提交整改证据（R8.3）",
+                        "Passing after correction needs the evidence of correction first (R8.3)",
+                    )),
+                    _ => errors.push(FieldError::new(
+                        "decision",
+                        "not_passed",
+                        "考核未通过，不能授权（R8.3）",
+                        "The assessment did not pass; no grant (R8.3)",
+                    )),
+                },
+                "refuse" => {
+                    if text(&input.reasons).is_none() {
+                        errors.push(FieldError::new(
+                            "reasons",
+                            "required",
+                            "不予授权须说明理由",
+                            "Give the reasons for refusal",
+                        ));
+                    }
+                }
+                _ => errors.push(FieldError::new(
+                    "decision",
+                    "invalid",
+                    "请选择授权或不予授权",
+                    "Choose grant or refuse",
+                )),
+            }
+            note = evidence;
+            to = ApplicationState::Proposed;
+        }
+        Step::Confirm => {
+            if row.proposed_by == Some(ctx.user_id) {
+                return Err(AppError::forbidden(
+                    "审查意见须由另一人审批（双人复核）",
+                    "Four eyes: the approver must be someone other than the proposer",
+                ));
+            }
+            to = if row.proposal.as_deref() == Some("grant") {
+                ApplicationState::Granted
+            } else {
+                ApplicationState::Refused
+            };
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let done = sqlx::query(
+        "update application set state = $3, regulator_id = $4, regulator_reason = $5, to_be_provided = $6,
+           submitted_on = case when $7 = 'submit' then $8 else submitted_on end,
+           correction_on = case when $7 = 'correction' then $8 else correction_on end,
+           correction_items = coalesce($9, correction_items),
+           resubmitted_on = case when $7 = 'resubmit' then $8 else resubmitted_on end,
+           accepted_on = case when $7 = 'accept' then $8 else accepted_on end,
+           assessment_on = case when $7 = 'assessment' then $10 else assessment_on end,
+           assessment_team = case when $7 = 'assessment' then $11 else assessment_team end,
+           cooperating_station_ids = $12,
+           assessment_outcome = case when $7 = 'outcome' then $13 else assessment_outcome end,
+           assessment_findings = case when $7 = 'outcome' then $14 else assessment_findings end,
+           correction_deadline = case when $7 = 'outcome' then $15 else correction_deadline end,
+           correction_evidence = case when $7 = 'propose' then $16 else correction_evidence end,
+           proposal = case when $7 = 'propose' then $17 else proposal end,
+           proposal_reasons = case when $7 = 'propose' then $18 else proposal_reasons end,
+           proposed_by = case when $7 = 'propose' then $19 else proposed_by end,
+           decided_by = case when $7 = 'confirm' then $19 else decided_by end,
+           decided_at = case when $7 = 'confirm' then now() else decided_at end,
+           version = version + 1, updated_at = now()
+         where application_id = $1 and version = $2",
+    )
+    .bind(id)
+    .bind(version)
+    .bind(to.as_str())
+    .bind(regulator)
+    .bind(&reason_text)
+    .bind(&declared)
+    .bind(step.as_str())
+    .bind(today)
+    .bind(&list_items)
+    .bind(input.date)
+    .bind(text(&input.team))
+    .bind(&cooperating)
+    .bind(input.outcome.as_deref())
+    .bind(text(&input.findings))
+    .bind(input.correction_deadline)
+    .bind(&note)
+    .bind(input.decision.as_deref())
+    .bind(text(&input.reasons))
+    .bind(ctx.user_id)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(AppError::stale());
+    }
+    if step == Step::Confirm {
+        notify_decision(conn, ctx, &row, to).await?;
+        if to == ApplicationState::Granted {
+            grant(conn, ctx, &row).await?;
+        }
+    }
+    let after = get(conn, pool, ctx, id).await?;
+    audit::record(
+        conn,
+        ctx,
+        Event::new(&format!("application.{}", step.as_str()), "application", id)
+            .before(&json!({"state": before.as_str(), "version": version}))
+            .after(&json!({"state": after.state, "regulator_id": after.regulator_id, "authorization_id": after.authorization_id})),
+    )
+    .await?;
+    Ok(after)
+}
+
+/// R8.4: issues the certificate: a number from the regulator's sequence for
+/// the year, five years of validity, the items and the region; the station
+/// becomes authorized (its visibility rows follow by trigger).
+async fn grant(conn: &mut PgConnection, ctx: &Ctx, row: &Row) -> Result<Uuid> {
+    use crate::rules::numbering::{certificate_prefix, NumberPattern, DEFAULT_PATTERN};
+    let today = today();
+    let year = chrono::Datelike::year(&today);
+    let (lvl, div): (String, Option<String>) = sqlx::query_as(
+        "select regulator_level, division_code from organization where organization_id = $1",
+    )
+    .bind(ctx.org_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let code = div.as_deref().and_then(|d| DivisionCode::parse(d).ok());
+    let prefix = certificate_prefix(level(&lvl), code.as_ref()).unwrap_or("国");
+    let seq: i32 = sqlx::query_scalar("select next_certificate_seq($1, $2)")
+        .bind(prefix)
+        .bind(year)
+        .fetch_one(&mut *conn)
+        .await?;
+    let pattern = NumberPattern::parse(DEFAULT_PATTERN)
+        .map_err(|e| anyhow::anyhow!("numbering pattern: {e}"))?;
+    let number = pattern.render(prefix, year, seq as u32);
+    let until = today
+        .checked_add_months(Months::new(12 * VALIDITY_YEARS))
+        .and_then(|d| d.pred_opt())
+        .unwrap_or(today);
+    let auth = Uuid::now_v7();
+    sqlx::query(
+        "insert into station_authorization (authorization_id, station_id, regulator_id, certificate_number,
+           verify_token, valid_from, valid_until, region) values ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(auth)
+    .bind(row.station_id)
+    .bind(ctx.org_id)
+    .bind(&number)
+    .bind(random_token())
+    .bind(today)
+    .bind(until)
+    .bind(&row.region)
+    .execute(&mut *conn)
+    .await?;
+    let items: Vec<ItemInput> = serde_json::from_value(row.items.clone()).unwrap_or_default();
+    for (n, it) in items.iter().enumerate() {
+        sqlx::query(
+            "insert into authorization_item (authorization_item_id, authorization_id, station_id, seq, name,
+               range_text, accuracy_text, task_types, specification) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(auth)
+        .bind(row.station_id)
+        .bind(n as i32 + 1)
+        .bind(&it.name)
+        .bind(&it.range_text)
+        .bind(&it.accuracy_text)
+        .bind(&it.task_types)
+        .bind(&it.specification)
+        .execute(&mut *conn)
+        .await?;
+    }
+    sqlx::query("update application set authorization_id = $2 where application_id = $1")
+        .bind(row.application_id)
+        .bind(auth)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "update station set status = 'authorized', authorizing_regulator_id = $2, version = version + 1, updated_at = now()
+          where station_id = $1",
+    )
+    .bind(row.station_id)
+    .bind(ctx.org_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(auth)
+}
+
+/// R8.5: the decision is served to the department and the station.
+async fn notify_decision(
+    conn: &mut PgConnection,
+    ctx: &Ctx,
+    row: &Row,
+    to: ApplicationState,
+) -> Result<()> {
+    let subject = match to {
+        ApplicationState::Granted => format!("{}：计量授权申请已批准", row.station_name),
+        _ => format!("{}：计量授权申请不予批准", row.station_name),
+    };
+    let body = format!(
+        "{}作出决定：{}。{}",
+        ctx.org_name,
+        to.label(Lang::Zh),
+        row.proposal_reasons.clone().unwrap_or_default()
+    );
+    for org in [row.department_id, row.station_id] {
+        sqlx::query("insert into notification (notification_id, org_id, subject, body, link) values ($1, $2, $3, $4, $5)")
+            .bind(Uuid::now_v7())
+            .bind(org)
+            .bind(&subject)
+            .bind(&body)
+            .bind(format!("/applications/{}", row.application_id))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}

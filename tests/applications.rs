@@ -1,0 +1,538 @@
+//! Establishing a station (Art 6–8): the workflow from draft to certificate,
+//! for a local station and for a national branch station.
+
+mod common;
+
+use common::{assert_error, TestApp};
+use serde_json::{json, Value};
+
+/// A user of the 中国石油 department (the demo has none).
+async fn cnpc_officer(app: &TestApp) -> common::Client {
+    let op = app.login("operator").await;
+    let cnpc = app.org_id("中国石油天然气集团有限公司").await;
+    let res = op
+        .post_json(
+            "/api/v1/users",
+            &json!({"organization_id": cnpc, "username": "cnpc.officer", "display_name": "中油经办人",
+                    "roles": ["officer", "admin"], "password": "Cnpc-officer-2025"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let c = app.client();
+    c.post_json(
+        "/api/v1/session",
+        &json!({"username": "cnpc.officer", "password": "Cnpc-officer-2025"}),
+    )
+    .await;
+    c
+}
+
+async fn step(c: &common::Client, id: &str, step: &str, body: Value) -> reqwest::Response {
+    c.post_json(&format!("/api/v1/applications/{id}/{step}"), &body)
+        .await
+}
+
+async fn ok(c: &common::Client, id: &str, name: &str, mut body: Value) -> Value {
+    let (_, current) = c.json(&format!("/api/v1/applications/{id}")).await;
+    body["version"] = current["version"].clone();
+    let res = step(c, id, name, body).await;
+    let status = res.status();
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(status, 200, "{name}: {v}");
+    v
+}
+
+fn gas_item() -> Value {
+    json!({"name": "膜式燃气表", "range_text": "（0.016～6）m³/h", "accuracy_text": "1.5级",
+           "task_types": ["verification"], "specification": "JJG577-2012"})
+}
+
+#[tokio::test]
+async fn a_local_station_goes_from_draft_to_certificate_with_one_correction_r6_r8() {
+    let app = TestApp::spawn().await;
+    let dept = cnpc_officer(&app).await;
+    let station = app.station_id("SZ-GAS-01").await;
+    // R6.1: the department drafts it.
+    let res = dept
+        .post_json(
+            "/api/v1/applications",
+            &json!({"station_id": station, "region": ["440304"], "items": [gas_item()]}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let a: Value = res.json().await.unwrap();
+    let id = a["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        a["items"][0]["specification"], "JJG 577-2012",
+        "R7.4: normalized"
+    );
+    // R6.2: no 福田区 or 深圳市 regulator exists, so 广东 receives it, and says why.
+    assert!(
+        a["receiving"]
+            .as_str()
+            .unwrap()
+            .contains("广东省市场监督管理局")
+            || a["receiving"].as_str().unwrap().contains("省"),
+        "{}",
+        a["receiving"]
+    );
+    // R7: every unmet condition at once (no standards, staff or documents yet).
+    let rules: Vec<&str> = a["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["rule"].as_str().unwrap())
+        .collect();
+    assert!(
+        rules.contains(&"R7.2") && rules.contains(&"R7.3"),
+        "{rules:?}"
+    );
+    let res = step(&dept, &id, "submit", json!({"version": a["version"]})).await;
+    let body = assert_error(res, 422, "validation").await;
+    assert!(
+        body["error"]["fields"].as_array().unwrap().len() >= 2,
+        "lists every unmet condition"
+    );
+    // Submit declaring what is to be provided.
+    let codes: Vec<Value> = a["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["code"].clone())
+        .collect();
+    let a = ok(&dept, &id, "submit", json!({"to_be_provided": codes})).await;
+    assert_eq!(a["state"], "submitted");
+    assert_eq!(a["regulator_name"], "广东省市场监督管理局");
+    assert_eq!(a["clock"]["limit"], 5);
+    // Others never see it; the regulator does now.
+    let other = app.login("station2.staff").await;
+    assert_eq!(
+        other
+            .get(&format!("/api/v1/applications/{id}"))
+            .await
+            .status(),
+        404
+    );
+    let reviewer = app.login("gd.reviewer").await;
+    // R6.4: one correction notice listing everything; the clock pauses.
+    let a = ok(
+        &reviewer,
+        &id,
+        "correction",
+        json!({"items": ["营业执照复印件不清晰", "缺少授权项目表"]}),
+    )
+    .await;
+    assert_eq!(a["state"], "correction_requested");
+    assert_eq!(a["clock"]["paused"], true);
+    let a = ok(&dept, &id, "resubmit", json!({})).await;
+    assert_eq!(a["state"], "submitted");
+    let res = step(
+        &reviewer,
+        &id,
+        "correction",
+        json!({"version": a["version"], "items": ["再补一项"]}),
+    )
+    .await;
+    assert_error(res, 409, "correction_already_sent").await;
+    let a = ok(&reviewer, &id, "accept", json!({})).await;
+    assert_eq!(a["state"], "accepted");
+    // R8.2/R8.3: the assessment, passed after correction.
+    let a = ok(
+        &reviewer,
+        &id,
+        "assessment",
+        json!({"date": "2026-12-10", "team": "陈晓（组长）、王明"}),
+    )
+    .await;
+    assert_eq!(a["state"], "assessment");
+    let res = step(
+        &reviewer,
+        &id,
+        "outcome",
+        json!({"version": a["version"], "outcome": "pass_after_correction"}),
+    )
+    .await;
+    let body = assert_error(res, 422, "validation").await;
+    assert_eq!(
+        body["error"]["fields"].as_array().unwrap().len(),
+        2,
+        "findings and deadline"
+    );
+    let a = ok(&reviewer, &id, "outcome", json!({"outcome": "pass_after_correction", "findings": "环境温度记录不全", "correction_deadline": "2026-12-31"})).await;
+    assert_eq!(a["state"], "assessed");
+    let res = step(
+        &reviewer,
+        &id,
+        "propose",
+        json!({"version": a["version"], "decision": "grant"}),
+    )
+    .await;
+    let body = assert_error(res, 422, "validation").await;
+    assert_eq!(
+        body["error"]["fields"][0]["field"], "correction_evidence",
+        "R8.3: evidence first"
+    );
+    let a = ok(&reviewer, &id, "propose", json!({"decision": "grant", "correction_evidence": "已补全环境记录（附件）", "reasons": "符合条件"})).await;
+    assert_eq!(a["state"], "proposed");
+    // Four eyes: the reviewer cannot decide; the approver does.
+    let res = step(&reviewer, &id, "confirm", json!({"version": a["version"]})).await;
+    assert_error(res, 403, "forbidden").await;
+    let approver = app.login("gd.approver").await;
+    let a = ok(&approver, &id, "confirm", json!({})).await;
+    assert_eq!(a["state"], "granted");
+    // R8.4: the certificate, and the station is authorized by 广东.
+    let (number, token, valid_from, valid_until): (String, String, chrono::NaiveDate, chrono::NaiveDate) = sqlx::query_as(
+        "select certificate_number, verify_token, valid_from, valid_until from station_authorization where authorization_id = $1::uuid",
+    )
+    .bind(a["authorization_id"].as_str().unwrap())
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let year = chrono::Datelike::year(&jiliang::web::today());
+    // 广东's numbers for the year run on from the demo certificates (天河区's is 00001).
+    let seeded: i32 = sqlx::query_scalar(
+        "select count(*)::int from station_authorization where certificate_number like $1",
+    )
+    .bind(format!("(粤)法计({year})%"))
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(number, format!("(粤)法计({year}){:05}号", seeded));
+    assert_eq!(
+        valid_until,
+        valid_from
+            .checked_add_months(chrono::Months::new(60))
+            .unwrap()
+            .pred_opt()
+            .unwrap()
+    );
+    let (status, regulator): (String, uuid::Uuid) = sqlx::query_as(
+        "select status, authorizing_regulator_id from station where code = 'SZ-GAS-01'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(status, "authorized");
+    assert_eq!(regulator, app.org_id("广东省市场监督管理局").await);
+    assert_eq!(
+        app.client().get(&format!("/verify/{token}")).await.status(),
+        200
+    );
+    let (_, dir) = app
+        .client()
+        .json("/api/v1/public/directory?q=SZ-GAS-01")
+        .await;
+    assert_eq!(dir["total"], 1, "R8.5: published in the directory");
+    // R8.5: served to the department and the station.
+    let n: i64 = sqlx::query_scalar("select count(*) from notification where link = $1")
+        .bind(format!("/applications/{id}"))
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+    let report = jiliang::audit::verify(&app.pool).await.unwrap();
+    assert!(report.breaks.is_empty());
+}
+
+#[tokio::test]
+async fn a_national_branch_goes_to_samr_with_its_head_station_cooperating_r8_1() {
+    let app = TestApp::spawn().await;
+    let op = app.login("operator").await;
+    let head = app.station_id("NS-OGF").await;
+    let cnpc = app.org_id("中国石油天然气集团有限公司").await;
+    let res = op
+        .post_json(
+            "/api/v1/organizations",
+            &json!({"kind": "station", "name": "国家石油天然气大流量计量站武汉分站", "station": {
+                "code": "NS-OGF-WH", "tier": "national_branch", "head_station_id": head, "department_id": cnpc,
+                "location_division": "420106", "legal_person": false, "parent_entity_name": "中国石油湖北销售分公司",
+                "parent_entity_credit_code": "91440000190354669C"}}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let dept = cnpc_officer(&app).await;
+    let branch = app.station_id("NS-OGF-WH").await;
+    let a: Value = dept
+        .post_json(
+            "/api/v1/applications",
+            &json!({"station_id": branch, "region": ["420000"], "items": [{"name": "气体流量计", "range_text": "（10～5000）m³/h",
+                "accuracy_text": "0.5级", "task_types": ["verification"], "specification": "JJG 1030-2007"}]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = a["id"].as_str().unwrap().to_owned();
+    let proposed: Vec<&str> = a["proposed_cooperators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        proposed,
+        vec!["国家石油天然气大流量计量站", "国家石油天然气大流量计量站成都分站"],
+        "its head station first (R8.1), then a national station holding the same specification (R8.2)"
+    );
+    let codes: Vec<Value> = a["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["code"].clone())
+        .collect();
+    let a = ok(&dept, &id, "submit", json!({"to_be_provided": codes})).await;
+    assert_eq!(
+        a["regulator_name"], "国家市场监督管理总局",
+        "R6.2: national stations go to SAMR"
+    );
+    let samr = app.login("samr.reviewer").await;
+    ok(&samr, &id, "accept", json!({})).await;
+    let headc = app.login("head.staff").await;
+    assert_eq!(
+        headc
+            .get(&format!("/api/v1/applications/{id}"))
+            .await
+            .status(),
+        404,
+        "not before the assessment"
+    );
+    ok(
+        &samr,
+        &id,
+        "assessment",
+        json!({"date": "2026-12-15", "team": "总局考核组"}),
+    )
+    .await;
+    assert_eq!(
+        headc
+            .get(&format!("/api/v1/applications/{id}"))
+            .await
+            .status(),
+        200,
+        "the cooperating head station reads it during the assessment"
+    );
+    let rows = app
+        .as_app_role(
+            Some("head.staff"),
+            &format!("select application_id::text from application where application_id = '{id}'"),
+        )
+        .await;
+    assert_eq!(rows.len(), 1);
+    let stranger = app.login("station.staff").await;
+    assert_eq!(
+        stranger
+            .get(&format!("/api/v1/applications/{id}"))
+            .await
+            .status(),
+        404,
+        "another station never"
+    );
+    ok(&samr, &id, "outcome", json!({"outcome": "pass"})).await;
+    assert_eq!(
+        headc
+            .get(&format!("/api/v1/applications/{id}"))
+            .await
+            .status(),
+        404,
+        "and not after it"
+    );
+    ok(&samr, &id, "propose", json!({"decision": "grant"})).await;
+    let approver = app.login("samr.approver").await;
+    let a = ok(&approver, &id, "confirm", json!({})).await;
+    assert_eq!(a["state"], "granted");
+    let number: String = sqlx::query_scalar(
+        "select certificate_number from station_authorization where station_id = $1",
+    )
+    .bind(branch)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(number.starts_with("(国)法计("), "{number}");
+}
+
+#[tokio::test]
+async fn the_proposer_cannot_confirm_and_a_refusal_issues_nothing() {
+    let app = TestApp::spawn().await;
+    let dept = cnpc_officer(&app).await;
+    let station = app.station_id("SZ-GAS-01").await;
+    let a: Value = dept
+        .post_json(
+            "/api/v1/applications",
+            &json!({"station_id": station, "region": ["440304"], "items": [gas_item()]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = a["id"].as_str().unwrap().to_owned();
+    let codes: Vec<Value> = a["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["code"].clone())
+        .collect();
+    ok(&dept, &id, "submit", json!({"to_be_provided": codes})).await;
+    let op = app.login("operator").await;
+    let gd = app.org_id("广东省市场监督管理局").await;
+    op.post_json("/api/v1/users", &json!({"organization_id": gd, "username": "gd.both", "display_name": "兼任", "roles": ["reviewer", "approver"], "password": "Both-roles-2025"}))
+        .await;
+    let both = app.client();
+    both.post_json(
+        "/api/v1/session",
+        &json!({"username": "gd.both", "password": "Both-roles-2025"}),
+    )
+    .await;
+    ok(&both, &id, "accept", json!({})).await;
+    ok(
+        &both,
+        &id,
+        "assessment",
+        json!({"date": "2026-12-10", "team": "考核组"}),
+    )
+    .await;
+    ok(
+        &both,
+        &id,
+        "outcome",
+        json!({"outcome": "fail", "findings": "标准装置不满足要求"}),
+    )
+    .await;
+    let res = step(
+        &both,
+        &id,
+        "propose",
+        json!({"version": 6, "decision": "grant"}),
+    )
+    .await;
+    assert!(
+        res.status().is_client_error(),
+        "a failed assessment cannot be granted (R8.3)"
+    );
+    let a = ok(
+        &both,
+        &id,
+        "propose",
+        json!({"decision": "refuse", "reasons": "考核不通过"}),
+    )
+    .await;
+    let res = step(&both, &id, "confirm", json!({"version": a["version"]})).await;
+    assert_error(res, 403, "forbidden").await;
+    let a = ok(&app.login("gd.approver").await, &id, "confirm", json!({})).await;
+    assert_eq!(a["state"], "refused");
+    let n: i64 =
+        sqlx::query_scalar("select count(*) from station_authorization where station_id = $1")
+            .bind(station)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(n, 0);
+}
+
+#[tokio::test]
+async fn only_a_department_files_and_only_for_its_own_unauthorized_station_r6_1() {
+    let app = TestApp::spawn().await;
+    let station = app.station_id("SZ-GAS-01").await;
+    let st = app.login("station.staff").await;
+    let res = st
+        .post_json("/api/v1/applications", &json!({"station_id": station}))
+        .await;
+    assert_error(res, 403, "forbidden").await;
+    let sgcc = app.login("dept.officer").await;
+    let res = sgcc
+        .post_json("/api/v1/applications", &json!({"station_id": station}))
+        .await;
+    let body = assert_error(res, 422, "validation").await;
+    assert_eq!(body["error"]["fields"][0]["code"], "not_own_station");
+    let own = app.station_id("GD-EP-01").await;
+    let res = sgcc
+        .post_json("/api/v1/applications", &json!({"station_id": own}))
+        .await;
+    let body = assert_error(res, 422, "validation").await;
+    assert_eq!(body["error"]["fields"][0]["code"], "already_authorized");
+    let dept = cnpc_officer(&app).await;
+    let res = dept
+        .post_json("/api/v1/applications", &json!({"station_id": station, "region": ["999999"], "items": [{"name": "x", "range_text": "lots", "accuracy_text": "good", "task_types": ["juggling"], "specification": "ABC"}]}))
+        .await;
+    let body = assert_error(res, 422, "validation").await;
+    assert!(
+        body["error"]["fields"].as_array().unwrap().len() >= 5,
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_region_spanning_two_provinces_cannot_be_submitted_as_a_local_station_r6_2() {
+    let app = TestApp::spawn().await;
+    let dept = cnpc_officer(&app).await;
+    let station = app.station_id("SZ-GAS-01").await;
+    let a: Value = dept
+        .post_json(
+            "/api/v1/applications",
+            &json!({"station_id": station, "region": ["440304", "320102"], "items": [gas_item()]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let codes: Vec<Value> = a["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["code"].clone())
+        .collect();
+    let res = step(
+        &dept,
+        a["id"].as_str().unwrap(),
+        "submit",
+        json!({"version": a["version"], "to_be_provided": codes}),
+    )
+    .await;
+    let body = assert_error(res, 422, "validation").await;
+    assert_eq!(body["error"]["fields"][0]["code"], "no_receiving_regulator");
+}
+
+#[tokio::test]
+async fn the_application_pages_render_for_department_and_regulator() {
+    let app = TestApp::spawn().await;
+    let dept = cnpc_officer(&app).await;
+    let station = app.station_id("SZ-GAS-01").await;
+    let a: Value = dept
+        .post_json(
+            "/api/v1/applications",
+            &json!({"station_id": station, "region": ["440304"], "items": [gas_item()]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = a["id"].as_str().unwrap();
+    assert_eq!(dept.get("/applications").await.status(), 200);
+    let html = dept
+        .get(&format!("/applications/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("第七条条件核查") && html.contains("R7.2"));
+    let codes: Vec<Value> = a["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["code"].clone())
+        .collect();
+    ok(&dept, id, "submit", json!({"to_be_provided": codes})).await;
+    let gd = app.login("gd.reviewer").await;
+    let html = gd.get("/applications").await.text().await.unwrap();
+    assert!(html.contains("深圳市燃气计量站"));
+    let res = gd
+        .post_form(
+            &format!("/applications/{id}/correction"),
+            &[("version", "3"), ("items", "")],
+        )
+        .await;
+    assert_eq!(
+        res.status(),
+        409,
+        "a stale version is refused on the page too"
+    );
+}
