@@ -56,6 +56,11 @@ pub struct Config {
     #[arg(long, env = "JILIANG_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
     pub max_body_bytes: usize,
 
+    /// The address people reach the site at, for links printed on
+    /// certificates (QR codes). Default: http://<JILIANG_ADDR>.
+    #[arg(long, env = "JILIANG_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
     /// Largest uploaded document (bytes).
     #[arg(long, env = "JILIANG_MAX_UPLOAD_BYTES", default_value_t = 10 * 1024 * 1024)]
     pub max_upload_bytes: usize,
@@ -82,6 +87,7 @@ impl Config {
             login_lock_minutes: 15,
             max_body_bytes: 256 * 1024,
             max_upload_bytes: 10 * 1024 * 1024,
+            public_url: None,
             db_max_connections: 10,
         }
     }
@@ -97,6 +103,14 @@ impl Config {
     pub fn demo_mode(&self) -> bool {
         self.demo
             .unwrap_or(self.database_url.is_none() && self.addr.ip().is_loopback())
+    }
+
+    /// The base URL printed on certificates, without a trailing slash.
+    pub fn public_base(&self) -> String {
+        match &self.public_url {
+            Some(u) => u.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.addr),
+        }
     }
 
     /// The session cookie's name.

@@ -536,3 +536,70 @@ async fn the_application_pages_render_for_department_and_regulator() {
         "a stale version is refused on the page too"
     );
 }
+
+#[tokio::test]
+async fn uploaded_documents_by_type_satisfy_the_document_conditions_r6_3() {
+    let app = TestApp::spawn().await;
+    let dept = cnpc_officer(&app).await;
+    let station = app.station_id("SZ-GAS-01").await;
+    let a: Value = dept
+        .post_json(
+            "/api/v1/applications",
+            &json!({"station_id": station, "region": ["440304"], "items": [gas_item()]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = a["id"].as_str().unwrap().to_owned();
+    let missing = |a: &Value| {
+        a["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["code"] == "missing_document")
+            .count()
+    };
+    let before = missing(&a);
+    assert!(
+        before >= 4,
+        "application form, licence, item list, signer list: {a}"
+    );
+    let pdf = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n".to_vec();
+    for (doc_type, ok_status) in [
+        ("application_form", 201),
+        ("business_licence", 201),
+        ("no_such_type", 422),
+    ] {
+        let form = reqwest::multipart::Form::new()
+            .text("doc_type", doc_type.to_owned())
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(pdf.clone())
+                    .file_name("材料.pdf")
+                    .mime_str("application/pdf")
+                    .unwrap(),
+            );
+        let res = dept
+            .http
+            .post(app.url(&format!("/api/v1/applications/{id}/documents")))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), ok_status, "{doc_type}");
+    }
+    let (_, a) = dept.json(&format!("/api/v1/applications/{id}")).await;
+    assert_eq!(missing(&a), before - 2, "two document requirements met");
+    assert_eq!(a["documents"].as_array().unwrap().len(), 2);
+    // The receiving regulator reads them once submitted; another department never.
+    let other = app.login("dept.officer").await;
+    let doc = a["documents"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        other
+            .get(&format!("/api/v1/documents/{doc}"))
+            .await
+            .status(),
+        404
+    );
+}

@@ -173,3 +173,79 @@ async fn a_regulator_supervises_a_station_working_in_its_jurisdiction_r17_1() {
     assert_eq!(list[0]["station_code"], "GD-EP-01");
     assert_eq!(list[0]["effective_status"], "valid");
 }
+
+/// Rasterizes the SVG the qrcode crate writes ("M{x} {y}h{w}v{h}H{x}V{y}" runs).
+fn decode_qr_svg(svg: &str) -> String {
+    let attr = |name: &str| -> usize {
+        let start = svg.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+        svg[start..].split('"').next().unwrap().parse().unwrap()
+    };
+    let (w, h) = (attr("width"), attr("height"));
+    let mut dark = vec![false; w * h];
+    let d_start = svg.find(" d=\"").unwrap() + 4;
+    let d = svg[d_start..].split('"').next().unwrap();
+    for run in d.split('M').filter(|r| !r.is_empty()) {
+        let nums: Vec<usize> = run
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse().unwrap())
+            .collect();
+        let (x, y, rw, rh) = (nums[0], nums[1], nums[2], nums[3]);
+        for yy in y..y + rh {
+            for xx in x..x + rw {
+                dark[yy * w + xx] = true;
+            }
+        }
+    }
+    let mut img =
+        rqrr::PreparedImage::prepare_from_greyscale(
+            w,
+            h,
+            |x, y| if dark[y * w + x] { 0 } else { 255 },
+        );
+    let grids = img.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code");
+    grids[0].decode().unwrap().1
+}
+
+#[tokio::test]
+async fn the_printable_certificate_carries_a_qr_code_of_its_verification_url_r8_4() {
+    let app =
+        TestApp::spawn_with(|c| c.public_url = Some("https://jiliang.example.gov.cn/".into()))
+            .await;
+    let (id, token): (uuid::Uuid, String) = sqlx::query_as(
+        "select a.authorization_id, a.verify_token from station_authorization a join station s using (station_id) where s.code = 'GD-EP-01'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let st = app.login("station.staff").await;
+    let res = st.get(&format!("/authorizations/{id}/certificate")).await;
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("计量授权证书") && html.contains("电流互感器"));
+    let svg_start = html.find("<svg").unwrap();
+    let svg_end = html[svg_start..].find("</svg>").unwrap() + svg_start + 6;
+    let url = decode_qr_svg(&html[svg_start..svg_end]);
+    assert_eq!(
+        url,
+        format!("https://jiliang.example.gov.cn/verify/{token}")
+    );
+    // Another station's certificate is not found; the station page links its own.
+    let other = app.login("station2.staff").await;
+    assert_eq!(
+        other
+            .get(&format!("/authorizations/{id}/certificate"))
+            .await
+            .status(),
+        404
+    );
+    let station = app.station_id("GD-EP-01").await;
+    let page = st
+        .get(&format!("/stations/{station}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(&format!("/authorizations/{id}/certificate")));
+}

@@ -18,6 +18,10 @@ pub fn pages() -> Router<AppState> {
     Router::new()
         .route("/verify/{token}", get(public::verify_page))
         .route("/directory", get(public::directory_page))
+        .route(
+            "/authorizations/{id}/certificate",
+            get(public::certificate_page),
+        )
 }
 
 /// JSON routes.

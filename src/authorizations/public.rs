@@ -314,3 +314,48 @@ pub async fn authorizations_list(
     tx.commit().await?;
     Ok(AppJson(list))
 }
+
+#[derive(Template, WebTemplate)]
+#[template(path = "public/certificate.html")]
+pub struct CertificatePage {
+    layout: Layout,
+    a: Authorization,
+    url: String,
+    qr: String,
+}
+
+/// The printable certificate (A4) with the QR code of its verification page (R8.4).
+pub async fn certificate_page(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Response {
+    let lang = ctx.lang;
+    let result = async {
+        let id = crate::web::parse_id(&id)?;
+        let mut tx = tenant_tx(&app.db, &ctx).await?;
+        let (a, token) = store::get_with_token(&mut tx, &ctx, id).await?;
+        tx.commit().await?;
+        let url = format!("{}/verify/{token}", app.config.public_base());
+        let qr = store::qr_svg(&url)?;
+        Ok::<_, AppError>(CertificatePage {
+            layout: Layout::new(
+                &ctx,
+                format!(
+                    "{} · {}",
+                    lang.pick("计量授权证书", "Authorization certificate"),
+                    a.certificate_number
+                ),
+                "/stations",
+            ),
+            a,
+            url,
+            qr,
+        })
+    }
+    .await;
+    match result {
+        Ok(p) => no_store(p.into_response()),
+        Err(e) => PageError::new(e, lang).into_response(),
+    }
+}

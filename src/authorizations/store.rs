@@ -180,6 +180,46 @@ pub async fn list(
     complete(conn, rows, crate::web::today()).await
 }
 
+/// One authorization the caller may see, with its verification token (the
+/// token is printed on the certificate, so whoever sees the station may).
+pub async fn get_with_token(
+    conn: &mut PgConnection,
+    ctx: &Ctx,
+    id: Uuid,
+) -> Result<(Authorization, String)> {
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "{SELECT} where a.authorization_id = $1
+            and exists (select 1 from station_access x where x.station_id = a.station_id and x.org_id = $2)"
+    ))
+    .bind(id)
+    .bind(ctx.org_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let row = row.ok_or(crate::error::AppError::NotFound)?;
+    let token: String = sqlx::query_scalar(
+        "select verify_token from station_authorization where authorization_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let a = complete(conn, vec![row], crate::web::today())
+        .await?
+        .pop()
+        .ok_or(crate::error::AppError::NotFound)?;
+    Ok((a, token))
+}
+
+/// The certificate's QR code (SVG) for a URL.
+pub fn qr_svg(url: &str) -> Result<String> {
+    let code = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|e| anyhow::anyhow!("QR code: {e}"))?;
+    Ok(code
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(160, 160)
+        .quiet_zone(true)
+        .build())
+}
+
 /// Public: the authorization behind a verification token (owner pool).
 pub async fn by_token(pool: &PgPool, token: &str) -> Result<Option<Authorization>> {
     let mut conn = pool.acquire().await?;

@@ -387,6 +387,8 @@ pub struct StationDetailPage {
     s: StationDetail,
     row: StationRow,
     relations: Vec<String>,
+    /// (id, number, status label, badge, validity)
+    certificates: Vec<(String, String, String, &'static str, String)>,
 }
 
 fn relation_label(lang: Lang, r: &str) -> String {
@@ -415,11 +417,26 @@ pub async fn station_show(
         let id = parse_id(&id)?;
         let mut tx = tenant_tx(&app.db, &ctx).await?;
         let s = store::get(&mut tx, &ctx, id).await?;
+        let auths = crate::authorizations::store::list(&mut tx, &ctx, Some(id)).await?;
         tx.commit().await?;
-        Ok::<_, AppError>(s)
+        Ok::<_, AppError>((s, auths))
     }
     .await;
-    let s = result.map_err(|e| PageError::new(e, lang))?;
+    let (s, auths) = result.map_err(|e| PageError::new(e, lang))?;
+    let certificates = auths
+        .iter()
+        .map(|a| {
+            let (label, badge) =
+                crate::authorizations::store::status_label(&a.effective_status, lang);
+            (
+                a.id.to_string(),
+                a.certificate_number.clone(),
+                label.to_owned(),
+                badge,
+                format!("{} — {}", a.valid_from, a.valid_until),
+            )
+        })
+        .collect();
     Ok(StationDetailPage {
         layout: Layout::new(&ctx, s.summary.name.clone(), "/stations"),
         row: StationRow::new(lang, &s.summary),
@@ -428,6 +445,7 @@ pub async fn station_show(
             .iter()
             .map(|r| relation_label(lang, r))
             .collect(),
+        certificates,
         s,
     })
 }
