@@ -216,7 +216,7 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
         .merge(crate::orgs::pages())
         .merge(crate::standards::pages(config.max_upload_bytes))
         .merge(crate::authorizations::pages())
-        .merge(crate::applications::pages())
+        .merge(crate::applications::pages(config.max_upload_bytes))
         .route(
             "/login",
             get(auth_handlers::login_page).post(auth_handlers::login_submit),

@@ -16,3 +16,38 @@
     select.addEventListener("change", function () { syncKind(select); });
   });
 })();
+
+// Province → city → county pickers that add GB/T 2260 codes to a text field.
+(function () {
+  "use strict";
+  function fill(select, parent) {
+    var url = "/api/v1/divisions" + (parent ? "?parent=" + encodeURIComponent(parent) : "");
+    return fetch(url, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (list) {
+      var first = select.options[0];
+      select.innerHTML = "";
+      select.appendChild(first);
+      list.forEach(function (d) {
+        var o = document.createElement("option");
+        o.value = d.code; o.textContent = d.name + " " + d.code;
+        select.appendChild(o);
+      });
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    var input = document.querySelector("[data-division-picker]");
+    if (!input) return;
+    var box = input.parentElement.querySelector(".division-picker");
+    var sels = box.querySelectorAll("select");
+    box.hidden = false;
+    fill(sels[0], null);
+    sels[0].addEventListener("change", function () { fill(sels[1], sels[0].value); sels[2].length = 1; });
+    sels[1].addEventListener("change", function () { fill(sels[2], sels[1].value); });
+    box.querySelector("[data-add-division]").addEventListener("click", function () {
+      var code = sels[2].value || sels[1].value || sels[0].value;
+      if (!code) return;
+      var parts = input.value.split(/[\s,，、]+/).filter(Boolean);
+      if (parts.indexOf(code) < 0) parts.push(code);
+      input.value = parts.join(" ");
+    });
+  });
+})();

@@ -603,3 +603,42 @@ async fn uploaded_documents_by_type_satisfy_the_document_conditions_r6_3() {
         404
     );
 }
+
+#[tokio::test]
+async fn the_drafting_form_keeps_input_and_shows_errors_beside_the_item() {
+    let app = TestApp::spawn().await;
+    let dept = cnpc_officer(&app).await;
+    let station = app.station_id("SZ-GAS-01").await.to_string();
+    assert_eq!(dept.get("/applications/new").await.status(), 200);
+    let form = [
+        ("version", "0"),
+        ("station_id", station.as_str()),
+        ("region", "440304"),
+        ("item_name", "膜式燃气表"),
+        ("item_range", "很多"),
+        ("item_accuracy", "1.5级"),
+        ("item_spec", "JJG 577-2012"),
+        ("item_task", "0:verification"),
+    ];
+    let res = dept.post_form("/applications", &form).await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("value=\"很多\""), "input kept");
+    assert!(html.contains("field-error"));
+    let mut good = form;
+    good[4] = ("item_range", "（0.016～6）m³/h");
+    let res = dept.post_form("/applications", &good).await;
+    assert_eq!(res.status(), 303);
+    let loc = res.headers()["location"].to_str().unwrap().to_owned();
+    let html = dept.get(&loc).await.text().await.unwrap();
+    assert!(html.contains("膜式燃气表") && html.contains("R7.3"));
+    // The operator or a station cannot open the drafting form.
+    assert_eq!(
+        app.login("station.staff")
+            .await
+            .get("/applications/new")
+            .await
+            .status(),
+        403
+    );
+}

@@ -123,13 +123,24 @@ pub async fn application_document(
     State(app): State<AppState>,
     ctx: Ctx,
     Path(id): Path<String>,
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> Result<(
     StatusCode,
     AppJson<crate::standards::documents::DocumentInfo>,
 )> {
     let id = parse_id(&id)?;
-    // The first field names the document type.
+    let info = upload_document(&app, &ctx, id, multipart).await?;
+    Ok((StatusCode::CREATED, AppJson(info)))
+}
+
+/// Reads `doc_type` then `file`, sniffs the file and stores it for the
+/// application (the applying department, while drafting or correcting).
+pub async fn upload_document(
+    app: &AppState,
+    ctx: &Ctx,
+    id: uuid::Uuid,
+    mut multipart: Multipart,
+) -> Result<crate::standards::documents::DocumentInfo> {
     let doc_type = match multipart.next_field().await {
         Ok(Some(f)) if f.name() == Some("doc_type") => f.text().await.unwrap_or_default(),
         _ => String::new(),
@@ -145,8 +156,8 @@ pub async fn application_document(
     let (filename, bytes) =
         crate::standards::documents::read_file(multipart, app.config.max_upload_bytes).await?;
     let content_type = crate::standards::documents::sniff(&filename, &bytes)?;
-    let mut tx = tenant_tx(&app.db, &ctx).await?;
-    let a = store::get(&mut tx, &app.db, &ctx, id).await?;
+    let mut tx = tenant_tx(&app.db, ctx).await?;
+    let a = store::get(&mut tx, &app.db, ctx, id).await?;
     if a.department_id != ctx.org_id
         || !matches!(
             a.state,
@@ -160,7 +171,7 @@ pub async fn application_document(
     }
     let info = crate::standards::documents::insert_document(
         &mut tx,
-        &ctx,
+        ctx,
         a.station_id,
         "application",
         id,
@@ -171,5 +182,5 @@ pub async fn application_document(
     )
     .await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, AppJson(info)))
+    Ok(info)
 }

@@ -17,10 +17,22 @@ use utoipa_axum::routes;
 use crate::state::AppState;
 
 /// HTML routes.
-pub fn pages() -> Router<AppState> {
+pub fn pages(upload_limit: usize) -> Router<AppState> {
     Router::new()
-        .route("/applications", get(pages::applications_list))
+        .route(
+            "/applications",
+            get(pages::applications_list).post(pages::application_create_submit),
+        )
+        .route("/applications/new", get(pages::application_new))
         .route("/applications/{id}", get(pages::application_show))
+        .route(
+            "/applications/{id}/edit",
+            get(pages::application_edit).post(pages::application_update_submit),
+        )
+        .route(
+            "/applications/{id}/documents",
+            post(pages::document_submit).layer(DefaultBodyLimit::max(upload_limit + 64 * 1024)),
+        )
         .route(
             "/applications/{id}/{step}",
             post(pages::application_step_submit),

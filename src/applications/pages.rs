@@ -24,6 +24,7 @@ use crate::web::{parse_id, AppQuery, Layout, PageError};
 pub struct ListPage {
     layout: Layout,
     apps: Vec<Application>,
+    is_dept: bool,
 }
 
 pub async fn applications_list(
@@ -48,6 +49,7 @@ pub async fn applications_list(
             "/applications",
         ),
         apps,
+        is_dept: ctx.org_kind == OrgKind::Department,
     })
 }
 
@@ -56,6 +58,7 @@ pub async fn applications_list(
 pub struct DetailPage {
     layout: Layout,
     a: Application,
+    doc_types: Vec<(&'static str, String)>,
     is_dept: bool,
     is_reviewer: bool,
     is_approver: bool,
@@ -83,6 +86,17 @@ async fn detail(app: &AppState, ctx: &Ctx, id: Uuid, error: Option<String>) -> R
         is_approver: is_reg && ctx.has(Role::Approver),
         own_proposal: a.proposed_by == Some(ctx.user_id),
         error,
+        doc_types: store::DOC_TYPES
+            .iter()
+            .map(|(n, t)| {
+                let l = if ctx.lang.is_en() {
+                    crate::rules::Lang::En
+                } else {
+                    crate::rules::Lang::Zh
+                };
+                (*n, t.name(l).to_owned())
+            })
+            .collect(),
         a,
     })
 }
@@ -213,5 +227,367 @@ impl DetailPage {
 impl ListPage {
     pub fn label(&self, a: &Application) -> &'static str {
         a.state.label(self.layout.current_lang())
+    }
+}
+
+/// One item row of the drafting form, as typed.
+#[derive(Debug, Default, Clone)]
+pub struct ItemRow {
+    pub name: String,
+    pub range_text: String,
+    pub accuracy_text: String,
+    pub task_types: Vec<String>,
+    pub specification: String,
+}
+
+impl ItemRow {
+    pub fn has(&self, t: &str) -> bool {
+        self.task_types.iter().any(|x| x == t)
+    }
+}
+
+/// The drafting form's fields (items come as parallel repeated fields).
+#[derive(Debug, Default, Deserialize)]
+pub struct DraftForm {
+    #[serde(default)]
+    station_id: String,
+    #[serde(default)]
+    region: String,
+    #[serde(default)]
+    item_name: Vec<String>,
+    #[serde(default)]
+    item_range: Vec<String>,
+    #[serde(default)]
+    item_accuracy: Vec<String>,
+    #[serde(default)]
+    item_spec: Vec<String>,
+    /// "<row>:<task>", e.g. "0:verification".
+    #[serde(default)]
+    item_task: Vec<String>,
+    #[serde(default)]
+    standard_ids: Vec<String>,
+    #[serde(default)]
+    staff_ids: Vec<String>,
+    version: Option<i32>,
+}
+
+impl DraftForm {
+    fn rows(&self) -> Vec<ItemRow> {
+        let n = self.item_name.len();
+        (0..n)
+            .map(|i| ItemRow {
+                name: self.item_name.get(i).cloned().unwrap_or_default(),
+                range_text: self.item_range.get(i).cloned().unwrap_or_default(),
+                accuracy_text: self.item_accuracy.get(i).cloned().unwrap_or_default(),
+                specification: self.item_spec.get(i).cloned().unwrap_or_default(),
+                task_types: self
+                    .item_task
+                    .iter()
+                    .filter_map(|t| t.split_once(':'))
+                    .filter(|(r, _)| r.parse::<usize>().ok() == Some(i))
+                    .map(|(_, t)| t.to_owned())
+                    .collect(),
+            })
+            .collect()
+    }
+
+    fn input(&self) -> ApplicationInput {
+        let items = self
+            .rows()
+            .into_iter()
+            .filter(|r| {
+                !(r.name.trim().is_empty()
+                    && r.range_text.trim().is_empty()
+                    && r.specification.trim().is_empty())
+            })
+            .map(|r| ItemInput {
+                name: r.name,
+                range_text: r.range_text,
+                accuracy_text: r.accuracy_text,
+                task_types: r.task_types,
+                specification: r.specification,
+            })
+            .collect();
+        ApplicationInput {
+            station_id: Uuid::parse_str(self.station_id.trim()).ok(),
+            region: Some(
+                self.region
+                    .split(|c: char| c == ',' || c == '，' || c.is_whitespace() || c == '、')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            ),
+            items: Some(items),
+            standard_ids: Some(
+                self.standard_ids
+                    .iter()
+                    .filter_map(|s| Uuid::parse_str(s).ok())
+                    .collect(),
+            ),
+            staff_ids: Some(
+                self.staff_ids
+                    .iter()
+                    .filter_map(|s| Uuid::parse_str(s).ok())
+                    .collect(),
+            ),
+            version: self.version,
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "applications/form.html")]
+pub struct DraftPage {
+    layout: Layout,
+    id: Option<String>,
+    version: i32,
+    station_id: String,
+    region: String,
+    rows: Vec<ItemRow>,
+    stations: Vec<(String, String)>,
+    standards: Vec<(String, String, bool)>,
+    staff: Vec<(String, String, bool)>,
+    errors: crate::orgs::pages::Errors,
+    tasks: Vec<(&'static str, &'static str)>,
+}
+
+impl DraftPage {
+    pub fn row_err(&self, i: &usize, field: &str) -> Option<String> {
+        self.errors.get(&format!("items[{i}].{field}"))
+    }
+}
+
+async fn draft_page(
+    app: &AppState,
+    ctx: &Ctx,
+    id: Option<Uuid>,
+    f: &DraftForm,
+    version: i32,
+    errors: crate::orgs::pages::Errors,
+) -> Result<DraftPage> {
+    let lang = ctx.lang;
+    if ctx.org_kind != OrgKind::Department {
+        return Err(AppError::forbidden(
+            "建站申请由主管部门提出（R6.1）",
+            "Applications are filed by the competent department (R6.1)",
+        ));
+    }
+    let mut tx = tenant_tx(&app.db, ctx).await?;
+    let stations: Vec<(Uuid, String, String)> = sqlx::query_as(
+        "select s.station_id, o.name, s.code from station s join organization o on o.organization_id = s.station_id
+          where s.department_id = $1 and s.status <> 'authorized' order by o.name collate zh_pinyin",
+    )
+    .bind(ctx.org_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let station = Uuid::parse_str(f.station_id.trim())
+        .ok()
+        .or(stations.first().map(|s| s.0));
+    let standards: Vec<(Uuid, String, String)> = sqlx::query_as(
+        "select standard_id, name, range_text from measurement_standard where station_id = $1 and status = 'in_service' order by name",
+    )
+    .bind(station)
+    .fetch_all(&mut *tx)
+    .await?;
+    let staff: Vec<(Uuid, String)> = sqlx::query_as("select staff_member_id, name from staff_member where station_id = $1 and active order by name")
+        .bind(station)
+        .fetch_all(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    let mut rows = f.rows();
+    while rows.len() < 3 || rows.last().is_some_and(|r| !r.name.is_empty()) {
+        rows.push(ItemRow::default());
+    }
+    Ok(DraftPage {
+        layout: Layout::new(
+            ctx,
+            lang.pick("起草建站授权申请", "Draft an application"),
+            "/applications",
+        ),
+        id: id.map(|i| i.to_string()),
+        version,
+        station_id: station.map(|s| s.to_string()).unwrap_or_default(),
+        region: f.region.clone(),
+        rows,
+        stations: stations
+            .into_iter()
+            .map(|s| (s.0.to_string(), format!("{}（{}）", s.1, s.2)))
+            .collect(),
+        standards: standards
+            .into_iter()
+            .map(|s| {
+                (
+                    s.0.to_string(),
+                    format!("{} {}", s.1, s.2),
+                    f.standard_ids.contains(&s.0.to_string()),
+                )
+            })
+            .collect(),
+        staff: staff
+            .into_iter()
+            .map(|s| (s.0.to_string(), s.1, f.staff_ids.contains(&s.0.to_string())))
+            .collect(),
+        errors,
+        tasks: vec![
+            ("verification", lang.pick("检定", "Verification")),
+            ("type_evaluation", lang.pick("型式评价", "Type evaluation")),
+            ("calibration", lang.pick("校准", "Calibration")),
+            ("testing", lang.pick("测试", "Testing")),
+        ],
+    })
+}
+
+/// The drafting form for a new application.
+pub async fn application_new(
+    State(app): State<AppState>,
+    ctx: Ctx,
+) -> std::result::Result<DraftPage, PageError> {
+    let lang = ctx.lang;
+    draft_page(
+        &app,
+        &ctx,
+        None,
+        &DraftForm::default(),
+        0,
+        crate::orgs::pages::Errors::none(lang),
+    )
+    .await
+    .map_err(|e| PageError::new(e, lang))
+}
+
+/// The drafting form for an existing draft.
+pub async fn application_edit(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> std::result::Result<DraftPage, PageError> {
+    let lang = ctx.lang;
+    let r = async {
+        let id = parse_id(&id)?;
+        let mut tx = tenant_tx(&app.db, &ctx).await?;
+        let a = store::get(&mut tx, &app.db, &ctx, id).await?;
+        tx.commit().await?;
+        let f = DraftForm {
+            station_id: a.station_id.to_string(),
+            region: a.region.join(" "),
+            item_name: a.items.iter().map(|i| i.name.clone()).collect(),
+            item_range: a.items.iter().map(|i| i.range_text.clone()).collect(),
+            item_accuracy: a.items.iter().map(|i| i.accuracy_text.clone()).collect(),
+            item_spec: a.items.iter().map(|i| i.specification.clone()).collect(),
+            item_task: a
+                .items
+                .iter()
+                .enumerate()
+                .flat_map(|(n, i)| i.task_types.iter().map(move |t| format!("{n}:{t}")))
+                .collect(),
+            standard_ids: a.standard_ids.iter().map(|s| s.to_string()).collect(),
+            staff_ids: a.staff_ids.iter().map(|s| s.to_string()).collect(),
+            version: Some(a.version),
+        };
+        draft_page(
+            &app,
+            &ctx,
+            Some(id),
+            &f,
+            a.version,
+            crate::orgs::pages::Errors::none(lang),
+        )
+        .await
+    }
+    .await;
+    r.map_err(|e| PageError::new(e, lang))
+}
+
+/// Saves the draft (create or update); the Art 7 check runs on every save.
+pub async fn application_save(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    id: Option<Path<String>>,
+    Form(f): Form<DraftForm>,
+) -> Response {
+    let lang = ctx.lang;
+    let id = match id.map(|Path(s)| parse_id(&s)) {
+        Some(Ok(id)) => Some(id),
+        Some(Err(e)) => return PageError::new(e, lang).into_response(),
+        None => None,
+    };
+    let result = async {
+        let input = f.input();
+        let mut tx = tenant_tx(&app.db, &ctx).await?;
+        let a = match id {
+            None => store::create(&mut tx, &app.db, &ctx, &input).await?,
+            Some(id) => store::update(&mut tx, &app.db, &ctx, id, &input).await?,
+        };
+        tx.commit().await?;
+        Ok::<_, AppError>(a)
+    }
+    .await;
+    match result {
+        Ok(a) => Redirect::to(&format!("/applications/{}", a.id)).into_response(),
+        Err(e) => match crate::orgs::pages::Errors::from_error_pub(lang, e) {
+            Ok(errors) => {
+                match draft_page(&app, &ctx, id, &f, f.version.unwrap_or(0), errors).await {
+                    Ok(p) => (axum::http::StatusCode::UNPROCESSABLE_ENTITY, p).into_response(),
+                    Err(e) => PageError::new(e, lang).into_response(),
+                }
+            }
+            Err(e) => PageError::new(e, lang).into_response(),
+        },
+    }
+}
+
+pub async fn application_create_submit(
+    state: State<AppState>,
+    ctx: Ctx,
+    form: Form<DraftForm>,
+) -> Response {
+    application_save(state, ctx, None, form).await
+}
+
+pub async fn application_update_submit(
+    state: State<AppState>,
+    ctx: Ctx,
+    id: Path<String>,
+    form: Form<DraftForm>,
+) -> Response {
+    application_save(state, ctx, Some(id), form).await
+}
+
+/// Uploads a technical document from the application page (R6.3).
+pub async fn document_submit(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    multipart: axum::extract::Multipart,
+) -> Response {
+    let lang = ctx.lang;
+    let Ok(id) = parse_id(&id) else {
+        return PageError::new(AppError::NotFound, lang).into_response();
+    };
+    match super::api::upload_document(&app, &ctx, id, multipart).await {
+        Ok(_) => Redirect::to(&format!("/applications/{id}#documents")).into_response(),
+        Err(e) if e.status_code().is_client_error() && !matches!(e, AppError::NotFound) => {
+            let d = e.detail();
+            let msg = d
+                .fields
+                .first()
+                .map(|f| {
+                    if lang.is_en() {
+                        f.message_en.clone()
+                    } else {
+                        f.message.clone()
+                    }
+                })
+                .unwrap_or(if lang.is_en() {
+                    d.message_en
+                } else {
+                    d.message
+                });
+            match detail(&app, &ctx, id, Some(msg)).await {
+                Ok(p) => (e.status_code(), p).into_response(),
+                Err(e) => PageError::new(e, lang).into_response(),
+            }
+        }
+        Err(e) => PageError::new(e, lang).into_response(),
     }
 }
