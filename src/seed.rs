@@ -258,6 +258,12 @@ pub const ACCOUNTS: &[(&str, &str, &str, &[&str])] = &[
         &["officer", "admin"],
     ),
     (
+        "cnpc.officer",
+        "中国石油经办人 孙杰",
+        "cnpc",
+        &["officer", "admin"],
+    ),
+    (
         "station.staff",
         "广东电能站 刘芳",
         "gd_power",

@@ -29,6 +29,8 @@ fn expected_stations(user: &str) -> Vec<&'static str> {
         "gd.reviewer" | "gd.approver" => vec!["GD-EP-01", "GZ-TH-GAS", "SZ-GAS-01", "NS-OGF"],
         // 国家电网: its own two stations.
         "dept.officer" => vec!["GD-EP-01", "JS-EP-01"],
+        // 中国石油: its five.
+        "cnpc.officer" => vec!["NS-OGF", "NS-OGF-CD", "NS-OGF-NJ", "GZ-TH-GAS", "SZ-GAS-01"],
         "station.staff" => vec!["GD-EP-01"],
         "station2.staff" => vec!["JS-EP-01"],
         // R3.2: a head station reads its branches.
@@ -37,13 +39,14 @@ fn expected_stations(user: &str) -> Vec<&'static str> {
     }
 }
 
-const USERS: [&str; 9] = [
+const USERS: [&str; 10] = [
     "operator",
     "samr.reviewer",
     "samr.approver",
     "gd.reviewer",
     "gd.approver",
     "dept.officer",
+    "cnpc.officer",
     "station.staff",
     "station2.staff",
     "head.staff",
