@@ -87,4 +87,39 @@ const appr = await session("gd.approver");
 await shot(appr, `/change-requests/${req.id}`, "change-decision");
 await shot(rev, "/standards", "standards-regulator");
 
+// Establishment (issue 5): the drafting form, the regulator's queue, the
+// decision page, the certificate and the public pages.
+const cnpc = await session("cnpc.officer");
+await cnpc.goto(`${BASE}/applications/new`);
+await cnpc.fill("#f-region", "440304");
+await cnpc.fill("input[name=item_name] >> nth=0", "膜式燃气表");
+await cnpc.fill("input[name=item_range] >> nth=0", "（0.016～6）m³/h");
+await cnpc.fill("input[name=item_accuracy] >> nth=0", "1.5级");
+await cnpc.fill("input[name=item_spec] >> nth=0", "JJG577-2012");
+await cnpc.check("input[name=item_task][value='0:verification']");
+await cnpc.fill("input[name=item_name] >> nth=1", "燃气表");
+await cnpc.fill("input[name=item_range] >> nth=1", "很多");
+await cnpc.screenshot({ path: `${OUT}/application-form.png`, fullPage: true });
+await cnpc.click("form.form button[type=submit].primary");
+await cnpc.waitForLoadState();
+await cnpc.screenshot({ path: `${OUT}/application-form-errors.png`, fullPage: true });
+await cnpc.fill("input[name=item_name] >> nth=1", "");
+await cnpc.fill("input[name=item_range] >> nth=1", "");
+await cnpc.click("form.form button[type=submit].primary");
+await cnpc.waitForURL(/applications\/[0-9a-f-]{36}$/);
+const appId = cnpc.url().split("/").pop();
+await cnpc.screenshot({ path: `${OUT}/application-draft.png`, fullPage: true });
+let appl = await cnpc.evaluate(async (id) => (await (await fetch(`/api/v1/applications/${id}`)).json()), appId);
+appl = await post(cnpc, `/api/v1/applications/${appId}/submit`, { version: appl.version, to_be_provided: appl.problems.map((p) => p.code) });
+await shot(rev, "/applications", "applications-queue");
+appl = await post(rev, `/api/v1/applications/${appId}/accept`, { version: appl.version });
+appl = await post(rev, `/api/v1/applications/${appId}/assessment`, { version: appl.version, date: "2026-12-10", team: "陈晓（组长）、王明" });
+appl = await post(rev, `/api/v1/applications/${appId}/outcome`, { version: appl.version, outcome: "pass" });
+appl = await post(rev, `/api/v1/applications/${appId}/propose`, { version: appl.version, decision: "grant", reasons: "符合《专业计量站管理办法》第七条规定的条件" });
+await shot(appr, `/applications/${appId}`, "application-decision");
+appl = await post(appr, `/api/v1/applications/${appId}/confirm`, { version: appl.version });
+await shot(appr, `/authorizations/${appl.authorization_id}/certificate`, "certificate");
+const pub = await session(null);
+await shot(pub, "/directory", "directory");
+
 await browser.close();
