@@ -197,6 +197,37 @@ impl AppError {
         }
     }
 
+    /// The field messages alone, joined, in `lang` (for a message above a list).
+    pub fn fields_text(fields: &[FieldError], lang: crate::i18n::Lang) -> String {
+        fields
+            .iter()
+            .map(|f| {
+                if lang.is_en() {
+                    f.message_en.as_str()
+                } else {
+                    f.message.as_str()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("；")
+    }
+
+    /// The message and every field message, in `lang` (for a page that shows
+    /// a refused action above the record).
+    pub fn summary(&self, lang: crate::i18n::Lang) -> String {
+        let d = self.detail();
+        let mut msg = if lang.is_en() {
+            d.message_en
+        } else {
+            d.message
+        };
+        if !d.fields.is_empty() {
+            msg.push('；');
+            msg.push_str(&Self::fields_text(&d.fields, lang));
+        }
+        msg
+    }
+
     /// Logs server-side failures once; called by both renderers.
     pub fn log(&self) {
         if self.status_code().is_server_error() {

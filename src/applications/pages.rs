@@ -192,20 +192,7 @@ pub async fn application_step_submit(
     match result {
         Ok(()) => Redirect::to(&format!("/applications/{id}")).into_response(),
         Err(e) if e.status_code().is_client_error() && !matches!(e, AppError::NotFound) => {
-            let d = e.detail();
-            let mut msg = if lang.is_en() {
-                d.message_en
-            } else {
-                d.message
-            };
-            for fe in &d.fields {
-                msg.push('；');
-                msg.push_str(if lang.is_en() {
-                    &fe.message_en
-                } else {
-                    &fe.message
-                });
-            }
+            let msg = e.summary(lang);
             match detail(&app, &ctx, id, Some(msg)).await {
                 Ok(p) => (e.status_code(), p).into_response(),
                 Err(e) => PageError::new(e, lang).into_response(),

@@ -133,18 +133,7 @@ pub async fn standards_list(
     let (filter, paging) = match parse_standard_query(&q) {
         Ok(x) => x,
         Err(AppError::Validation(f)) => {
-            page.error = Some(
-                f.iter()
-                    .map(|f| {
-                        if lang.is_en() {
-                            f.message_en.clone()
-                        } else {
-                            f.message.clone()
-                        }
-                    })
-                    .collect::<Vec<_>>()
-                    .join("；"),
-            );
+            page.error = Some(AppError::fields_text(&f, lang));
             return Ok(page);
         }
         Err(e) => return Err(PageError::new(e, lang)),
@@ -718,18 +707,7 @@ pub async fn changes_list(
     let (filter, paging) = match parse_change_query(&q) {
         Ok(x) => x,
         Err(AppError::Validation(f)) => {
-            page.error = Some(
-                f.iter()
-                    .map(|f| {
-                        if lang.is_en() {
-                            f.message_en.clone()
-                        } else {
-                            f.message.clone()
-                        }
-                    })
-                    .collect::<Vec<_>>()
-                    .join("；"),
-            );
+            page.error = Some(AppError::fields_text(&f, lang));
             return Ok(page);
         }
         Err(e) => return Err(PageError::new(e, lang)),
@@ -901,20 +879,7 @@ pub async fn change_step_submit(
     match result {
         Ok(_) => Redirect::to(&format!("/change-requests/{id}")).into_response(),
         Err(e) if e.status_code().is_client_error() && !matches!(e, AppError::NotFound) => {
-            let d = e.detail();
-            let mut msg = if lang.is_en() {
-                d.message_en
-            } else {
-                d.message
-            };
-            for fe in &d.fields {
-                msg.push('；');
-                msg.push_str(if lang.is_en() {
-                    &fe.message_en
-                } else {
-                    &fe.message
-                });
-            }
+            let msg = e.summary(lang);
             match change_page(&app, &ctx, id, Some(msg)).await {
                 Ok(p) => (e.status_code(), p).into_response(),
                 Err(e) => PageError::new(e, lang).into_response(),

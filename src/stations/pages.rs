@@ -347,19 +347,7 @@ pub async fn stations_list(
         Ok(f) => f,
         Err(AppError::Validation(fields)) => {
             // Keep the input; say what is wrong above the table.
-            page.error = Some(
-                fields
-                    .iter()
-                    .map(|f| {
-                        if lang.is_en() {
-                            f.message_en.clone()
-                        } else {
-                            f.message.clone()
-                        }
-                    })
-                    .collect::<Vec<_>>()
-                    .join("；"),
-            );
+            page.error = Some(AppError::fields_text(&fields, lang));
             return Ok(page);
         }
         Err(e) => return Err(PageError::new(e, lang)),
