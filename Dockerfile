@@ -6,7 +6,7 @@ COPY . .
 RUN cargo build --release --locked && cp target/release/jiliang /jiliang
 
 FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates fonts-noto-cjk \
  && rm -rf /var/lib/apt/lists/* && useradd --system --home /var/lib/jiliang jiliang
 COPY --from=build /jiliang /usr/local/bin/jiliang
 USER jiliang

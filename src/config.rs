@@ -61,6 +61,14 @@ pub struct Config {
     #[arg(long, env = "JILIANG_PUBLIC_URL")]
     pub public_url: Option<String>,
 
+    /// Where the CJK fonts for PDFs are (Debian package fonts-noto-cjk).
+    #[arg(
+        long,
+        env = "JILIANG_FONT_DIR",
+        default_value = "/usr/share/fonts/opentype/noto"
+    )]
+    pub font_dir: std::path::PathBuf,
+
     /// Largest uploaded document (bytes).
     #[arg(long, env = "JILIANG_MAX_UPLOAD_BYTES", default_value_t = 10 * 1024 * 1024)]
     pub max_upload_bytes: usize,
@@ -88,6 +96,7 @@ impl Config {
             max_body_bytes: 256 * 1024,
             max_upload_bytes: 10 * 1024 * 1024,
             public_url: None,
+            font_dir: std::path::PathBuf::from("/usr/share/fonts/opentype/noto"),
             db_max_connections: 10,
         }
     }

@@ -249,3 +249,84 @@ async fn the_printable_certificate_carries_a_qr_code_of_its_verification_url_r8_
         .unwrap();
     assert!(page.contains(&format!("/authorizations/{id}/certificate")));
 }
+
+/// Reads a binary PGM (P5), as pdftoppm -gray writes it.
+fn read_pgm(bytes: &[u8]) -> (usize, usize, Vec<u8>) {
+    let mut fields = Vec::new();
+    let mut i = 0;
+    while fields.len() < 4 {
+        while bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let start = i;
+        while !bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        fields.push(String::from_utf8_lossy(&bytes[start..i]).to_string());
+    }
+    assert_eq!(fields[0], "P5");
+    let (w, h): (usize, usize) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
+    (w, h, bytes[i + 1..i + 1 + w * h].to_vec())
+}
+
+#[tokio::test]
+async fn the_certificate_pdf_renders_chinese_and_its_qr_code_decodes_to_the_verification_url_r8_4()
+{
+    let app =
+        TestApp::spawn_with(|c| c.public_url = Some("https://jiliang.example.gov.cn".into())).await;
+    let (id, token): (uuid::Uuid, String) = sqlx::query_as(
+        "select a.authorization_id, a.verify_token from station_authorization a join station s using (station_id) where s.code = 'GD-EP-01'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let st = app.login("station.staff").await;
+    let res = st
+        .get(&format!("/api/v1/authorizations/{id}/certificate.pdf"))
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    let pdf = res.bytes().await.unwrap();
+    assert!(pdf.starts_with(b"%PDF"));
+    let dir = std::env::temp_dir().join(format!("jiliang-pdf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("cert.pdf");
+    std::fs::write(&file, &pdf).unwrap();
+    // The text is real Chinese text (pdftotext, poppler-utils).
+    let text = std::process::Command::new("pdftotext")
+        .arg(&file)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils)");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("计量授权证书") && text.contains("广东省电力工业电能计量站"),
+        "{text}"
+    );
+    // The page rasterizes (pdftoppm) and the QR code on it decodes to the URL.
+    let out = dir.join("page");
+    let status = std::process::Command::new("pdftoppm")
+        .args(["-r", "200", "-gray", "-singlefile"])
+        .arg(&file)
+        .arg(&out)
+        .status()
+        .expect("pdftoppm (poppler-utils)");
+    assert!(status.success());
+    let (w, h, pixels) = read_pgm(&std::fs::read(dir.join("page.pgm")).unwrap());
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| pixels[y * w + x]);
+    let grids = img.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code on the page");
+    assert_eq!(
+        grids[0].decode().unwrap().1,
+        format!("https://jiliang.example.gov.cn/verify/{token}")
+    );
+    let other = app.login("station2.staff").await;
+    assert_eq!(
+        other
+            .get(&format!("/api/v1/authorizations/{id}/certificate.pdf"))
+            .await
+            .status(),
+        404
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -28,6 +28,7 @@ pub fn pages() -> Router<AppState> {
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(public::authorizations_list))
+        .routes(routes!(public::certificate_pdf))
         .routes(routes!(public::verify_json))
         .routes(routes!(public::directory_json))
 }

@@ -359,3 +359,93 @@ pub async fn certificate_page(
         Err(e) => PageError::new(e, lang).into_response(),
     }
 }
+
+/// The CJK fonts the certificate PDF is set in, read once.
+fn pdf_fonts(dir: &std::path::Path) -> Result<Vec<Vec<u8>>> {
+    static FONTS: std::sync::OnceLock<std::result::Result<Vec<Vec<u8>>, String>> =
+        std::sync::OnceLock::new();
+    FONTS
+        .get_or_init(|| {
+            let names = [
+                "NotoSerifCJK-Regular.ttc",
+                "NotoSerifCJK-Bold.ttc",
+                "NotoSansCJK-Regular.ttc",
+            ];
+            let fonts: Vec<Vec<u8>> = names
+                .iter()
+                .filter_map(|n| std::fs::read(dir.join(n)).ok())
+                .collect();
+            if fonts.is_empty() {
+                Err(format!("no Noto CJK fonts in {}", dir.display()))
+            } else {
+                Ok(fonts)
+            }
+        })
+        .clone()
+        .map_err(|e| {
+            AppError::Internal(anyhow::anyhow!(
+                "{e}: install the Debian package fonts-noto-cjk or set JILIANG_FONT_DIR"
+            ))
+        })
+}
+
+/// The certificate as a PDF (A4, Chinese), with the QR code of its
+/// verification page (R8.4).
+#[utoipa::path(get, path = "/api/v1/authorizations/{id}/certificate.pdf", tag = "authorizations",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, description = "application/pdf"), (status = 404, body = ErrorBody)))]
+pub async fn certificate_pdf(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    let id = crate::web::parse_id(&id)?;
+    let mut tx = tenant_tx(&app.db, &ctx).await?;
+    let (a, token) = store::get_with_token(&mut tx, &ctx, id).await?;
+    tx.commit().await?;
+    let url = format!("{}/verify/{token}", app.config.public_base());
+    let cert = certificate_pdf::Certificate {
+        number: a.certificate_number.clone(),
+        station: a.station_name.clone(),
+        regulator: a.regulator_name.clone(),
+        valid_from: a.valid_from.to_string(),
+        valid_until: a.valid_until.to_string(),
+        region: a
+            .region
+            .iter()
+            .map(|r| r.name.clone())
+            .collect::<Vec<_>>()
+            .join("、"),
+        items: a
+            .items
+            .iter()
+            .map(|i| certificate_pdf::Item {
+                seq: i.seq.to_string(),
+                name: i.name.clone(),
+                range: i.range_text.clone(),
+                accuracy: i.accuracy_text.clone(),
+                spec: i.specification.clone(),
+            })
+            .collect(),
+        qr_svg: store::qr_svg(&url)?,
+        url,
+    };
+    let fonts = pdf_fonts(&app.config.font_dir)?;
+    let pdf = tokio::task::spawn_blocking(move || certificate_pdf::render(&cert, fonts))
+        .await
+        .map_err(|e| anyhow::anyhow!("PDF task: {e}"))?
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let mut res = pdf.into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/pdf"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "inline; filename=\"certificate.pdf\"; filename*=UTF-8''{}.pdf",
+        url_encode(&a.certificate_number).replace('+', "%20")
+    )) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(no_store(res))
+}
