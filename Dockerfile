@@ -1,5 +1,6 @@
 # Build: the binary embeds migrations, templates, locales, static files and
-# reference data, so the runtime image holds only the binary.
+# reference data; the runtime image adds only CA certificates and the CJK fonts
+# the certificate PDF is set in.
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
