@@ -214,6 +214,31 @@ async fn a_local_station_goes_from_draft_to_certificate_with_one_correction_r6_r
         .await
         .unwrap();
     assert_eq!(n, 2);
+    let (_, inbox) = dept.json("/api/v1/notifications").await;
+    assert!(
+        inbox[0]["subject"].as_str().unwrap().contains("已批准"),
+        "{inbox}"
+    );
+    let home = dept.get("/").await.text().await.unwrap();
+    assert!(
+        home.contains("计量授权申请已批准"),
+        "the decision is in the department's inbox"
+    );
+    let nid = inbox[0]["id"].as_str().unwrap();
+    assert_eq!(
+        dept.post_json(&format!("/api/v1/notifications/{nid}/read"), &json!({}))
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(
+        app.login("station2.staff")
+            .await
+            .post_json(&format!("/api/v1/notifications/{nid}/read"), &json!({}))
+            .await
+            .status(),
+        404
+    );
     let report = jiliang::audit::verify(&app.pool).await.unwrap();
     assert!(report.breaks.is_empty());
 }

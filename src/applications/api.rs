@@ -184,3 +184,72 @@ pub async fn upload_document(
     tx.commit().await?;
     Ok(info)
 }
+
+/// A notification in an organization's inbox (R8.5).
+#[derive(serde::Serialize, utoipa::ToSchema, sqlx::FromRow)]
+pub struct Notification {
+    pub id: uuid::Uuid,
+    pub subject: String,
+    pub body: String,
+    pub link: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub read_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The caller's organization's inbox, newest first.
+#[utoipa::path(get, path = "/api/v1/notifications", tag = "applications",
+    responses((status = 200, body = [Notification])))]
+pub async fn notifications_list(
+    State(app): State<AppState>,
+    ctx: Ctx,
+) -> Result<AppJson<Vec<Notification>>> {
+    let mut tx = tenant_tx(&app.db, &ctx).await?;
+    let list = notifications(&mut tx, &ctx, 100).await?;
+    tx.commit().await?;
+    Ok(AppJson(list))
+}
+
+/// The newest notifications of the caller's organization.
+pub async fn notifications(
+    conn: &mut sqlx::PgConnection,
+    ctx: &Ctx,
+    limit: i64,
+) -> Result<Vec<Notification>> {
+    Ok(sqlx::query_as(
+        "select notification_id as id, subject, body, link, created_at, read_at from notification
+          where org_id = $1 order by created_at desc limit $2",
+    )
+    .bind(ctx.org_id)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Mark a notification read.
+#[utoipa::path(post, path = "/api/v1/notifications/{id}/read", tag = "applications",
+    params(("id" = uuid::Uuid, Path)),
+    responses((status = 204, description = "Marked read"), (status = 404, body = ErrorBody)))]
+pub async fn notification_read(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    let id = parse_id(&id)?;
+    let mut tx = tenant_tx(&app.db, &ctx).await?;
+    let done = sqlx::query("update notification set read_at = coalesce(read_at, now()) where notification_id = $1 and org_id = $2")
+        .bind(id)
+        .bind(ctx.org_id)
+        .execute(&mut *tx)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(AppError::NotFound);
+    }
+    crate::audit::record(
+        &mut tx,
+        &ctx,
+        crate::audit::Event::new("notification.read", "notification", id),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -45,6 +45,8 @@ pub fn api(upload_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(api::applications_list, api::application_create))
         .routes(routes!(api::application_get, api::application_update))
         .routes(routes!(api::application_step))
+        .routes(routes!(api::notifications_list))
+        .routes(routes!(api::notification_read))
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(api::application_document))

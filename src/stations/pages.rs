@@ -105,6 +105,8 @@ pub struct HomePage {
     warnings: Vec<(String, String, String, &'static str)>,
     /// Change requests waiting for the caller's organization: (state, label, count).
     waiting: Vec<(String, String, i64)>,
+    /// The organization's inbox (R8.5).
+    inbox: Vec<crate::applications::api::Notification>,
 }
 
 /// The home page for the signed-in user's kind of organization.
@@ -208,6 +210,7 @@ pub async fn home(State(app): State<AppState>, ctx: Ctx) -> Result<HomePage, Pag
                 waiting.push((st.as_str().to_owned(), st.label(lang).to_owned(), n));
             }
         }
+        let inbox = crate::applications::api::notifications(&mut tx, &ctx, 10).await?;
         tx.commit().await?;
         let org_detail = match (&org.regulator_level, &org.station, &org.division_name) {
             (Some(level), _, div) => format!(
@@ -236,6 +239,7 @@ pub async fn home(State(app): State<AppState>, ctx: Ctx) -> Result<HomePage, Pag
             org_kind_counts,
             warnings,
             waiting,
+            inbox,
         })
     }
     .await;
