@@ -548,6 +548,7 @@ async fn the_application_pages_render_for_department_and_regulator() {
 
 #[tokio::test]
 async fn uploaded_documents_by_type_satisfy_the_document_conditions_r6_3() {
+    // R6.3: the application carries technical documents by type; R7.3 counts them.
     let app = TestApp::spawn().await;
     let dept = cnpc_officer(&app).await;
     let station = app.station_id("SZ-GAS-01").await;
