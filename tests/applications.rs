@@ -132,7 +132,7 @@ async fn a_local_station_goes_from_draft_to_certificate_with_one_correction_r6_r
     let res = step(
         &reviewer,
         &id,
-        "outcome",
+        "assessment-outcome",
         json!({"version": a["version"], "outcome": "pass_after_correction"}),
     )
     .await;
@@ -142,7 +142,7 @@ async fn a_local_station_goes_from_draft_to_certificate_with_one_correction_r6_r
         2,
         "findings and deadline"
     );
-    let a = ok(&reviewer, &id, "outcome", json!({"outcome": "pass_after_correction", "findings": "环境温度记录不全", "correction_deadline": "2026-12-31"})).await;
+    let a = ok(&reviewer, &id, "assessment-outcome", json!({"outcome": "pass_after_correction", "findings": "环境温度记录不全", "correction_deadline": "2026-12-31"})).await;
     assert_eq!(a["state"], "assessed");
     let res = step(
         &reviewer,
@@ -336,7 +336,7 @@ async fn a_national_branch_goes_to_samr_with_its_head_station_cooperating_r8_1()
         404,
         "another station never"
     );
-    ok(&samr, &id, "outcome", json!({"outcome": "pass"})).await;
+    ok(&samr, &id, "assessment-outcome", json!({"outcome": "pass"})).await;
     assert_eq!(
         headc
             .get(&format!("/api/v1/applications/{id}"))
@@ -402,7 +402,7 @@ async fn the_proposer_cannot_confirm_and_a_refusal_issues_nothing() {
     ok(
         &both,
         &id,
-        "outcome",
+        "assessment-outcome",
         json!({"outcome": "fail", "findings": "标准装置不满足要求"}),
     )
     .await;

@@ -92,26 +92,68 @@ pub async fn application_update(
     Ok(AppJson(a))
 }
 
-/// A step of the workflow: `submit`, `withdraw`, `resubmit` (department);
-/// `correction`, `accept`, `assessment`, `outcome`, `propose` (the receiving
-/// regulator's reviewer); `confirm` (its approver, not the proposer).
-#[utoipa::path(post, path = "/api/v1/applications/{id}/{step}", tag = "applications",
-    params(("id" = Uuid, Path), ("step" = String, Path, description = "submit | withdraw | correction | resubmit | accept | assessment | outcome | propose | confirm")),
-    request_body = StepInput,
-    responses((status = 200, body = Application), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn application_step(
-    State(app): State<AppState>,
-    ctx: Ctx,
-    Path((id, step)): Path<(String, String)>,
-    AppJson(input): AppJson<StepInput>,
+async fn run_step(
+    app: &AppState,
+    ctx: &Ctx,
+    id: &str,
+    step: Step,
+    input: &StepInput,
 ) -> Result<AppJson<Application>> {
-    let id = parse_id(&id)?;
-    let step = Step::parse(&step).ok_or(AppError::NotFound)?;
-    let mut tx = tenant_tx(&app.db, &ctx).await?;
-    let a = store::step(&mut tx, &app.db, &ctx, id, step, &input).await?;
+    let id = parse_id(id)?;
+    let mut tx = tenant_tx(&app.db, ctx).await?;
+    let a = store::step(&mut tx, &app.db, ctx, id, step, input).await?;
     tx.commit().await?;
     Ok(AppJson(a))
 }
+
+macro_rules! step_endpoint {
+    ($name:ident, $path:literal, $step:expr, $doc:literal) => {
+        #[doc = $doc]
+        #[utoipa::path(post, path = $path, tag = "applications",
+                    params(("id" = uuid::Uuid, Path)), request_body = StepInput,
+                    responses((status = 200, body = Application), (status = 403, body = ErrorBody),
+                      (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        pub async fn $name(
+            State(app): State<AppState>,
+            ctx: Ctx,
+            Path(id): Path<String>,
+            AppJson(input): AppJson<StepInput>,
+        ) -> Result<AppJson<Application>> {
+            run_step(&app, &ctx, &id, $step, &input).await
+        }
+    };
+}
+
+step_endpoint!(application_submit, "/api/v1/applications/{id}/submit", Step::Submit,
+    "Department: submit the draft; unmet Art 7 conditions must be resolved or listed in `to_be_provided` (R7). Fixes the receiving regulator (R6.2).");
+step_endpoint!(
+    application_withdraw,
+    "/api/v1/applications/{id}/withdraw",
+    Step::Withdraw,
+    "Department: withdraw a draft, a submitted application or one awaiting correction."
+);
+step_endpoint!(application_correction, "/api/v1/applications/{id}/correction", Step::Correction,
+    "Receiving regulator's reviewer: the one correction notice listing every missing or defective item (`items`); the clock pauses (R6.4).");
+step_endpoint!(
+    application_resubmit,
+    "/api/v1/applications/{id}/resubmit",
+    Step::Resubmit,
+    "Department: resubmit after correction; the clock resumes (R6.4)."
+);
+step_endpoint!(
+    application_accept,
+    "/api/v1/applications/{id}/accept",
+    Step::Accept,
+    "Receiving regulator's reviewer: accept the application (R6.4)."
+);
+step_endpoint!(application_assessment, "/api/v1/applications/{id}/assessment", Step::Assessment,
+    "Reviewer: schedule the assessment (`date`, `team`, optional `cooperating_station_ids`; default as proposed, R8.1/R8.2).");
+step_endpoint!(application_assessment_outcome, "/api/v1/applications/{id}/assessment-outcome", Step::Outcome,
+    "Reviewer: record the assessment outcome `pass`, `pass_after_correction` (findings, deadline) or `fail` (R8.3).");
+step_endpoint!(application_propose, "/api/v1/applications/{id}/propose", Step::Propose,
+    "Reviewer: propose `grant` (only after a pass, or a pass after correction with `correction_evidence`) or `refuse` with `reasons`.");
+step_endpoint!(application_confirm, "/api/v1/applications/{id}/confirm", Step::Confirm,
+    "Receiving regulator's approver (not the proposer): decide as proposed; a grant issues the certificate (R8.4) and notifies (R8.5).");
 
 /// Attach a technical document (R6.3): multipart fields `doc_type` (e.g.
 /// `application_form`, `business_licence`, `item_list`, `signer_list`,

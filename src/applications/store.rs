@@ -727,7 +727,7 @@ impl Step {
             "resubmit" => Step::Resubmit,
             "accept" => Step::Accept,
             "assessment" => Step::Assessment,
-            "outcome" => Step::Outcome,
+            "outcome" | "assessment-outcome" => Step::Outcome,
             "propose" => Step::Propose,
             "confirm" => Step::Confirm,
             _ => return None,

@@ -114,7 +114,7 @@ appl = await post(cnpc, `/api/v1/applications/${appId}/submit`, { version: appl.
 await shot(rev, "/applications", "applications-queue");
 appl = await post(rev, `/api/v1/applications/${appId}/accept`, { version: appl.version });
 appl = await post(rev, `/api/v1/applications/${appId}/assessment`, { version: appl.version, date: "2026-12-10", team: "陈晓（组长）、王明" });
-appl = await post(rev, `/api/v1/applications/${appId}/outcome`, { version: appl.version, outcome: "pass" });
+appl = await post(rev, `/api/v1/applications/${appId}/assessment-outcome`, { version: appl.version, outcome: "pass" });
 appl = await post(rev, `/api/v1/applications/${appId}/propose`, { version: appl.version, decision: "grant", reasons: "符合《专业计量站管理办法》第七条规定的条件" });
 await shot(appr, `/applications/${appId}`, "application-decision");
 appl = await post(appr, `/api/v1/applications/${appId}/confirm`, { version: appl.version });
