@@ -437,7 +437,8 @@ fn clock_of(row: &Row) -> Option<Clock> {
             limit: ACCEPTANCE_DAYS,
             used: 0,
             left: 0,
-            paused: false,
+            // Still true whatever the calendar covers.
+            paused: row.correction_on.is_some() && row.resubmitted_on.is_none(),
             overdue: false,
             due: None,
             message: e.message_zh(),
