@@ -361,3 +361,120 @@ async fn a_platform_admin_who_is_not_operator_cannot_grant_themselves_operator()
         .await;
     assert_eq!(rows, vec!["operator".to_owned(), "padmin".to_owned()]);
 }
+
+/// Establishment rows of the matrix (Art 6–8): who reads a submitted
+/// application of 中国石油 for 深圳市燃气计量站 addressed to 广东, and a
+/// certificate of the 广东 power station, over HTTP and under the app role.
+#[tokio::test]
+async fn applications_and_certificates_are_read_only_by_their_parties() {
+    let app = TestApp::spawn().await;
+    let dept = app.login("cnpc.officer").await;
+    let station = app.station_id("SZ-GAS-01").await;
+    let a: serde_json::Value = dept
+        .post_json(
+            "/api/v1/applications",
+            &json!({"station_id": station, "region": ["440304"], "items": [{"name": "膜式燃气表",
+                "range_text": "（0.016～6）m³/h", "accuracy_text": "1.5级", "task_types": ["verification"],
+                "specification": "JJG 577-2012"}]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = a["id"].as_str().unwrap().to_owned();
+    // A draft: only the department (and the station itself).
+    let draft_readers = ["cnpc.officer"];
+    for user in USERS.iter().chain(["cnpc.officer"].iter()) {
+        let c = app.login(user).await;
+        let want = if draft_readers.contains(user) {
+            200
+        } else {
+            404
+        };
+        assert_eq!(
+            c.get(&format!("/api/v1/applications/{id}"))
+                .await
+                .status()
+                .as_u16(),
+            want,
+            "{user} reads the draft"
+        );
+    }
+    let codes: Vec<serde_json::Value> = a["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["code"].clone())
+        .collect();
+    let res = dept
+        .post_json(
+            &format!("/api/v1/applications/{id}/submit"),
+            &json!({"version": a["version"], "to_be_provided": codes}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    // Submitted: the department and the receiving regulator (广东), nobody else.
+    for user in USERS.iter().chain(["cnpc.officer"].iter()) {
+        let c = app.login(user).await;
+        let want = if ["cnpc.officer", "gd.reviewer", "gd.approver"].contains(user) {
+            200
+        } else {
+            404
+        };
+        assert_eq!(
+            c.get(&format!("/api/v1/applications/{id}"))
+                .await
+                .status()
+                .as_u16(),
+            want,
+            "{user} reads the submitted application"
+        );
+        let rows = app
+            .as_app_role(
+                Some(user),
+                &format!(
+                    "select application_id::text from application where application_id = '{id}'"
+                ),
+            )
+            .await;
+        assert_eq!(
+            rows.len(),
+            usize::from(want == 200),
+            "{user}: rows under the app role"
+        );
+        // Nobody but the receiving regulator's reviewer can act on it.
+        let accept = c
+            .post_json(
+                &format!("/api/v1/applications/{id}/accept"),
+                &json!({"version": 2}),
+            )
+            .await;
+        if *user != "gd.reviewer" {
+            assert!(
+                accept.status() == 403 || accept.status() == 404,
+                "{user} cannot accept: {}",
+                accept.status()
+            );
+        }
+    }
+    // Certificates: whoever sees the station; nobody else.
+    let auth: uuid::Uuid = sqlx::query_scalar(
+        "select a.authorization_id from station_authorization a join station s using (station_id) where s.code = 'GD-EP-01'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    for user in USERS {
+        let c = app.login(user).await;
+        let sees = expected_stations(user).contains(&"GD-EP-01") && user != "operator";
+        let want = if sees { 200 } else { 404 };
+        assert_eq!(
+            c.get(&format!("/authorizations/{auth}/certificate"))
+                .await
+                .status()
+                .as_u16(),
+            want,
+            "{user} opens the certificate"
+        );
+    }
+}
