@@ -511,15 +511,12 @@ pub async fn application_save(
     .await;
     match result {
         Ok(a) => Redirect::to(&format!("/applications/{}", a.id)).into_response(),
-        Err(e) => match crate::orgs::pages::Errors::from_error_pub(lang, e) {
-            Ok(errors) => {
-                match draft_page(&app, &ctx, id, &f, f.version.unwrap_or(0), errors).await {
-                    Ok(p) => (axum::http::StatusCode::UNPROCESSABLE_ENTITY, p).into_response(),
-                    Err(e) => PageError::new(e, lang).into_response(),
-                }
-            }
-            Err(e) => PageError::new(e, lang).into_response(),
-        },
+        Err(e) => {
+            crate::orgs::pages::Errors::rerender(lang, e, |errors| {
+                draft_page(&app, &ctx, id, &f, f.version.unwrap_or(0), errors)
+            })
+            .await
+        }
     }
 }
 

@@ -77,9 +77,25 @@ impl Errors {
         (!msgs.is_empty()).then(|| msgs.join("；"))
     }
 
-    /// Validation and conflict errors become form messages; others pass through.
-    pub fn from_error_pub(lang: Lang, e: AppError) -> std::result::Result<Self, AppError> {
-        Self::from_error(lang, e)
+    /// Answers a refused save: validation and conflict errors re-render the
+    /// form (422) with the messages beside the fields and the input kept;
+    /// anything else is an error page.
+    pub async fn rerender<P, F>(
+        lang: Lang,
+        e: AppError,
+        render: impl FnOnce(Errors) -> F,
+    ) -> Response
+    where
+        P: IntoResponse,
+        F: std::future::Future<Output = Result<P>>,
+    {
+        match Self::from_error(lang, e) {
+            Ok(errors) => match render(errors).await {
+                Ok(page) => (StatusCode::UNPROCESSABLE_ENTITY, page).into_response(),
+                Err(e) => PageError::new(e, lang).into_response(),
+            },
+            Err(e) => PageError::new(e, lang).into_response(),
+        }
     }
 
     pub fn any(&self) -> bool {
@@ -525,13 +541,12 @@ async fn org_submit(app: AppState, ctx: Ctx, id: Option<Uuid>, form: OrgForm) ->
         Ok(org) => {
             Redirect::to(&format!("/admin/organizations/{}?saved=1", org.id)).into_response()
         }
-        Err(e) => match Errors::from_error(ctx.lang, e) {
-            Ok(errors) => match org_form_page(&app, &ctx, id, form, errors).await {
-                Ok(page) => (StatusCode::UNPROCESSABLE_ENTITY, page).into_response(),
-                Err(e) => PageError::new(e, ctx.lang).into_response(),
-            },
-            Err(e) => PageError::new(e, ctx.lang).into_response(),
-        },
+        Err(e) => {
+            Errors::rerender(ctx.lang, e, |errors| {
+                org_form_page(&app, &ctx, id, form, errors)
+            })
+            .await
+        }
     }
 }
 
@@ -856,17 +871,14 @@ async fn save_user(app: &AppState, ctx: &Ctx, id: Option<Uuid>, form: &UserForm)
 async fn user_submit(app: AppState, ctx: Ctx, id: Option<Uuid>, mut form: UserForm) -> Response {
     match save_user(&app, &ctx, id, &form).await {
         Ok(u) => Redirect::to(&format!("/admin/users/{}?saved=1", u.id)).into_response(),
-        Err(e) => match Errors::from_error(ctx.lang, e) {
-            Ok(errors) => {
-                // Never echo a password back into the page.
-                form.password.clear();
-                match user_form_page(&app, &ctx, id, form, errors).await {
-                    Ok(page) => (StatusCode::UNPROCESSABLE_ENTITY, page).into_response(),
-                    Err(e) => PageError::new(e, ctx.lang).into_response(),
-                }
-            }
-            Err(e) => PageError::new(e, ctx.lang).into_response(),
-        },
+        Err(e) => {
+            // Never echo a password back into the page.
+            form.password.clear();
+            Errors::rerender(ctx.lang, e, |errors| {
+                user_form_page(&app, &ctx, id, form, errors)
+            })
+            .await
+        }
     }
 }
 

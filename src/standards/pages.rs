@@ -296,13 +296,7 @@ pub async fn standard_create(
     .await;
     match result {
         Ok(s) => Redirect::to(&format!("/standards/{}", s.id)).into_response(),
-        Err(e) => match Errors::from_error_pub(lang, e) {
-            Ok(errors) => match form_page(&app, &ctx, f, errors).await {
-                Ok(p) => (StatusCode::UNPROCESSABLE_ENTITY, p).into_response(),
-                Err(e) => PageError::new(e, lang).into_response(),
-            },
-            Err(e) => PageError::new(e, lang).into_response(),
-        },
+        Err(e) => Errors::rerender(lang, e, |errors| form_page(&app, &ctx, f, errors)).await,
     }
 }
 
@@ -403,14 +397,7 @@ pub async fn document_submit(
 }
 
 async fn detail_error(app: &AppState, ctx: &Ctx, id: Uuid, t: TraceForm, e: AppError) -> Response {
-    let lang = ctx.lang;
-    match Errors::from_error_pub(lang, e) {
-        Ok(errors) => match detail_page(app, ctx, id, t, errors).await {
-            Ok(p) => (StatusCode::UNPROCESSABLE_ENTITY, p).into_response(),
-            Err(e) => PageError::new(e, lang).into_response(),
-        },
-        Err(e) => PageError::new(e, lang).into_response(),
-    }
+    Errors::rerender(ctx.lang, e, |errors| detail_page(app, ctx, id, t, errors)).await
 }
 
 async fn detail_page(
@@ -627,13 +614,12 @@ pub async fn change_create(
     .await;
     match result {
         Ok(r) => Redirect::to(&format!("/change-requests/{}", r.id)).into_response(),
-        Err(e) => match Errors::from_error_pub(lang, e) {
-            Ok(errors) => match change_form_page(&app, &ctx, id, Some(f), errors).await {
-                Ok(p) => (StatusCode::UNPROCESSABLE_ENTITY, p).into_response(),
-                Err(e) => PageError::new(e, lang).into_response(),
-            },
-            Err(e) => PageError::new(e, lang).into_response(),
-        },
+        Err(e) => {
+            Errors::rerender(lang, e, |errors| {
+                change_form_page(&app, &ctx, id, Some(f), errors)
+            })
+            .await
+        }
     }
 }
 
@@ -1073,13 +1059,7 @@ pub async fn staff_submit(
     .await;
     match result {
         Ok(()) => Redirect::to("/staff").into_response(),
-        Err(e) => match Errors::from_error_pub(lang, e) {
-            Ok(errors) => match staff_view(&app, &ctx, f, errors).await {
-                Ok(p) => (StatusCode::UNPROCESSABLE_ENTITY, p).into_response(),
-                Err(e) => PageError::new(e, lang).into_response(),
-            },
-            Err(e) => PageError::new(e, lang).into_response(),
-        },
+        Err(e) => Errors::rerender(lang, e, |errors| staff_view(&app, &ctx, f, errors)).await,
     }
 }
 
