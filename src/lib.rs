@@ -13,6 +13,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod i18n;
+pub mod lifecycle;
 pub mod orgs;
 pub mod seed;
 pub mod standards;

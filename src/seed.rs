@@ -388,7 +388,7 @@ pub async fn seed_demo(pool: &PgPool, demo_mode: bool) -> anyhow::Result<bool> {
 }
 
 /// Bumped whenever the demo data changes (test templates are keyed by it).
-pub const SEED_VERSION: u32 = 4;
+pub const SEED_VERSION: u32 = 5;
 
 /// The authorizations (certificates) of the authorized demo stations, with
 /// items, regions and verification tokens; numbers follow R8.4's default
@@ -566,6 +566,12 @@ async fn seed_authorizations(
             .execute(&mut *tx)
             .await?;
         }
+        // R13.2: revision 1 of every authorization is kept.
+        sqlx::query("select snapshot_authorization($1, 'grant', null, $2)")
+            .bind(id)
+            .bind(valid_from)
+            .execute(&mut *tx)
+            .await?;
     }
     for ((prefix, year), last) in seqs {
         sqlx::query(

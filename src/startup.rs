@@ -179,6 +179,7 @@ fn api_router(upload_limit: usize) -> OpenApiRouter<AppState> {
         .merge(crate::standards::api(upload_limit))
         .merge(crate::authorizations::api())
         .merge(crate::applications::api(upload_limit))
+        .merge(crate::lifecycle::api())
 }
 
 /// The OpenAPI document as served at `/api/openapi.json`.
@@ -217,6 +218,7 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
         .merge(crate::standards::pages(config.max_upload_bytes))
         .merge(crate::authorizations::pages())
         .merge(crate::applications::pages(config.max_upload_bytes))
+        .merge(crate::lifecycle::pages())
         .route(
             "/login",
             get(auth_handlers::login_page).post(auth_handlers::login_submit),

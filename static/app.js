@@ -51,3 +51,26 @@
     });
   });
 })();
+
+// On the application form, show the new-station fieldset only when "a new
+// station" is chosen (without script it is always shown).
+document.addEventListener("DOMContentLoaded", function () {
+  var select = document.getElementById("f-station");
+  var box = document.querySelector("[data-new-station]");
+  if (!select || !box) return;
+  function sync() { box.hidden = select.value !== "new"; }
+  select.addEventListener("change", sync);
+  sync();
+});
+
+// On a new lifecycle request, choosing another station reloads the form
+// with that station's items (without script, saving shows them).
+document.addEventListener("DOMContentLoaded", function () {
+  var select = document.querySelector("select[data-reload-on-change]");
+  if (!select || select.disabled) return;
+  select.addEventListener("change", function () {
+    var url = new URL(window.location.href);
+    url.searchParams.set("station_id", select.value);
+    window.location.assign(url.toString());
+  });
+});

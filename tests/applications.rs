@@ -652,3 +652,164 @@ async fn the_drafting_form_keeps_input_and_shows_errors_beside_the_item() {
         403
     );
 }
+
+#[tokio::test]
+async fn a_department_applies_for_a_new_station_it_registers_with_the_draft_r6_1() {
+    let app = TestApp::spawn().await;
+    let dept = cnpc_officer(&app).await;
+    let stations_before: i64 = sqlx::query_scalar("select count(*) from station")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    // Bad station details and a bad item: every message at once, nothing written.
+    let res = dept
+        .post_json(
+            "/api/v1/applications",
+            &json!({"new_station": {"name": "", "code": "hz gas", "location_division": "999999",
+                     "legal_person": true, "credit_code": "91440300MA5G12343X"},
+                    "region": ["330106"], "items": [gas_item()]}),
+        )
+        .await;
+    let body = assert_error(res, 422, "validation").await;
+    let fields: Vec<&str> = body["error"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    for f in [
+        "new_station.name",
+        "new_station.code",
+        "new_station.location_division",
+        "new_station.credit_code",
+    ] {
+        assert!(fields.contains(&f), "{f} in {fields:?}");
+    }
+    let stations_after: i64 = sqlx::query_scalar("select count(*) from station")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stations_before, stations_after, "no partial write");
+    // Both an existing station and a new one: refused.
+    let existing = app.station_id("SZ-GAS-01").await;
+    let res = dept
+        .post_json(
+            "/api/v1/applications",
+            &json!({"station_id": existing, "new_station": {"name": "x"}, "region": ["330106"]}),
+        )
+        .await;
+    assert_error(res, 422, "validation").await;
+    // A valid new station: registered unauthorized, of this department, with the draft.
+    let res = dept
+        .post_json(
+            "/api/v1/applications",
+            &json!({"new_station": {"name": "杭州市天然气计量站", "code": "hz-gas-01", "tier": "local",
+                     "location_division": "330106", "legal_person": true,
+                     "credit_code": "91440300MA5G12343E", "field": "燃气"},
+                    "region": ["330106"], "items": [gas_item()]}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let a: Value = res.json().await.unwrap();
+    assert_eq!(a["station_name"], "杭州市天然气计量站");
+    let (status, dept_id, regulator): (String, uuid::Uuid, Option<uuid::Uuid>) = sqlx::query_as(
+        "select status, department_id, authorizing_regulator_id from station where code = 'HZ-GAS-01'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(status, "unauthorized");
+    assert_eq!(dept_id, app.org_of("cnpc.officer").await.0);
+    assert_eq!(regulator, None);
+    // The department sees its new station; another department does not.
+    let (code, _) = dept
+        .json(&format!(
+            "/api/v1/stations/{}",
+            a["station_id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(code, 200);
+    let (code, _) = app
+        .login("dept.officer")
+        .await
+        .json(&format!(
+            "/api/v1/stations/{}",
+            a["station_id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(code, 404);
+    // A new station is registered only at creation.
+    let res = dept
+        .put_json(
+            &format!("/api/v1/applications/{}", a["id"].as_str().unwrap()),
+            &json!({"version": a["version"], "new_station": {"name": "y"}}),
+        )
+        .await;
+    assert_error(res, 422, "validation").await;
+    // The organization and the draft are both audited.
+    let kinds: Vec<String> = sqlx::query_scalar(
+        "select action from audit_event where entity_id in ($1, $2) order by occurred_at",
+    )
+    .bind(a["station_id"].as_str().unwrap())
+    .bind(a["id"].as_str().unwrap())
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(kinds, ["organization.create", "application.draft"]);
+}
+
+#[tokio::test]
+async fn every_step_after_acceptance_shows_its_clock() {
+    let app = TestApp::spawn().await;
+    let dept = cnpc_officer(&app).await;
+    let station = app.station_id("SZ-GAS-01").await;
+    let res = dept
+        .post_json(
+            "/api/v1/applications",
+            &json!({"station_id": station, "region": ["440304"], "items": [gas_item()]}),
+        )
+        .await;
+    let a: Value = res.json().await.unwrap();
+    let id = a["id"].as_str().unwrap().to_owned();
+    assert!(
+        a["clocks"].as_array().unwrap().is_empty(),
+        "a draft runs no clock"
+    );
+    let codes: Vec<Value> = a["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["code"].clone())
+        .collect();
+    ok(&dept, &id, "submit", json!({"to_be_provided": codes})).await;
+    let reviewer = app.login("gd.reviewer").await;
+    let a = ok(&reviewer, &id, "accept", json!({})).await;
+    let steps: Vec<&str> = a["clocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["acceptance", "assessment"]);
+    assert_eq!(a["clocks"][0]["done"], true);
+    assert_eq!(a["clock"]["step"], "assessment");
+    ok(
+        &reviewer,
+        &id,
+        "assessment",
+        json!({"date": "2026-12-10", "team": "陈晓"}),
+    )
+    .await;
+    let a = ok(
+        &reviewer,
+        &id,
+        "assessment-outcome",
+        json!({"outcome": "pass"}),
+    )
+    .await;
+    assert_eq!(a["clock"]["step"], "decision");
+    assert_eq!(a["clocks"][1]["done"], true);
+    // The list shows the current step's clock.
+    let list = reviewer.get("/applications").await.text().await.unwrap();
+    assert!(list.contains("审批决定"), "the list names the current step");
+}

@@ -84,7 +84,7 @@ impl ApplicationState {
 }
 
 /// A requested item (R7.2, R7.4).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ItemInput {
     pub name: String,
@@ -103,6 +103,9 @@ pub struct ItemInput {
 pub struct ApplicationInput {
     /// One of the department's stations that is not authorized yet (R6.1).
     pub station_id: Option<Uuid>,
+    /// Or a new station, registered (unauthorized) with the draft (R6.1).
+    /// Only on create; give either this or `station_id`.
+    pub new_station: Option<NewStationInput>,
     /// Requested region: GB/T 2260 codes.
     pub region: Option<Vec<String>>,
     pub items: Option<Vec<ItemInput>>,
@@ -111,6 +114,31 @@ pub struct ApplicationInput {
     /// Qualified staff from the station's registry (R7.3).
     pub staff_ids: Option<Vec<Uuid>>,
     pub version: Option<i32>,
+}
+
+/// A new station registered by its competent department with the
+/// application (R6.1). It starts unauthorized; the grant authorizes it.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewStationInput {
+    pub name: Option<String>,
+    pub name_en: Option<String>,
+    pub address: Option<String>,
+    pub contact_phone: Option<String>,
+    /// 2–32 uppercase letters, digits or hyphens.
+    pub code: Option<String>,
+    pub tier: Option<crate::orgs::model::StationTier>,
+    /// R3.1: a national branch station's head station.
+    pub head_station_id: Option<Uuid>,
+    /// GB/T 2260 code of where the station is.
+    pub location_division: Option<String>,
+    pub field: Option<String>,
+    /// R7.1: a legal person gives its credit code; otherwise the parent
+    /// entity's name and code (and its consent document on the application).
+    pub legal_person: Option<bool>,
+    pub credit_code: Option<String>,
+    pub parent_entity_name: Option<String>,
+    pub parent_entity_credit_code: Option<String>,
 }
 
 /// One step of the workflow; which fields matter depends on the step.
@@ -150,9 +178,17 @@ pub struct Problem {
     pub declared: bool,
 }
 
-/// The review clock (R6.4), as shown.
+/// A step's clock in working days on the official calendar: acceptance
+/// (R6.4), assessment, decision.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Clock {
+    /// `acceptance`, `assessment` or `decision`.
+    pub step: String,
+    /// The step's name as shown.
+    pub label: String,
+    pub label_en: String,
+    /// The step is over (its clock stopped when it ended).
+    pub done: bool,
     pub limit: u32,
     pub used: u32,
     pub left: u32,
@@ -211,8 +247,12 @@ pub struct Application {
     pub receiving_en: Option<String>,
     /// R7.1–R7.4: every unmet condition.
     pub problems: Vec<Problem>,
-    /// R6.4: acceptance clock (from submission to acceptance).
+    /// The clock of the step the application is in (or of its last step).
     pub clock: Option<Clock>,
+    /// Every step's clock so far: acceptance (R6.4), assessment, decision.
+    pub clocks: Vec<Clock>,
+    pub assessed_on: Option<NaiveDate>,
+    pub proposed_on: Option<NaiveDate>,
     /// R8.1/R8.2: proposed cooperating national stations.
     pub proposed_cooperators: Vec<Cooperator>,
     pub documents: Vec<crate::standards::documents::DocumentInfo>,

@@ -16,6 +16,7 @@ use super::store::{self, Step};
 use crate::auth::{Ctx, OrgKind, Role};
 use crate::db::tenant_tx;
 use crate::error::{AppError, Result};
+use crate::orgs::model::StationTier;
 use crate::state::AppState;
 use crate::web::{parse_id, AppQuery, Layout, PageError};
 
@@ -256,6 +257,32 @@ pub struct DraftForm {
     #[serde(default)]
     staff_ids: Vec<String>,
     version: Option<i32>,
+    /// A new station registered with the application (station_id = "new", R6.1).
+    #[serde(default)]
+    ns_name: String,
+    #[serde(default)]
+    ns_code: String,
+    #[serde(default)]
+    ns_tier: String,
+    #[serde(default)]
+    ns_head_station_id: String,
+    #[serde(default)]
+    ns_location_division: String,
+    #[serde(default)]
+    ns_field: String,
+    /// "yes" or "no".
+    #[serde(default)]
+    ns_legal_person: String,
+    #[serde(default)]
+    ns_credit_code: String,
+    #[serde(default)]
+    ns_parent_entity_name: String,
+    #[serde(default)]
+    ns_parent_entity_credit_code: String,
+    #[serde(default)]
+    ns_address: String,
+    #[serde(default)]
+    ns_contact_phone: String,
 }
 
 impl DraftForm {
@@ -295,8 +322,30 @@ impl DraftForm {
                 specification: r.specification,
             })
             .collect();
+        let opt = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+        let new_station = (self.station_id.trim() == "new").then(|| NewStationInput {
+            name: opt(&self.ns_name),
+            name_en: None,
+            address: opt(&self.ns_address),
+            contact_phone: opt(&self.ns_contact_phone),
+            code: opt(&self.ns_code),
+            tier: match self.ns_tier.as_str() {
+                "national_head" => Some(StationTier::NationalHead),
+                "national_branch" => Some(StationTier::NationalBranch),
+                "local" => Some(StationTier::Local),
+                _ => None,
+            },
+            head_station_id: Uuid::parse_str(self.ns_head_station_id.trim()).ok(),
+            location_division: opt(&self.ns_location_division),
+            field: opt(&self.ns_field),
+            legal_person: Some(self.ns_legal_person != "no"),
+            credit_code: opt(&self.ns_credit_code),
+            parent_entity_name: opt(&self.ns_parent_entity_name),
+            parent_entity_credit_code: opt(&self.ns_parent_entity_credit_code),
+        });
         ApplicationInput {
             station_id: Uuid::parse_str(self.station_id.trim()).ok(),
+            new_station,
             region: Some(
                 self.region
                     .split(|c: char| c == ',' || c == '，' || c.is_whitespace() || c == '、')
@@ -332,13 +381,36 @@ pub struct DraftPage {
     region: String,
     rows: Vec<ItemRow>,
     stations: Vec<(String, String)>,
+    heads: Vec<(String, String)>,
+    ns: NewStationView,
     standards: Vec<(String, String, bool)>,
     staff: Vec<(String, String, bool)>,
     errors: crate::orgs::pages::Errors,
     tasks: Vec<(&'static str, &'static str)>,
 }
 
+/// The new-station fields as typed (kept on a refused save).
+#[derive(Debug, Default)]
+pub struct NewStationView {
+    name: String,
+    code: String,
+    tier: String,
+    head_station_id: String,
+    location_division: String,
+    field: String,
+    legal_person: bool,
+    credit_code: String,
+    parent_entity_name: String,
+    parent_entity_credit_code: String,
+    address: String,
+    contact_phone: String,
+}
+
 impl DraftPage {
+    pub fn ns_err(&self, field: &str) -> Option<String> {
+        self.errors.get(&format!("new_station.{field}"))
+    }
+
     pub fn row_err(&self, i: &usize, field: &str) -> Option<String> {
         self.errors.get(&format!("items[{i}].{field}"))
     }
@@ -367,9 +439,20 @@ async fn draft_page(
     .bind(ctx.org_id)
     .fetch_all(&mut *tx)
     .await?;
-    let station = Uuid::parse_str(f.station_id.trim())
-        .ok()
-        .or(stations.first().map(|s| s.0));
+    let heads: Vec<(Uuid, String)> = sqlx::query_as(
+        "select s.station_id, o.name from station s join organization o on o.organization_id = s.station_id
+          where s.tier = 'national_head' order by o.name collate zh_pinyin",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let new_station = f.station_id.trim() == "new" || (id.is_none() && stations.is_empty());
+    let station = if new_station {
+        None
+    } else {
+        Uuid::parse_str(f.station_id.trim())
+            .ok()
+            .or(stations.first().map(|s| s.0))
+    };
     let standards: Vec<(Uuid, String, String)> = sqlx::query_as(
         "select standard_id, name, range_text from measurement_standard where station_id = $1 and status = 'in_service' order by name",
     )
@@ -393,7 +476,30 @@ async fn draft_page(
         ),
         id: id.map(|i| i.to_string()),
         version,
-        station_id: station.map(|s| s.to_string()).unwrap_or_default(),
+        station_id: if new_station {
+            "new".into()
+        } else {
+            station.map(|s| s.to_string()).unwrap_or_default()
+        },
+        heads: heads.into_iter().map(|h| (h.0.to_string(), h.1)).collect(),
+        ns: NewStationView {
+            name: f.ns_name.clone(),
+            code: f.ns_code.clone(),
+            tier: if f.ns_tier.is_empty() {
+                "local".into()
+            } else {
+                f.ns_tier.clone()
+            },
+            head_station_id: f.ns_head_station_id.clone(),
+            location_division: f.ns_location_division.clone(),
+            field: f.ns_field.clone(),
+            legal_person: f.ns_legal_person != "no",
+            credit_code: f.ns_credit_code.clone(),
+            parent_entity_name: f.ns_parent_entity_name.clone(),
+            parent_entity_credit_code: f.ns_parent_entity_credit_code.clone(),
+            address: f.ns_address.clone(),
+            contact_phone: f.ns_contact_phone.clone(),
+        },
         region: f.region.clone(),
         rows,
         stations: stations
@@ -470,6 +576,7 @@ pub async fn application_edit(
             standard_ids: a.standard_ids.iter().map(|s| s.to_string()).collect(),
             staff_ids: a.staff_ids.iter().map(|s| s.to_string()).collect(),
             version: Some(a.version),
+            ..Default::default()
         };
         draft_page(
             &app,

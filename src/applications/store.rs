@@ -30,6 +30,11 @@ use crate::web::{random_token, today};
 
 /// Working days a regulator has to accept or send the correction notice (R6.4 policy).
 pub const ACCEPTANCE_DAYS: u32 = 5;
+/// Working days from acceptance to the assessment's outcome (policy).
+pub const ASSESSMENT_DAYS: u32 = 30;
+/// Working days from the assessment's outcome (or the end of a
+/// pass-after-correction deadline) to the decision (policy).
+pub const DECISION_DAYS: u32 = 10;
 /// Validity of an authorization (R8.4 policy), in years.
 pub const VALIDITY_YEARS: u32 = 5;
 
@@ -85,6 +90,9 @@ struct Row {
     proposed_by: Option<Uuid>,
     decided_by: Option<Uuid>,
     authorization_id: Option<Uuid>,
+    assessed_on: Option<NaiveDate>,
+    proposed_on: Option<NaiveDate>,
+    decided_at: Option<chrono::DateTime<chrono::Utc>>,
     version: i32,
 }
 
@@ -117,7 +125,7 @@ fn level(s: &str) -> RegulatorLevel {
 
 /// Validates items: parsable range and accuracy, known task types, a
 /// well-formed specification code (R7.4), normalized.
-fn check_items(items: &[ItemInput], errors: &mut Vec<FieldError>) -> Vec<ItemInput> {
+pub(crate) fn check_items(items: &[ItemInput], errors: &mut Vec<FieldError>) -> Vec<ItemInput> {
     let mut out = Vec::new();
     for (i, it) in items.iter().enumerate() {
         let f = |k: &str| format!("items[{i}].{k}");
@@ -165,7 +173,7 @@ fn check_items(items: &[ItemInput], errors: &mut Vec<FieldError>) -> Vec<ItemInp
     out
 }
 
-async fn check_region(
+pub(crate) async fn check_region(
     conn: &mut PgConnection,
     region: &[String],
     errors: &mut Vec<FieldError>,
@@ -248,6 +256,54 @@ async fn problems(conn: &mut PgConnection, row: &Row, items: &[ItemInput]) -> Re
             parent_credit_code: row.parent_entity_credit_code.clone().unwrap_or_default(),
         }
     };
+    let docs: Vec<String> = sqlx::query_scalar(
+        "select distinct doc_type from document where owner_type = 'application' and owner_id = $1 and doc_type is not null",
+    )
+    .bind(row.application_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let documents = docs
+        .iter()
+        .filter_map(|d| DOC_TYPES.iter().find(|(n, _)| n == d).map(|(_, t)| *t))
+        .collect();
+    art7_problems(
+        conn,
+        Art7Input {
+            station_id: row.station_id,
+            legal,
+            items,
+            standard_ids: Some(&row.standard_ids),
+            staff_ids: Some(&row.staff_ids),
+            documents,
+            declared: &row.to_be_provided,
+        },
+    )
+    .await
+}
+
+/// What the Art 7 check looks at; `None` ids mean every in-service standard
+/// or active staff member of the station (as for an adjustment, R13.2).
+pub struct Art7Input<'a> {
+    pub station_id: Uuid,
+    pub legal: LegalPersonality,
+    pub items: &'a [ItemInput],
+    pub standard_ids: Option<&'a [Uuid]>,
+    pub staff_ids: Option<&'a [Uuid]>,
+    pub documents: Vec<DocumentType>,
+    pub declared: &'a [String],
+}
+
+/// R7.1–R7.4 on `today`: every unmet condition, in plain language.
+pub async fn art7_problems(conn: &mut PgConnection, input: Art7Input<'_>) -> Result<Vec<Problem>> {
+    let Art7Input {
+        station_id,
+        legal,
+        items,
+        standard_ids,
+        staff_ids,
+        documents,
+        declared,
+    } = input;
     let requested = items
         .iter()
         .filter_map(|i| {
@@ -260,10 +316,10 @@ async fn problems(conn: &mut PgConnection, row: &Row, items: &[ItemInput]) -> Re
         .collect();
     let standards: Vec<(String, String, NaiveDate, NaiveDate)> = sqlx::query_as(
         "select name, range_text, cert_issued_on, cert_expires_on from measurement_standard
-          where station_id = $1 and standard_id = any($2) and status = 'in_service'",
+          where station_id = $1 and ($2::uuid[] is null or standard_id = any($2)) and status = 'in_service'",
     )
-    .bind(row.station_id)
-    .bind(&row.standard_ids)
+    .bind(station_id)
+    .bind(standard_ids)
     .fetch_all(&mut *conn)
     .await?;
     let standards = standards
@@ -280,10 +336,10 @@ async fn problems(conn: &mut PgConnection, row: &Row, items: &[ItemInput]) -> Re
     let quals: Vec<(Uuid, String, Vec<String>, NaiveDate, NaiveDate)> = sqlx::query_as(
         "select p.staff_member_id, p.name, q.items, q.issued_on, q.expires_on from staff_member p
            left join qualification q using (staff_member_id)
-          where p.station_id = $1 and p.staff_member_id = any($2) and p.active and q.qualification_id is not null",
+          where p.station_id = $1 and ($2::uuid[] is null or p.staff_member_id = any($2)) and p.active and q.qualification_id is not null",
     )
-    .bind(row.station_id)
-    .bind(&row.staff_ids)
+    .bind(station_id)
+    .bind(staff_ids)
     .fetch_all(&mut *conn)
     .await?;
     let mut staff: Vec<(Uuid, RuleStaff)> = Vec::new();
@@ -309,16 +365,6 @@ async fn problems(conn: &mut PgConnection, row: &Row, items: &[ItemInput]) -> Re
             });
         }
     }
-    let docs: Vec<String> = sqlx::query_scalar(
-        "select distinct doc_type from document where owner_type = 'application' and owner_id = $1 and doc_type is not null",
-    )
-    .bind(row.application_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let documents = docs
-        .iter()
-        .filter_map(|d| DOC_TYPES.iter().find(|(n, _)| n == d).map(|(_, t)| *t))
-        .collect();
     let facts = ApplicationFacts {
         legal,
         items: requested,
@@ -336,7 +382,7 @@ async fn problems(conn: &mut PgConnection, row: &Row, items: &[ItemInput]) -> Re
                 .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(str::to_owned))
                 .unwrap_or_default();
             Problem {
-                declared: row.to_be_provided.contains(&code),
+                declared: declared.contains(&code),
                 code,
                 rule: p.rule_id().to_owned(),
                 message: p.message(RLang::Zh),
@@ -410,41 +456,143 @@ async fn cooperators(pool: &PgPool, row: &Row, items: &[ItemInput]) -> Result<Ve
         .collect())
 }
 
-fn clock_of(row: &Row) -> Option<Clock> {
-    let start = row.submitted_on?;
-    let pauses: Vec<Pause> = row
-        .correction_on
-        .map(|notice| Pause {
-            notice,
-            resubmitted: row.resubmitted_on,
-        })
-        .into_iter()
-        .collect();
-    let as_of = row.accepted_on.unwrap_or_else(today);
-    match review_clock(calendar(), start, ACCEPTANCE_DAYS, &pauses, as_of) {
-        Ok(c) => Some(Clock {
+/// One step's clock from `start` (working days, `limit`), stopped at `end`
+/// when the step is over; a date outside the official calendar is said so.
+fn step_clock(
+    step: &str,
+    label: (&str, &str),
+    (start, limit): (NaiveDate, u32),
+    pauses: &[Pause],
+    end: Option<NaiveDate>,
+    closed: bool,
+    today: NaiveDate,
+) -> Clock {
+    let as_of = end.unwrap_or(today);
+    let done = end.is_some() || closed;
+    match review_clock(calendar(), start, limit, pauses, as_of) {
+        Ok(c) => Clock {
+            step: step.into(),
+            label: label.0.into(),
+            label_en: label.1.into(),
+            done,
             limit: c.limit,
             used: c.used,
             left: c.left,
-            paused: c.paused,
-            overdue: c.overdue && row.accepted_on.is_none(),
+            paused: c.paused && !done,
+            overdue: c.overdue && !done,
             due: c.due,
-            message: c.state.message_zh(),
-            message_en: c.state.message_en(),
-        }),
+            message: if done {
+                format!("{}已完成", label.0)
+            } else {
+                c.state.message_zh()
+            },
+            message_en: if done {
+                format!("{} finished", label.1)
+            } else {
+                c.state.message_en()
+            },
+        },
         // A date beyond the official calendar: say so instead of guessing.
-        Err(e) => Some(Clock {
-            limit: ACCEPTANCE_DAYS,
+        Err(e) => Clock {
+            step: step.into(),
+            label: label.0.into(),
+            label_en: label.1.into(),
+            done,
+            limit,
             used: 0,
             left: 0,
             // Still true whatever the calendar covers.
-            paused: row.correction_on.is_some() && row.resubmitted_on.is_none(),
+            paused: !done && pauses.iter().any(|p| p.resubmitted.is_none()),
             overdue: false,
             due: None,
             message: e.message_zh(),
             message_en: e.message_en(),
-        }),
+        },
     }
+}
+
+/// The dates a step's clock starts and stops on.
+#[derive(Debug, Clone, Default)]
+pub struct StepDates {
+    pub closed: bool,
+    pub submitted_on: Option<NaiveDate>,
+    pub correction_on: Option<NaiveDate>,
+    pub resubmitted_on: Option<NaiveDate>,
+    pub accepted_on: Option<NaiveDate>,
+    pub assessed_on: Option<NaiveDate>,
+    pub pass_after_correction_deadline: Option<NaiveDate>,
+    pub decided_on: Option<NaiveDate>,
+}
+
+fn dates_of(row: &Row) -> StepDates {
+    StepDates {
+        closed: matches!(row.state.as_str(), "withdrawn" | "granted" | "refused"),
+        submitted_on: row.submitted_on,
+        correction_on: row.correction_on,
+        resubmitted_on: row.resubmitted_on,
+        accepted_on: row.accepted_on,
+        assessed_on: row.assessed_on,
+        pass_after_correction_deadline: row
+            .correction_deadline
+            .filter(|_| row.assessment_outcome.as_deref() == Some("pass_after_correction")),
+        decided_on: row.decided_at.map(crate::web::china_date),
+    }
+}
+
+/// Every step's clock so far, as of `today` (R6.4 for acceptance; the
+/// policy limits [`ASSESSMENT_DAYS`] and [`DECISION_DAYS`] after it). A
+/// withdrawn or decided application has no running clock.
+pub fn clocks(d: &StepDates, today: NaiveDate) -> Vec<Clock> {
+    let mut out = Vec::new();
+    let Some(submitted) = d.submitted_on else {
+        return out;
+    };
+    let pauses: Vec<Pause> = d
+        .correction_on
+        .map(|notice| Pause {
+            notice,
+            resubmitted: d.resubmitted_on,
+        })
+        .into_iter()
+        .collect();
+    out.push(step_clock(
+        "acceptance",
+        ("受理", "Acceptance"),
+        (submitted, ACCEPTANCE_DAYS),
+        &pauses,
+        d.accepted_on,
+        d.closed,
+        today,
+    ));
+    if let Some(accepted) = d.accepted_on {
+        out.push(step_clock(
+            "assessment",
+            ("考核", "Assessment"),
+            (accepted, ASSESSMENT_DAYS),
+            &[],
+            d.assessed_on,
+            d.closed,
+            today,
+        ));
+    }
+    if let Some(assessed) = d.assessed_on {
+        // After a pass-after-correction, the station has until its deadline;
+        // the decision clock starts then.
+        let start = match d.pass_after_correction_deadline {
+            Some(deadline) if deadline > assessed => deadline,
+            _ => assessed,
+        };
+        out.push(step_clock(
+            "decision",
+            ("审批决定", "Decision"),
+            (start, DECISION_DAYS),
+            &[],
+            d.decided_on,
+            d.closed,
+            today,
+        ));
+    }
+    out
 }
 
 async fn load_row(conn: &mut PgConnection, ctx: &Ctx, id: Uuid) -> Result<Row> {
@@ -486,6 +634,7 @@ async fn view(conn: &mut PgConnection, pool: &PgPool, row: Row) -> Result<Applic
     let proposed_cooperators = cooperators(pool, &row, &items).await?;
     let documents =
         crate::standards::documents::list(conn, "application", row.application_id).await?;
+    let clocks = clocks(&dates_of(&row), today());
     Ok(Application {
         id: row.application_id,
         station_id: row.station_id,
@@ -496,7 +645,10 @@ async fn view(conn: &mut PgConnection, pool: &PgPool, row: Row) -> Result<Applic
         regulator_id: row.regulator_id,
         regulator_name: row.regulator_name.clone(),
         state: ApplicationState::parse(&row.state).unwrap_or(ApplicationState::Draft),
-        clock: clock_of(&row),
+        clocks: clocks.clone(),
+        clock: clocks.last().cloned(),
+        assessed_on: row.assessed_on,
+        proposed_on: row.proposed_on,
         region: row.region,
         items,
         standard_ids: row.standard_ids,
@@ -554,7 +706,63 @@ pub async fn list(
     Ok(out)
 }
 
-/// Drafts an application for one of the department's unauthorized stations (R6.1).
+/// R6.1: registers the new station an application is for: of the caller's
+/// department, unauthorized, without an authorizing regulator (the grant
+/// sets it). Field errors are named `new_station.*`.
+async fn register_station(
+    conn: &mut PgConnection,
+    ctx: &Ctx,
+    ns: &NewStationInput,
+) -> Result<Uuid> {
+    use crate::orgs::model::{OrganizationInput, StationInput};
+    if !ctx.has(Role::Officer) {
+        return Err(AppError::forbidden(
+            "登记新计量站须由主管部门的经办人办理",
+            "Registering a new station needs a department officer",
+        ));
+    }
+    let input = OrganizationInput {
+        kind: Some(OrgKind::Station),
+        name: ns.name.clone(),
+        name_en: ns.name_en.clone(),
+        address: ns.address.clone(),
+        contact_phone: ns.contact_phone.clone(),
+        station: Some(StationInput {
+            code: ns.code.clone(),
+            tier: ns.tier,
+            head_station_id: ns.head_station_id,
+            department_id: Some(ctx.org_id),
+            location_division: ns.location_division.clone(),
+            field: ns.field.clone(),
+            legal_person: ns.legal_person,
+            credit_code: ns.credit_code.clone(),
+            parent_entity_name: ns.parent_entity_name.clone(),
+            parent_entity_credit_code: ns.parent_entity_credit_code.clone(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    match crate::orgs::store::org_create(conn, ctx, &input).await {
+        Ok(org) => Ok(org.id),
+        Err(AppError::Validation(errs)) => Err(AppError::Validation(
+            errs.into_iter()
+                .map(|mut e| {
+                    let f = e
+                        .field
+                        .strip_prefix("station.")
+                        .unwrap_or(&e.field)
+                        .to_owned();
+                    e.field = format!("new_station.{f}");
+                    e
+                })
+                .collect(),
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+/// Drafts an application for one of the department's unauthorized stations,
+/// or for a new station registered with it (R6.1).
 pub async fn create(
     conn: &mut PgConnection,
     pool: &PgPool,
@@ -568,10 +776,26 @@ pub async fn create(
         ));
     }
     let mut errors = Vec::new();
-    let station = input.station_id;
-    match station {
-        None => errors.push(FieldError::required("station_id")),
-        Some(s) => {
+    let mut station = input.station_id;
+    match (station, &input.new_station) {
+        (Some(_), Some(_)) => errors.push(FieldError::new(
+            "station_id",
+            "station_or_new",
+            "请选择本部门已有的计量站，或登记新计量站，二者选一",
+            "Choose one of your stations or register a new one, not both",
+        )),
+        (None, Some(ns)) => match register_station(conn, ctx, ns).await {
+            Ok(id) => station = Some(id),
+            Err(AppError::Validation(errs)) => errors.extend(errs),
+            Err(e) => return Err(e),
+        },
+        (None, None) => errors.push(FieldError::new(
+            "station_id",
+            "required",
+            "请选择计量站，或登记新计量站",
+            "Choose a station or register a new one",
+        )),
+        (Some(s), None) => {
             let st: Option<(Uuid, String)> =
                 sqlx::query_as("select department_id, status from station where station_id = $1")
                     .bind(s)
@@ -663,6 +887,14 @@ pub async fn update(
         )
     })?;
     let mut errors = Vec::new();
+    if input.new_station.is_some() {
+        errors.push(FieldError::new(
+            "new_station",
+            "create_only",
+            "新计量站只能在创建申请时登记",
+            "A new station is registered only when the application is created",
+        ));
+    }
     let items = match &input.items {
         Some(i) => check_items(i, &mut errors),
         None => serde_json::from_value(row.items.clone()).unwrap_or_default(),
@@ -1052,6 +1284,8 @@ pub async fn step(
            correction_items = coalesce($9, correction_items),
            resubmitted_on = case when $7 = 'resubmit' then $8 else resubmitted_on end,
            accepted_on = case when $7 = 'accept' then $8 else accepted_on end,
+           assessed_on = case when $7 = 'outcome' then $8 else assessed_on end,
+           proposed_on = case when $7 = 'propose' then $8 else proposed_on end,
            assessment_on = case when $7 = 'assessment' then $10 else assessment_on end,
            assessment_team = case when $7 = 'assessment' then $11 else assessment_team end,
            cooperating_station_ids = $12,
@@ -1182,6 +1416,13 @@ async fn grant(conn: &mut PgConnection, ctx: &Ctx, row: &Row) -> Result<Uuid> {
     .bind(ctx.org_id)
     .execute(&mut *conn)
     .await?;
+    // R13.2: revision 1 is kept for later comparison.
+    sqlx::query("select snapshot_authorization($1, 'grant', $2, $3)")
+        .bind(auth)
+        .bind(row.application_id)
+        .bind(today)
+        .execute(&mut *conn)
+        .await?;
     Ok(auth)
 }
 
@@ -1213,4 +1454,73 @@ async fn notify_decision(
             .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_acceptance_clock_is_overdue_the_day_after_its_due_date_r6_4() {
+        let dates = StepDates {
+            submitted_on: Some(d("2025-09-01")),
+            ..Default::default()
+        };
+        let on_due = clocks(&dates, d("2025-09-08"));
+        assert_eq!(on_due.len(), 1);
+        assert_eq!(on_due[0].due, Some(d("2025-09-08")));
+        assert!(!on_due[0].overdue);
+        let after = clocks(&dates, d("2025-09-09"));
+        assert!(after[0].overdue);
+        assert!(!after[0].done);
+    }
+
+    #[test]
+    fn assessment_and_decision_clocks_count_working_days_after_acceptance() {
+        let dates = StepDates {
+            submitted_on: Some(d("2025-09-22")),
+            accepted_on: Some(d("2025-09-26")),
+            ..Default::default()
+        };
+        // National Day week: 10 working days from Fri 2025-09-26 end on 2025-10-16.
+        let c = clocks(&dates, d("2025-10-16"));
+        assert_eq!(c.len(), 2);
+        assert!(
+            c[0].done && !c[0].overdue,
+            "acceptance stopped when accepted"
+        );
+        assert_eq!(c[0].used, 4);
+        assert_eq!(c[1].step, "assessment");
+        assert_eq!((c[1].used, c[1].left), (10, ASSESSMENT_DAYS - 10));
+        assert!(!c[1].overdue);
+    }
+
+    #[test]
+    fn the_decision_clock_starts_at_a_pass_after_correction_deadline() {
+        let dates = StepDates {
+            submitted_on: Some(d("2025-08-20")),
+            accepted_on: Some(d("2025-08-22")),
+            assessed_on: Some(d("2025-09-01")),
+            pass_after_correction_deadline: Some(d("2025-09-26")),
+            ..Default::default()
+        };
+        let c = clocks(&dates, d("2025-10-16"));
+        let decision = c.last().unwrap();
+        assert_eq!(decision.step, "decision");
+        assert_eq!(decision.due, Some(d("2025-10-16")));
+        assert!(!decision.overdue);
+        assert!(clocks(&dates, d("2025-10-17")).last().unwrap().overdue);
+        // A decided (or withdrawn) application has no running, overdue clock.
+        let closed = StepDates {
+            closed: true,
+            ..dates
+        };
+        assert!(clocks(&closed, d("2025-12-01"))
+            .iter()
+            .all(|c| c.done && !c.overdue));
+    }
 }

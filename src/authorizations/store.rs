@@ -16,7 +16,7 @@ use crate::rules::scope::{AuthorizationFacts, AuthorizationStatus, AuthorizedIte
 use crate::web::Paging;
 
 /// An authorized item (R13.1).
-#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, ToSchema, sqlx::FromRow)]
 pub struct Item {
     pub seq: i32,
     pub name: String,

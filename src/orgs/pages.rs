@@ -60,6 +60,22 @@ impl Errors {
         }
     }
 
+    /// Messages of fields other than those a form shows beside an input
+    /// (matched by prefix), so that no message is lost.
+    pub fn others(&self, placed: &[&str]) -> Vec<String> {
+        self.fields
+            .iter()
+            .filter(|f| !placed.iter().any(|p| f.field.starts_with(p)))
+            .map(|f| {
+                if self.lang.is_en() {
+                    f.message_en.clone()
+                } else {
+                    f.message.clone()
+                }
+            })
+            .collect()
+    }
+
     /// The message for `field`, if any.
     pub fn get(&self, field: &str) -> Option<String> {
         let msgs: Vec<String> = self

@@ -316,6 +316,12 @@ pub fn today() -> chrono::NaiveDate {
     chrono::Utc::now().with_timezone(&offset).date_naive()
 }
 
+/// The date in China (UTC+8) of an instant.
+pub fn china_date(t: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDate {
+    let offset = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
+    t.with_timezone(&offset).date_naive()
+}
+
 /// A timestamp as people in China read it: `YYYY-MM-DD HH:MM` in UTC+8.
 pub fn shanghai(t: chrono::DateTime<chrono::Utc>) -> String {
     let offset = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
