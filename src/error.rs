@@ -258,6 +258,28 @@ impl From<sqlx::Error> for AppError {
 
 /// Maps a named constraint to a message by the field it concerns.
 fn constraint_error(constraint: &str) -> Option<AppError> {
+    let open = |zh: &str, en: &str| {
+        Some(AppError::Conflict {
+            code: "already_open",
+            zh: zh.into(),
+            en: en.into(),
+        })
+    };
+    match constraint {
+        "lifecycle_request_one_termination" => {
+            return open(
+                "该授权已有一份未办结的终止申请（含草稿）；请在原申请上办理或先撤回",
+                "This authorization already has an open termination request (or draft); continue it or withdraw it first",
+            )
+        }
+        "lifecycle_request_one_reexamination" => {
+            return open(
+                "该授权已安排复查考核，尚未办结",
+                "A re-examination of this authorization is already scheduled and open",
+            )
+        }
+        _ => {}
+    }
     let (field, code, zh, en) = match constraint {
         "organization_name_key" => (
             "name",

@@ -29,6 +29,12 @@ enum Command {
     SeedDemo,
     /// Recompute the audit log's hash chains; exit 1 on any break.
     AuditVerify,
+    /// Run the daily job once (R15.2 terminations, R14.1 reminders) as of
+    /// today, or of `--date` (YYYY-MM-DD); idempotent. `serve` also runs it hourly.
+    RunJobs {
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+    },
 }
 
 fn init_tracing() {
@@ -121,6 +127,19 @@ async fn main() -> std::process::ExitCode {
                     report.breaks.len()
                 );
                 Ok(report.breaks.is_empty())
+            })
+            .await
+        }
+        Command::RunJobs { date } => {
+            with_database(&config, async |pool| {
+                let day = date.unwrap_or_else(jiliang::web::today);
+                let r = jiliang::lifecycle::job::run(pool, day).await?;
+                println!(
+                    "daily job as of {day}: {} terminations ended, {} re-examination reminders",
+                    r.terminated.len(),
+                    r.reminded.len()
+                );
+                Ok(true)
             })
             .await
         }

@@ -503,7 +503,8 @@ async fn seed_authorizations(
             "js",
             Level::Provincial,
             Some("320000"),
-            12,
+            // Expires within six months: the demo shows a re-examination due (R14.1).
+            56,
             &["320000"],
             &[(
                 "电能表",

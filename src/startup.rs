@@ -65,6 +65,8 @@ impl Application {
                 crate::seed::DEMO_PASSWORD
             );
         }
+        // R15.2, R14.1: the daily job, hourly (tests call it directly instead).
+        crate::lifecycle::job::spawn(pool.clone());
         Self::build_with_pool(config, pool, embedded).await
     }
 

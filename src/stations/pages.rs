@@ -381,6 +381,8 @@ pub struct StationDetailPage {
     relations: Vec<String>,
     /// (id, number, status label, badge, validity)
     certificates: Vec<(String, String, String, &'static str, String)>,
+    /// R11.1: the history of heads.
+    heads: Vec<crate::lifecycle::store::Head>,
 }
 
 fn relation_label(lang: Lang, r: &str) -> String {
@@ -410,11 +412,12 @@ pub async fn station_show(
         let mut tx = tenant_tx(&app.db, &ctx).await?;
         let s = store::get(&mut tx, &ctx, id).await?;
         let auths = crate::authorizations::store::list(&mut tx, &ctx, Some(id)).await?;
+        let heads = crate::lifecycle::store::heads(&mut tx, id).await?;
         tx.commit().await?;
-        Ok::<_, AppError>((s, auths))
+        Ok::<_, AppError>((s, auths, heads))
     }
     .await;
-    let (s, auths) = result.map_err(|e| PageError::new(e, lang))?;
+    let (s, auths, heads) = result.map_err(|e| PageError::new(e, lang))?;
     let certificates = auths
         .iter()
         .map(|a| {
@@ -438,6 +441,7 @@ pub async fn station_show(
             .map(|r| relation_label(lang, r))
             .collect(),
         certificates,
+        heads,
         s,
     })
 }

@@ -222,11 +222,16 @@ impl TestApp {
 
     /// A client signed in as a demo account.
     pub async fn login(&self, username: &str) -> Client {
+        self.login_with(username, PASSWORD).await
+    }
+
+    /// A client signed in with the given password.
+    pub async fn login_with(&self, username: &str, password: &str) -> Client {
         let c = self.client();
         let res = c
             .post_json(
                 "/api/v1/session",
-                &serde_json::json!({ "username": username, "password": PASSWORD }),
+                &serde_json::json!({ "username": username, "password": password }),
             )
             .await;
         assert_eq!(res.status(), 200, "{username} signs in");
@@ -305,7 +310,8 @@ impl TestApp {
     }
 }
 
-/// A cookie-keeping HTTP client bound to one app.
+/// A cookie-keeping HTTP client bound to one app (clones share the session).
+#[derive(Clone)]
 pub struct Client {
     pub http: reqwest::Client,
     pub base: String,
