@@ -20,4 +20,5 @@ switch-lang = 中文
 nav-standards = Standards
 nav-change-requests = Change requests
 nav-staff = Staff
+nav-requests = Changes & termination
 nav-applications = Applications

@@ -20,4 +20,5 @@ switch-lang = English
 nav-standards = 计量标准
 nav-change-requests = 变更申请
 nav-staff = 人员资质
+nav-requests = 授权变更与终止
 nav-applications = 授权申请

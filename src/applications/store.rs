@@ -492,22 +492,36 @@ fn step_clock(
                 c.state.message_en()
             },
         },
-        // A date beyond the official calendar: say so instead of guessing.
-        Err(e) => Clock {
-            step: step.into(),
-            label: label.0.into(),
-            label_en: label.1.into(),
-            done,
-            limit,
-            used: 0,
-            left: 0,
-            // Still true whatever the calendar covers.
-            paused: !done && pauses.iter().any(|p| p.resubmitted.is_none()),
-            overdue: false,
-            due: None,
-            message: e.message_zh(),
-            message_en: e.message_en(),
-        },
+        // A due date beyond the official calendar: count what can be
+        // counted (the days used) and say so instead of guessing the rest.
+        Err(e) => {
+            let used = review_clock(calendar(), start, 0, pauses, as_of)
+                .map(|c| c.used)
+                .ok();
+            Clock {
+                step: step.into(),
+                label: label.0.into(),
+                label_en: label.1.into(),
+                done,
+                limit,
+                used: used.unwrap_or(0),
+                left: limit.saturating_sub(used.unwrap_or(0)),
+                // Still true whatever the calendar covers.
+                paused: !done && pauses.iter().any(|p| p.resubmitted.is_none()),
+                overdue: false,
+                due: None,
+                message: if done && used.is_some() {
+                    format!("{}已完成", label.0)
+                } else {
+                    e.message_zh()
+                },
+                message_en: if done && used.is_some() {
+                    format!("{} finished", label.1)
+                } else {
+                    e.message_en()
+                },
+            }
+        }
     }
 }
 

@@ -785,6 +785,13 @@ impl DetailPage {
             })
             .unwrap_or_default()
     }
+    pub fn region_text(&self, codes: &[String]) -> String {
+        codes
+            .iter()
+            .map(|c| crate::web::division_label(c))
+            .collect::<Vec<_>>()
+            .join("、")
+    }
     pub fn item_before(&self, seq: &Option<i32>) -> Option<crate::authorizations::store::Item> {
         let seq = (*seq)?;
         self.current_items.iter().find(|i| i.seq == seq).cloned()
@@ -988,6 +995,16 @@ impl VersionsPage {
             .map(|t| task_label(t, en))
             .collect::<Vec<_>>()
             .join("、")
+    }
+    pub fn region_text(&self, codes: &[String]) -> String {
+        codes
+            .iter()
+            .map(|c| crate::web::division_label(c))
+            .collect::<Vec<_>>()
+            .join("、")
+    }
+    pub fn status_text(&self, status: &str) -> &'static str {
+        crate::authorizations::store::status_label(status, self.layout.current_lang()).0
     }
     pub fn differs(&self, d: &versions::ItemDiff, field: &str) -> bool {
         d.fields.iter().any(|f| f == field)

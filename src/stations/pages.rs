@@ -107,6 +107,10 @@ pub struct HomePage {
     waiting: Vec<(String, String, i64)>,
     /// The organization's inbox (R8.5).
     inbox: Vec<crate::applications::api::Notification>,
+    /// Lifecycle requests per kind: (kind, label, open, for me, overdue).
+    lifecycle: Vec<(String, String, i64, i64, i64)>,
+    /// Applications whose current step is past its clock.
+    applications_overdue: i64,
 }
 
 /// The home page for the signed-in user's kind of organization.
@@ -211,6 +215,55 @@ pub async fn home(State(app): State<AppState>, ctx: Ctx) -> Result<HomePage, Pag
             }
         }
         let inbox = crate::applications::api::notifications(&mut tx, &ctx, 10).await?;
+        let mut lifecycle = Vec::new();
+        let mut applications_overdue = 0;
+        if !ctx.is_operator() {
+            for c in crate::lifecycle::store::queue_counts(&mut tx, &ctx).await? {
+                let label = crate::lifecycle::model::Kind::parse(&c.kind)
+                    .map(|k| k.label(lang))
+                    .unwrap_or("");
+                lifecycle.push((
+                    c.kind.clone(),
+                    label.to_owned(),
+                    c.open,
+                    c.awaiting_me,
+                    c.overdue,
+                ));
+            }
+            // R14.1: authorizations entering the re-examination window.
+            for d in crate::lifecycle::store::due_reexaminations(&mut tx, &ctx).await? {
+                warnings.push((
+                    match d.request_id {
+                        Some(r) => format!("/requests/{r}"),
+                        None => "/requests".into(),
+                    },
+                    format!("{} {}", d.station_name, d.certificate_number),
+                    if d.request_id.is_some() {
+                        lang.pick(
+                            "复查考核已安排（R14.1）",
+                            "Re-examination scheduled (R14.1)",
+                        )
+                        .to_owned()
+                    } else {
+                        format!(
+                            "{} {}{}",
+                            lang.pick("授权将于", "Expires on"),
+                            d.valid_until,
+                            lang.pick(
+                                " 到期，应安排复查考核（R14.1）",
+                                "; schedule a re-examination (R14.1)"
+                            )
+                        )
+                    },
+                    "badge-warn",
+                ));
+            }
+            applications_overdue = crate::applications::store::list(&mut tx, &app.db, &ctx, None)
+                .await?
+                .iter()
+                .filter(|a| a.clock.as_ref().is_some_and(|c| c.overdue))
+                .count() as i64;
+        }
         tx.commit().await?;
         let org_detail = match (&org.regulator_level, &org.station, &org.division_name) {
             (Some(level), _, div) => format!(
@@ -240,6 +293,8 @@ pub async fn home(State(app): State<AppState>, ctx: Ctx) -> Result<HomePage, Pag
             warnings,
             waiting,
             inbox,
+            lifecycle,
+            applications_overdue,
         })
     }
     .await;

@@ -55,6 +55,9 @@ impl Layout {
             nav.push(("/applications", "nav-applications"));
         }
         if ctx.org_kind != OrgKind::Platform {
+            nav.push(("/requests", "nav-requests"));
+        }
+        if ctx.org_kind != OrgKind::Platform {
             nav.push(("/standards", "nav-standards"));
             nav.push(("/change-requests", "nav-change-requests"));
             nav.push(("/staff", "nav-staff"));
@@ -314,6 +317,47 @@ pub fn random_token() -> String {
 pub fn today() -> chrono::NaiveDate {
     let offset = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
     chrono::Utc::now().with_timezone(&offset).date_naive()
+}
+
+/// The words the workflows store in English, as shown: task types,
+/// outcomes, decisions. Unknown words are shown as they are.
+pub fn term(word: &str, en: bool) -> String {
+    let (zh, e) = match word {
+        "verification" => ("检定", "Verification"),
+        "type_evaluation" => ("型式评价", "Type evaluation"),
+        "calibration" => ("校准", "Calibration"),
+        "testing" => ("测试", "Testing"),
+        "pass" => ("通过", "Pass"),
+        "pass_after_correction" => ("整改后通过", "Pass after correction"),
+        "fail" => ("不通过", "Fail"),
+        "grant" => ("予以授权", "Grant"),
+        "refuse" => ("不予批准", "Refuse"),
+        "approve" => ("批准", "Approve"),
+        "rectify" => ("限期整改", "Rectify by a deadline"),
+        "end" => ("终止授权", "End the authorization"),
+        _ => return word.to_owned(),
+    };
+    (if en { e } else { zh }).to_owned()
+}
+
+/// Words joined with the list separator of the language.
+pub fn terms(words: &[String], en: bool) -> String {
+    words
+        .iter()
+        .map(|w| term(w, en))
+        .collect::<Vec<_>>()
+        .join(if en { ", " } else { "、" })
+}
+
+/// A GB/T 2260 code with its name, e.g. `440000 广东省` (the code alone if unknown).
+pub fn division_label(code: &str) -> String {
+    match crate::rules::DivisionCode::parse(code) {
+        Ok(c) => match crate::db::reference::divisions().get(&c) {
+            Some(d) => format!("{code} {}", d.name),
+            None => code.to_owned(),
+        },
+        Err(_) => code.to_owned(),
+    }
 }
 
 /// The date in China (UTC+8) of an instant.

@@ -122,4 +122,33 @@ await shot(appr, `/authorizations/${appl.authorization_id}/certificate`, "certif
 const pub = await session(null);
 await shot(pub, "/directory", "directory");
 
+// Establishment (issue 5): an application for a brand-new station.
+await shot(cnpc, "/applications/new", "application-new-station-form");
+await cnpc.selectOption("#f-station", "new");
+await cnpc.fill("#ns-name", "杭州市天然气计量站");
+await cnpc.fill("#ns-code", "hz gas");
+await cnpc.click("form.form button[type=submit].primary");
+await cnpc.waitForLoadState();
+await cnpc.screenshot({ path: `${OUT}/application-new-station-errors.png`, fullPage: true });
+await shot(rev, `/applications/${appId}`, "application-clocks");
+
+// Lifecycle (issue 6): the termination form (too early, then right), the
+// queue, and the version diff after an approved adjustment.
+await shot(gdst, "/requests/new/termination", "termination-form");
+await gdst.fill("#f-end", "2027-01-01");
+await gdst.fill("#f-reason", "本站检定业务划转至省计量院，申请终止授权。");
+await gdst.click("form.form button[type=submit].primary");
+await gdst.waitForLoadState();
+await gdst.screenshot({ path: `${OUT}/termination-form-errors.png`, fullPage: true });
+const dept = await session("dept.officer");
+const gdStation = await gdst.evaluate(async () => (await (await fetch("/api/v1/me")).json()).organization.id);
+let adj = await post(dept, "/api/v1/adjustments", { station_id: gdStation, reason: "电流互感器检定业务移交；电能表范围调整；增加广西", region: ["440000", "450000"],
+  changes: [{ op: "change", seq: 1, item: { name: "电能表", range_text: "（0～50）A", accuracy_text: "0.5级", task_types: ["verification", "calibration"], specification: "JJG 596-2012" } }, { op: "remove", seq: 2 }] });
+adj = await post(dept, `/api/v1/lifecycle-requests/${adj.id}/submit`, { version: adj.version });
+await shot(rev, "/requests", "requests-queue");
+adj = await post(rev, `/api/v1/lifecycle-requests/${adj.id}/propose`, { version: adj.version, decision: "approve" });
+await shot(appr, `/requests/${adj.id}`, "adjustment-decision");
+adj = await post(appr, `/api/v1/lifecycle-requests/${adj.id}/confirm`, { version: adj.version });
+await shot(appr, `/authorizations/${adj.authorization_id}/versions`, "versions-diff");
+
 await browser.close();
