@@ -20,6 +20,7 @@ pub mod standards;
 pub mod startup;
 pub mod state;
 pub mod stations;
+pub mod supervision;
 pub mod web;
 
 pub use config::Config;

@@ -182,6 +182,7 @@ fn api_router(upload_limit: usize) -> OpenApiRouter<AppState> {
         .merge(crate::authorizations::api())
         .merge(crate::applications::api(upload_limit))
         .merge(crate::lifecycle::api())
+        .merge(crate::supervision::api(upload_limit))
 }
 
 /// The OpenAPI document as served at `/api/openapi.json`.
@@ -221,6 +222,7 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
         .merge(crate::authorizations::pages())
         .merge(crate::applications::pages(config.max_upload_bytes))
         .merge(crate::lifecycle::pages())
+        .merge(crate::supervision::pages(config.max_upload_bytes))
         .route(
             "/login",
             get(auth_handlers::login_page).post(auth_handlers::login_submit),

@@ -357,6 +357,14 @@ async fn an_approved_adjustment_makes_a_new_version_that_compares_item_by_item_r
         .await
         .unwrap();
     assert!(page.contains("<del>（0～100）A</del>") && page.contains("<ins>（0～50）A</ins>"));
+    assert!(
+        page.contains("有效") && !page.contains("已撤销"),
+        "an active version reads as valid"
+    );
+    assert!(
+        page.contains("450000 广西壮族自治区"),
+        "regions carry their names"
+    );
     // Another station never sees them.
     let (code, _) = app
         .login("station2.staff")

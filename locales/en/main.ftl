@@ -21,4 +21,7 @@ nav-standards = Standards
 nav-change-requests = Change requests
 nav-staff = Staff
 nav-requests = Changes & termination
+nav-inspections = Inspections
+nav-orders = Rectification orders
+nav-cases = Violations & referrals
 nav-applications = Applications

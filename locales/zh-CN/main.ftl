@@ -21,4 +21,7 @@ nav-standards = 计量标准
 nav-change-requests = 变更申请
 nav-staff = 人员资质
 nav-requests = 授权变更与终止
+nav-inspections = 监督检查
+nav-orders = 整改通知
+nav-cases = 违法案件与移送
 nav-applications = 授权申请

@@ -1004,6 +1004,8 @@ impl VersionsPage {
             .join("、")
     }
     pub fn status_text(&self, status: &str) -> &'static str {
+        // Recorded statuses: `active` reads as valid.
+        let status = if status == "active" { "valid" } else { status };
         crate::authorizations::store::status_label(status, self.layout.current_lang()).0
     }
     pub fn differs(&self, d: &versions::ItemDiff, field: &str) -> bool {

@@ -258,6 +258,25 @@ pub async fn home(State(app): State<AppState>, ctx: Ctx) -> Result<HomePage, Pag
                     "badge-warn",
                 ));
             }
+            // R18.3: overdue rectification orders, on every home page concerned.
+            let overdue_orders = crate::supervision::store::orders(&mut tx, None, None, true)
+                .await?
+                .len();
+            if overdue_orders > 0 {
+                warnings.push((
+                    "/rectification-orders?overdue=true".into(),
+                    lang.pick("整改通知已超期", "Overdue rectification orders")
+                        .to_owned(),
+                    format!(
+                        "{overdue_orders} {}",
+                        lang.pick(
+                            "份整改通知已超过整改期限（R18.3）",
+                            "order(s) past their deadline (R18.3)"
+                        )
+                    ),
+                    "badge-bad",
+                ));
+            }
             applications_overdue = crate::applications::store::list(&mut tx, &app.db, &ctx, None)
                 .await?
                 .iter()
@@ -438,6 +457,8 @@ pub struct StationDetailPage {
     certificates: Vec<(String, String, String, &'static str, String)>,
     /// R11.1: the history of heads.
     heads: Vec<crate::lifecycle::store::Head>,
+    /// R18.3: rectification orders not yet closed, overdue ones marked.
+    orders: Vec<crate::supervision::model::Order>,
 }
 
 fn relation_label(lang: Lang, r: &str) -> String {
@@ -468,11 +489,16 @@ pub async fn station_show(
         let s = store::get(&mut tx, &ctx, id).await?;
         let auths = crate::authorizations::store::list(&mut tx, &ctx, Some(id)).await?;
         let heads = crate::lifecycle::store::heads(&mut tx, id).await?;
+        let orders: Vec<_> = crate::supervision::store::orders(&mut tx, None, Some(id), false)
+            .await?
+            .into_iter()
+            .filter(|o| o.state != "closed")
+            .collect();
         tx.commit().await?;
-        Ok::<_, AppError>((s, auths, heads))
+        Ok::<_, AppError>((s, auths, heads, orders))
     }
     .await;
-    let (s, auths, heads) = result.map_err(|e| PageError::new(e, lang))?;
+    let (s, auths, heads, orders) = result.map_err(|e| PageError::new(e, lang))?;
     let certificates = auths
         .iter()
         .map(|a| {
@@ -497,6 +523,7 @@ pub async fn station_show(
             .collect(),
         certificates,
         heads,
+        orders,
         s,
     })
 }

@@ -57,6 +57,15 @@ impl Layout {
         if ctx.org_kind != OrgKind::Platform {
             nav.push(("/requests", "nav-requests"));
         }
+        if matches!(ctx.org_kind, OrgKind::Regulator | OrgKind::Department) {
+            nav.push(("/inspections", "nav-inspections"));
+        }
+        if ctx.org_kind != OrgKind::Platform {
+            nav.push(("/rectification-orders", "nav-orders"));
+        }
+        if ctx.org_kind == OrgKind::Regulator {
+            nav.push(("/cases", "nav-cases"));
+        }
         if ctx.org_kind != OrgKind::Platform {
             nav.push(("/standards", "nav-standards"));
             nav.push(("/change-requests", "nav-change-requests"));

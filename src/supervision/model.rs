@@ -1,0 +1,340 @@
+//! Supervision (Art 17–19): the five inspection areas, inputs and views of
+//! inspections, rectification orders, violation cases and referrals.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::i18n::Lang;
+
+/// R17.2: the five Art 17 areas, by key, with their names.
+pub const AREAS: [(&str, &str, &str); 5] = [
+    (
+        "compliance",
+        "遵守本办法的情况",
+        "Compliance with these measures",
+    ),
+    (
+        "technical_specifications",
+        "执行计量技术规范的情况",
+        "Application of technical specifications",
+    ),
+    (
+        "standards_management",
+        "计量基准、社会公用计量标准和专业计量标准的管理情况",
+        "Management of primary, public and professional standards",
+    ),
+    ("fees", "执行收费规定的情况", "Fee rules"),
+    (
+        "conduct",
+        "工作人员职业道德和业务能力",
+        "Professional conduct and capability",
+    ),
+];
+
+pub fn area_label(key: &str, lang: Lang) -> String {
+    AREAS
+        .iter()
+        .find(|a| a.0 == key)
+        .map(|a| lang.pick(a.1, a.2).to_owned())
+        .unwrap_or_else(|| key.to_owned())
+}
+
+/// R19.1: the seven prohibited acts of Art 16, by number.
+pub const ART16_ITEMS: [(&str, &str, &str); 7] = [
+    (
+        "1",
+        "使用未经考核合格或者超过有效期的计量标准开展计量检定",
+        "Using a standard not assessed or past its validity",
+    ),
+    (
+        "2",
+        "擅自改动、拆装、移动计量基准或者计量标准",
+        "Altering, dismantling or moving a primary or standard without approval",
+    ),
+    (
+        "3",
+        "出租、出借或者以其他方式转让计量标准",
+        "Leasing, lending or transferring a standard",
+    ),
+    (
+        "4",
+        "使用未取得相应资格的人员开展计量检定、型式评价",
+        "Using unqualified staff for verification or type evaluation",
+    ),
+    (
+        "5",
+        "伪造、篡改计量检定数据、结果或者证书",
+        "Forging or altering data, results or certificates",
+    ),
+    (
+        "6",
+        "违反计量检定规程、技术规范开展工作",
+        "Working against the verification regulations or specifications",
+    ),
+    (
+        "7",
+        "超出授权项目、期限或者区域开展工作",
+        "Working outside the authorized items, period or region",
+    ),
+];
+
+/// R17.2: one area's finding.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Finding {
+    /// `conforming`, `nonconforming` or `not_inspected`.
+    pub finding: String,
+    /// Required for a nonconformity.
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+/// Plan an inspection by hand.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanInput {
+    pub station_id: Option<Uuid>,
+    pub planned_on: Option<NaiveDate>,
+    /// Inspectors: users of the inspecting organization.
+    #[serde(default)]
+    pub inspectors: Vec<Uuid>,
+}
+
+/// R17.3: a random draw of stations and inspectors.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DrawInput {
+    /// The pool of stations (each must be inspectable, R17.1).
+    #[serde(default)]
+    pub station_ids: Vec<Uuid>,
+    /// The pool of inspectors (users of the caller's organization).
+    #[serde(default)]
+    pub inspector_ids: Vec<Uuid>,
+    pub station_count: Option<u32>,
+    pub inspectors_per_station: Option<u32>,
+    /// A decimal u64; omitted: the system picks one (and records it).
+    pub seed: Option<String>,
+    pub planned_on: Option<NaiveDate>,
+}
+
+/// Record (or re-record) the inspection (R17.2, R17.4).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordInput {
+    pub version: Option<i32>,
+    pub inspected_from: Option<NaiveDate>,
+    pub inspected_to: Option<NaiveDate>,
+    /// Every one of the five areas: `compliance`, `technical_specifications`,
+    /// `standards_management`, `fees`, `conduct`.
+    #[serde(default)]
+    pub areas: BTreeMap<String, Finding>,
+    /// `cooperated`, `refused` or `obstructed` (R17.4).
+    pub cooperation: Option<String>,
+    pub cooperation_notes: Option<String>,
+    pub summary: Option<String>,
+}
+
+/// A step on an inspection, order or case.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepInput {
+    pub version: Option<i32>,
+    /// Reasons (return, reject, extension).
+    pub reasons: Option<String>,
+    /// Order report text (station).
+    pub report: Option<String>,
+    /// Extension: the new deadline (once, later than the current one).
+    pub new_due_on: Option<NaiveDate>,
+    /// Case: `warning`, `order_to_correct`, `fine`, `revocation`, `other`.
+    pub decision: Option<String>,
+    pub fine_amount: Option<String>,
+    pub notes: Option<String>,
+}
+
+/// R18.1: issue an order for nonconforming areas of a completed inspection.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderInput {
+    /// The nonconforming areas this order covers (one order per finding,
+    /// or one listing several).
+    #[serde(default)]
+    pub areas: Vec<String>,
+    pub description: Option<String>,
+    /// `working_days` or `calendar_days`.
+    pub period_unit: Option<String>,
+    pub period_days: Option<u32>,
+    /// Defaults to today; an order issued on paper earlier may be entered
+    /// with its date (not in the future).
+    pub issued_on: Option<NaiveDate>,
+}
+
+/// R19.1: open a violation case.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CaseInput {
+    pub station_id: Option<Uuid>,
+    /// Art 16 items, `1`–`7`.
+    #[serde(default)]
+    pub art16_items: Vec<String>,
+    pub description: Option<String>,
+    #[serde(default)]
+    pub inspection_ids: Vec<Uuid>,
+    pub evidence: Option<String>,
+}
+
+/// R19.2: a referral to a discipline inspection organ.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReferralInput {
+    pub station_id: Option<Uuid>,
+    pub case_id: Option<Uuid>,
+    pub recipient: Option<String>,
+    pub referred_on: Option<NaiveDate>,
+    pub reference: Option<String>,
+    pub summary: Option<String>,
+}
+
+/// An inspection as shown.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Inspection {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub org_name: String,
+    pub org_kind: String,
+    pub station_id: Uuid,
+    pub station_name: String,
+    pub department_id: Uuid,
+    pub draw_id: Option<Uuid>,
+    pub state: String,
+    pub planned_on: NaiveDate,
+    pub inspected_from: Option<NaiveDate>,
+    pub inspected_to: Option<NaiveDate>,
+    pub inspectors: Vec<Uuid>,
+    pub inspector_names: Vec<String>,
+    #[schema(value_type = Object)]
+    pub areas: sqlx::types::Json<BTreeMap<String, Finding>>,
+    pub cooperation: Option<String>,
+    pub cooperation_notes: Option<String>,
+    pub summary: Option<String>,
+    pub recorded_by: Option<Uuid>,
+    pub approved_by: Option<Uuid>,
+    pub published: bool,
+    pub version: i32,
+}
+
+impl Inspection {
+    pub fn nonconforming(&self) -> Vec<String> {
+        self.areas
+            .iter()
+            .filter(|(_, f)| f.finding == "nonconforming")
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+}
+
+/// A draw as recorded (R17.3).
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Draw {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub algorithm: String,
+    pub seed: String,
+    pub station_pool: Vec<Uuid>,
+    pub inspector_pool: Vec<Uuid>,
+    pub station_count: i32,
+    pub inspectors_per_station: i32,
+    #[schema(value_type = Object)]
+    pub result: serde_json::Value,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Re-running a draw from its record (R17.3).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Rerun {
+    pub draw: Draw,
+    #[schema(value_type = Object)]
+    pub rerun: serde_json::Value,
+    /// The re-run gives the recorded result.
+    pub same: bool,
+}
+
+/// A rectification order as shown.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Order {
+    pub id: Uuid,
+    pub inspection_id: Option<Uuid>,
+    pub station_id: Uuid,
+    pub station_name: String,
+    pub department_id: Uuid,
+    pub issuer_id: Uuid,
+    pub issuer_name: String,
+    pub areas: Vec<String>,
+    pub description: String,
+    pub period_unit: String,
+    pub period_days: i32,
+    pub issued_on: NaiveDate,
+    pub due_on: NaiveDate,
+    pub extended_due_on: Option<NaiveDate>,
+    pub extension_reason: Option<String>,
+    pub state: String,
+    pub report: Option<String>,
+    pub rejection_reasons: Option<String>,
+    pub closed_on: Option<NaiveDate>,
+    pub version: i32,
+    /// The deadline in force (the extension's, if any).
+    #[sqlx(skip)]
+    pub effective_due: Option<NaiveDate>,
+    /// Open past its deadline (R18.3).
+    #[sqlx(skip)]
+    pub overdue: bool,
+}
+
+/// A violation case as shown.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Case {
+    pub id: Uuid,
+    pub regulator_id: Uuid,
+    pub regulator_name: String,
+    pub station_id: Uuid,
+    pub station_name: String,
+    pub art16_items: Vec<String>,
+    pub description: String,
+    pub inspection_ids: Vec<Uuid>,
+    pub evidence: Option<String>,
+    pub state: String,
+    pub decision: Option<String>,
+    pub fine_amount: Option<String>,
+    pub decision_notes: Option<String>,
+    pub proposed_by: Option<Uuid>,
+    pub decided_by: Option<Uuid>,
+    pub decided_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub version: i32,
+}
+
+/// A referral (R19.2).
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Referral {
+    pub id: Uuid,
+    pub station_id: Option<Uuid>,
+    pub station_name: Option<String>,
+    pub case_id: Option<Uuid>,
+    pub recipient: String,
+    pub referred_on: NaiveDate,
+    pub reference: String,
+    pub summary: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A completed random inspection as the public sees it (双随机、一公开).
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct PublicInspection {
+    pub station_name: String,
+    pub org_name: String,
+    pub inspected_to: Option<NaiveDate>,
+    /// `conforming` or `nonconforming` overall.
+    pub result: String,
+    pub cooperation: Option<String>,
+}

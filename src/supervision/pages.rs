@@ -1,0 +1,1094 @@
+//! Pages of supervision: inspections (plan, draw, record, approve, orders),
+//! rectification orders with overdue highlighting, violation cases,
+//! referrals, and the public list of random inspections.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::Form;
+use chrono::NaiveDate;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::api::ListQuery;
+use super::model::*;
+use super::store;
+use crate::auth::{Ctx, OrgKind, Role};
+use crate::db::tenant_tx;
+use crate::error::{AppError, Result};
+use crate::i18n::Lang;
+use crate::orgs::pages::Errors;
+use crate::state::AppState;
+use crate::web::{parse_id, AppQuery, Layout, PageError};
+
+fn opt(s: &str) -> Option<String> {
+    let t = s.trim();
+    (!t.is_empty()).then(|| t.to_owned())
+}
+
+fn date(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()
+}
+
+/// Labels for stored words of this module.
+pub fn word(w: &str, lang: Lang) -> String {
+    let (zh, en) = match w {
+        "planned" => ("已安排", "Planned"),
+        "recorded" => ("已记录待确认", "Recorded"),
+        "completed" => ("已完成", "Completed"),
+        "cancelled" => ("已取消", "Cancelled"),
+        "conforming" => ("符合", "Conforming"),
+        "nonconforming" => ("不符合", "Nonconforming"),
+        "not_inspected" => ("未检查", "Not inspected"),
+        "cooperated" => ("配合检查", "Cooperated"),
+        "refused" => ("拒绝检查", "Refused"),
+        "obstructed" => ("阻碍检查", "Obstructed"),
+        "open" => ("待整改", "Open"),
+        "reported" => ("已报告待审核", "Reported"),
+        "closed" => ("已关闭", "Closed"),
+        "working_days" => ("个工作日", "working days"),
+        "calendar_days" => ("个自然日", "calendar days"),
+        "draft" => ("立案", "Opened"),
+        "proposed" => ("已提出处理意见", "Proposed"),
+        "decided" => ("已决定", "Decided"),
+        "withdrawn" => ("已撤回", "Withdrawn"),
+        "warning" => ("警告", "Warning"),
+        "order_to_correct" => ("责令改正", "Order to correct"),
+        "fine" => ("罚款", "Fine"),
+        "revocation" => ("撤销授权", "Revocation"),
+        "other" => ("其他", "Other"),
+        "regulator" => ("市场监管部门检查", "Regulator"),
+        "department" => (
+            "主管部门按本部门规定检查",
+            "Department, under its own rules",
+        ),
+        _ => return area_label(w, lang),
+    };
+    lang.pick(zh, en).to_owned()
+}
+
+fn badge(w: &str) -> &'static str {
+    match w {
+        "completed" | "closed" | "conforming" | "cooperated" => "badge-ok",
+        "nonconforming" | "refused" | "obstructed" | "revocation" => "badge-bad",
+        "cancelled" | "withdrawn" | "not_inspected" => "badge-muted",
+        _ => "badge-warn",
+    }
+}
+
+// ------------------------------------------------------------ inspections
+
+#[derive(Template, WebTemplate)]
+#[template(path = "supervision/inspections.html")]
+pub struct InspectionsPage {
+    layout: Layout,
+    rows: Vec<Inspection>,
+    stations: Vec<(Uuid, String, String)>,
+    people: Vec<(Uuid, String)>,
+    can_plan: bool,
+    errors: Errors,
+    form: PlanForm,
+}
+
+impl InspectionsPage {
+    pub fn w(&self, s: &str) -> String {
+        word(s, self.layout.current_lang())
+    }
+    pub fn b(&self, s: &str) -> &'static str {
+        badge(s)
+    }
+    pub fn today(&self) -> String {
+        crate::web::today().to_string()
+    }
+}
+
+#[derive(Debug, Default, Deserialize, Clone)]
+pub struct PlanForm {
+    #[serde(default)]
+    mode: String,
+    #[serde(default)]
+    station_id: String,
+    #[serde(default)]
+    station_ids: Vec<String>,
+    #[serde(default)]
+    inspectors: Vec<String>,
+    #[serde(default)]
+    planned_on: String,
+    #[serde(default)]
+    station_count: String,
+    #[serde(default)]
+    inspectors_per_station: String,
+    #[serde(default)]
+    seed: String,
+}
+
+impl PlanForm {
+    pub fn has_station(&self, id: &Uuid) -> bool {
+        let s = id.to_string();
+        self.station_ids.contains(&s) || self.station_id == s
+    }
+    pub fn has_inspector(&self, id: &Uuid) -> bool {
+        self.inspectors.contains(&id.to_string())
+    }
+}
+
+async fn inspections_page(
+    app: &AppState,
+    ctx: &Ctx,
+    form: PlanForm,
+    errors: Errors,
+) -> Result<InspectionsPage> {
+    let mut tx = tenant_tx(&app.db, ctx).await?;
+    let rows = store::inspections(&mut tx, None, None).await?;
+    let can_plan = matches!(ctx.org_kind, OrgKind::Regulator | OrgKind::Department)
+        && (ctx.has(Role::Inspector) || ctx.has(Role::Reviewer) || ctx.has(Role::Officer));
+    let (stations, people) = if can_plan {
+        (
+            store::inspectable(&mut tx, &app.db, ctx).await?,
+            store::inspectors(&mut tx, ctx).await?,
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    tx.commit().await?;
+    Ok(InspectionsPage {
+        layout: Layout::new(
+            ctx,
+            ctx.lang.pick("监督检查", "Inspections"),
+            "/inspections",
+        ),
+        rows,
+        stations,
+        people,
+        can_plan,
+        errors,
+        form,
+    })
+}
+
+pub async fn inspections_list(
+    State(app): State<AppState>,
+    ctx: Ctx,
+) -> std::result::Result<InspectionsPage, PageError> {
+    let lang = ctx.lang;
+    inspections_page(&app, &ctx, PlanForm::default(), Errors::none(lang))
+        .await
+        .map_err(|e| PageError::new(e, lang))
+}
+
+pub async fn inspections_plan_submit(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Form(f): Form<PlanForm>,
+) -> Response {
+    let lang = ctx.lang;
+    let ids = |v: &[String]| {
+        v.iter()
+            .filter_map(|s| Uuid::parse_str(s).ok())
+            .collect::<Vec<_>>()
+    };
+    let result = async {
+        let mut tx = tenant_tx(&app.db, &ctx).await?;
+        let target = if f.mode == "draw" {
+            let input = DrawInput {
+                station_ids: ids(&f.station_ids),
+                inspector_ids: ids(&f.inspectors),
+                station_count: f.station_count.trim().parse().ok(),
+                inspectors_per_station: f.inspectors_per_station.trim().parse().ok(),
+                seed: opt(&f.seed),
+                planned_on: date(&f.planned_on),
+            };
+            let (d, _) = store::random_draw(&mut tx, &app.db, &ctx, &input).await?;
+            format!("/inspection-draws/{}", d.id)
+        } else {
+            let input = PlanInput {
+                station_id: Uuid::parse_str(f.station_id.trim()).ok(),
+                planned_on: date(&f.planned_on),
+                inspectors: ids(&f.inspectors),
+            };
+            let i = store::plan(&mut tx, &app.db, &ctx, &input).await?;
+            format!("/inspections/{}", i.id)
+        };
+        tx.commit().await?;
+        Ok::<_, AppError>(target)
+    }
+    .await;
+    match result {
+        Ok(t) => Redirect::to(&t).into_response(),
+        Err(AppError::Forbidden { zh, en }) => {
+            // A refused station (R17.1) is shown beside the form.
+            let e = AppError::field("station_id", "not_inspectable", zh, en);
+            Errors::rerender(lang, e, |errors| {
+                inspections_page(&app, &ctx, f.clone(), errors)
+            })
+            .await
+        }
+        Err(e) => {
+            Errors::rerender(lang, e, |errors| {
+                inspections_page(&app, &ctx, f.clone(), errors)
+            })
+            .await
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "supervision/inspection.html")]
+pub struct InspectionPage {
+    layout: Layout,
+    i: Inspection,
+    orders: Vec<Order>,
+    documents: Vec<crate::standards::documents::DocumentInfo>,
+    can_record: bool,
+    can_approve: bool,
+    can_order: bool,
+    own_record: bool,
+    form: RecordForm,
+    errors: Errors,
+    error: Option<String>,
+}
+
+impl InspectionPage {
+    pub fn w(&self, s: &str) -> String {
+        word(s, self.layout.current_lang())
+    }
+    pub fn b(&self, s: &str) -> &'static str {
+        badge(s)
+    }
+    pub fn areas(&self) -> Vec<(&'static str, String)> {
+        AREAS
+            .iter()
+            .map(|a| (a.0, self.layout.pick(a.1, a.2).to_owned()))
+            .collect()
+    }
+    pub fn finding_of(&self, key: &str) -> String {
+        self.form.finding.get(key).cloned().unwrap_or_default()
+    }
+    pub fn notes_of(&self, key: &str) -> String {
+        self.form.notes.get(key).cloned().unwrap_or_default()
+    }
+    pub fn recorded(&self, key: &str) -> Option<Finding> {
+        self.i.areas.get(key).cloned()
+    }
+    pub fn err(&self, f: &str) -> Option<String> {
+        self.errors.get(f)
+    }
+    pub fn unordered(&self) -> Vec<String> {
+        self.i
+            .nonconforming()
+            .into_iter()
+            .filter(|a| !self.orders.iter().any(|o| o.areas.contains(a)))
+            .collect()
+    }
+}
+
+/// The record form as typed: findings and notes by area.
+#[derive(Debug, Default, Clone)]
+pub struct RecordForm {
+    version: i32,
+    inspected_from: String,
+    inspected_to: String,
+    finding: BTreeMap<String, String>,
+    notes: BTreeMap<String, String>,
+    cooperation: String,
+    cooperation_notes: String,
+    summary: String,
+}
+
+impl RecordForm {
+    fn of(i: &Inspection) -> RecordForm {
+        RecordForm {
+            version: i.version,
+            inspected_from: i.inspected_from.map(|d| d.to_string()).unwrap_or_default(),
+            inspected_to: i.inspected_to.map(|d| d.to_string()).unwrap_or_default(),
+            finding: i
+                .areas
+                .iter()
+                .map(|(k, f)| (k.clone(), f.finding.clone()))
+                .collect(),
+            notes: i
+                .areas
+                .iter()
+                .map(|(k, f)| (k.clone(), f.notes.clone().unwrap_or_default()))
+                .collect(),
+            cooperation: i.cooperation.clone().unwrap_or_default(),
+            cooperation_notes: i.cooperation_notes.clone().unwrap_or_default(),
+            summary: i.summary.clone().unwrap_or_default(),
+        }
+    }
+
+    fn from_fields(fields: &[(String, String)]) -> RecordForm {
+        let mut f = RecordForm::default();
+        for (k, v) in fields {
+            match k.as_str() {
+                "version" => f.version = v.parse().unwrap_or(0),
+                "inspected_from" => f.inspected_from = v.clone(),
+                "inspected_to" => f.inspected_to = v.clone(),
+                "cooperation" => f.cooperation = v.clone(),
+                "cooperation_notes" => f.cooperation_notes = v.clone(),
+                "summary" => f.summary = v.clone(),
+                k => {
+                    if let Some(a) = k.strip_prefix("finding_") {
+                        f.finding.insert(a.to_owned(), v.clone());
+                    } else if let Some(a) = k.strip_prefix("notes_") {
+                        f.notes.insert(a.to_owned(), v.clone());
+                    }
+                }
+            }
+        }
+        f
+    }
+
+    fn input(&self) -> RecordInput {
+        RecordInput {
+            version: Some(self.version),
+            inspected_from: date(&self.inspected_from),
+            inspected_to: date(&self.inspected_to),
+            areas: self
+                .finding
+                .iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        Finding {
+                            finding: v.clone(),
+                            notes: self.notes.get(k).and_then(|n| opt(n)),
+                        },
+                    )
+                })
+                .collect(),
+            cooperation: opt(&self.cooperation),
+            cooperation_notes: opt(&self.cooperation_notes),
+            summary: opt(&self.summary),
+        }
+    }
+}
+
+async fn inspection_page(
+    app: &AppState,
+    ctx: &Ctx,
+    id: Uuid,
+    form: Option<RecordForm>,
+    errors: Errors,
+    error: Option<String>,
+) -> Result<InspectionPage> {
+    let mut tx = tenant_tx(&app.db, ctx).await?;
+    let i = store::inspection_get(&mut tx, id).await?;
+    let orders: Vec<Order> = store::orders(&mut tx, None, Some(i.station_id), false)
+        .await?
+        .into_iter()
+        .filter(|o| o.inspection_id == Some(id))
+        .collect();
+    let documents = crate::standards::documents::list(&mut tx, "inspection", id).await?;
+    tx.commit().await?;
+    let own = i.org_id == ctx.org_id;
+    let approver = match ctx.org_kind {
+        OrgKind::Regulator => ctx.has(Role::Approver),
+        OrgKind::Department => ctx.has(Role::Officer) || ctx.has(Role::Admin),
+        _ => false,
+    };
+    Ok(InspectionPage {
+        layout: Layout::new(
+            ctx,
+            format!(
+                "{} · {}",
+                i.station_name,
+                ctx.lang.pick("监督检查", "Inspection")
+            ),
+            "/inspections",
+        ),
+        can_record: own
+            && matches!(i.state.as_str(), "planned" | "recorded")
+            && (i.inspectors.contains(&ctx.user_id) || ctx.has(Role::Reviewer)),
+        can_approve: own && i.state == "recorded" && approver,
+        can_order: own
+            && i.state == "completed"
+            && (ctx.has(Role::Inspector) || ctx.has(Role::Reviewer) || ctx.has(Role::Officer)),
+        own_record: i.recorded_by == Some(ctx.user_id),
+        form: form.unwrap_or_else(|| RecordForm::of(&i)),
+        errors,
+        error,
+        orders,
+        documents,
+        i,
+    })
+}
+
+pub async fn inspection_show(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> std::result::Result<InspectionPage, PageError> {
+    let lang = ctx.lang;
+    let id = parse_id(&id).map_err(|e| PageError::new(e, lang))?;
+    inspection_page(&app, &ctx, id, None, Errors::none(lang), None)
+        .await
+        .map_err(|e| PageError::new(e, lang))
+}
+
+pub async fn inspection_record_submit(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let lang = ctx.lang;
+    let Ok(id) = parse_id(&id) else {
+        return PageError::new(AppError::NotFound, lang).into_response();
+    };
+    let form = RecordForm::from_fields(&fields);
+    let result = async {
+        let mut tx = tenant_tx(&app.db, &ctx).await?;
+        store::record(&mut tx, &ctx, id, &form.input()).await?;
+        tx.commit().await?;
+        Ok::<_, AppError>(())
+    }
+    .await;
+    match result {
+        Ok(()) => Redirect::to(&format!("/inspections/{id}")).into_response(),
+        Err(e) => {
+            Errors::rerender(lang, e, |errors| {
+                inspection_page(&app, &ctx, id, Some(form.clone()), errors, None)
+            })
+            .await
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct StepForm {
+    version: Option<i32>,
+    #[serde(default)]
+    reasons: String,
+    #[serde(default)]
+    report: String,
+    #[serde(default)]
+    new_due_on: String,
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    fine_amount: String,
+    #[serde(default)]
+    notes: String,
+    // order issuing
+    #[serde(default)]
+    areas: Vec<String>,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    period_unit: String,
+    #[serde(default)]
+    period_days: String,
+    #[serde(default)]
+    issued_on: String,
+    confirmed: Option<String>,
+}
+
+impl StepForm {
+    fn step(&self) -> StepInput {
+        StepInput {
+            version: self.version,
+            reasons: opt(&self.reasons),
+            report: opt(&self.report),
+            new_due_on: date(&self.new_due_on),
+            decision: opt(&self.decision),
+            fine_amount: opt(&self.fine_amount),
+            notes: opt(&self.notes),
+        }
+    }
+}
+
+fn need_confirmation(step: &str, f: &StepForm) -> Result<()> {
+    if matches!(step, "approve" | "decide" | "cancel") && f.confirmed.is_none() {
+        return Err(AppError::field(
+            "confirmed",
+            "confirm",
+            "此操作不可撤销，请勾选确认",
+            "This cannot be undone: tick the confirmation box",
+        ));
+    }
+    Ok(())
+}
+
+pub async fn inspection_step_submit(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Path((id, step)): Path<(String, String)>,
+    Form(f): Form<StepForm>,
+) -> Response {
+    let lang = ctx.lang;
+    let Ok(id) = parse_id(&id) else {
+        return PageError::new(AppError::NotFound, lang).into_response();
+    };
+    let result = async {
+        need_confirmation(&step, &f)?;
+        let mut tx = tenant_tx(&app.db, &ctx).await?;
+        if step == "orders" {
+            let input = OrderInput {
+                areas: f.areas.clone(),
+                description: opt(&f.description),
+                period_unit: opt(&f.period_unit),
+                period_days: f.period_days.trim().parse().ok(),
+                issued_on: date(&f.issued_on),
+            };
+            store::order_issue(&mut tx, &ctx, id, &input).await?;
+        } else {
+            store::inspection_step(&mut tx, &ctx, id, &step, &f.step()).await?;
+        }
+        tx.commit().await?;
+        Ok::<_, AppError>(())
+    }
+    .await;
+    match result {
+        Ok(()) => Redirect::to(&format!("/inspections/{id}")).into_response(),
+        Err(e) if e.status_code().is_client_error() && !matches!(e, AppError::NotFound) => {
+            let msg = e.summary(lang);
+            match inspection_page(&app, &ctx, id, None, Errors::none(lang), Some(msg)).await {
+                Ok(p) => (e.status_code(), p).into_response(),
+                Err(e) => PageError::new(e, lang).into_response(),
+            }
+        }
+        Err(e) => PageError::new(e, lang).into_response(),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "supervision/draw.html")]
+pub struct DrawPage {
+    layout: Layout,
+    r: Rerun,
+    names: BTreeMap<Uuid, String>,
+}
+
+impl DrawPage {
+    pub fn name(&self, id: &serde_json::Value) -> String {
+        id.as_str()
+            .and_then(|s| Uuid::parse_str(s).ok())
+            .and_then(|u| self.names.get(&u).cloned())
+            .unwrap_or_else(|| id.as_str().unwrap_or("").to_owned())
+    }
+    pub fn uname(&self, id: &Uuid) -> String {
+        self.names
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| id.to_string())
+    }
+    pub fn assignments(
+        &self,
+        v: &serde_json::Value,
+    ) -> Vec<(serde_json::Value, Vec<serde_json::Value>)> {
+        v["assignments"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|a| {
+                (
+                    a["station"].clone(),
+                    a["inspectors"].as_array().cloned().unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+}
+
+pub async fn draw_show(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> std::result::Result<DrawPage, PageError> {
+    let lang = ctx.lang;
+    let r = async {
+        let id = parse_id(&id)?;
+        let mut tx = tenant_tx(&app.db, &ctx).await?;
+        let r = store::rerun(&mut tx, id).await?;
+        let mut ids = r.draw.station_pool.clone();
+        ids.extend(r.draw.inspector_pool.iter().copied());
+        let names: BTreeMap<Uuid, String> = sqlx::query_as::<_, (Uuid, String)>(
+            "select organization_id, name from organization where organization_id = any($1)
+             union all select user_id, display_name from app_user where user_id = any($1)",
+        )
+        .bind(&ids)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+        tx.commit().await?;
+        Ok::<_, AppError>((r, names))
+    }
+    .await;
+    let (r, names) = r.map_err(|e| PageError::new(e, lang))?;
+    Ok(DrawPage {
+        layout: Layout::new(
+            &ctx,
+            lang.pick("随机抽取记录（双随机）", "Random draw"),
+            "/inspections",
+        ),
+        r,
+        names,
+    })
+}
+
+// ------------------------------------------------------------ orders
+
+#[derive(Template, WebTemplate)]
+#[template(path = "supervision/orders.html")]
+pub struct OrdersPage {
+    layout: Layout,
+    rows: Vec<Order>,
+    state: String,
+    overdue: bool,
+    overdue_total: usize,
+}
+
+impl OrdersPage {
+    pub fn w(&self, s: &str) -> String {
+        word(s, self.layout.current_lang())
+    }
+    pub fn b(&self, s: &str) -> &'static str {
+        badge(s)
+    }
+    pub fn areas_text(&self, a: &[String]) -> String {
+        a.iter()
+            .map(|x| area_label(x, self.layout.current_lang()))
+            .collect::<Vec<_>>()
+            .join("；")
+    }
+}
+
+pub async fn orders_list(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    AppQuery(q): AppQuery<ListQuery>,
+) -> std::result::Result<OrdersPage, PageError> {
+    let lang = ctx.lang;
+    let r = async {
+        let station = q.station()?;
+        let mut tx = tenant_tx(&app.db, &ctx).await?;
+        let all = store::orders(&mut tx, q.state(), station, false).await?;
+        tx.commit().await?;
+        Ok::<_, AppError>(all)
+    }
+    .await;
+    let all = r.map_err(|e| PageError::new(e, lang))?;
+    let overdue_total = all.iter().filter(|o| o.overdue).count();
+    let overdue = q.overdue.unwrap_or(false);
+    Ok(OrdersPage {
+        layout: Layout::new(
+            &ctx,
+            lang.pick("整改通知", "Rectification orders"),
+            "/rectification-orders",
+        ),
+        rows: all.into_iter().filter(|o| !overdue || o.overdue).collect(),
+        state: q.state().unwrap_or("").to_owned(),
+        overdue,
+        overdue_total,
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "supervision/order.html")]
+pub struct OrderPage {
+    layout: Layout,
+    o: Order,
+    documents: Vec<crate::standards::documents::DocumentInfo>,
+    is_station: bool,
+    is_issuer: bool,
+    error: Option<String>,
+}
+
+impl OrderPage {
+    pub fn w(&self, s: &str) -> String {
+        word(s, self.layout.current_lang())
+    }
+    pub fn b(&self, s: &str) -> &'static str {
+        badge(s)
+    }
+}
+
+async fn order_page(
+    app: &AppState,
+    ctx: &Ctx,
+    id: Uuid,
+    error: Option<String>,
+) -> Result<OrderPage> {
+    let mut tx = tenant_tx(&app.db, ctx).await?;
+    let o = store::order_get(&mut tx, id).await?;
+    let documents = crate::standards::documents::list(&mut tx, "rectification_order", id).await?;
+    tx.commit().await?;
+    Ok(OrderPage {
+        layout: Layout::new(
+            ctx,
+            format!(
+                "{} · {}",
+                o.station_name,
+                ctx.lang.pick("整改通知", "Rectification order")
+            ),
+            "/rectification-orders",
+        ),
+        is_station: ctx.org_id == o.station_id,
+        is_issuer: ctx.org_id == o.issuer_id,
+        documents,
+        error,
+        o,
+    })
+}
+
+pub async fn order_show(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> std::result::Result<OrderPage, PageError> {
+    let lang = ctx.lang;
+    let id = parse_id(&id).map_err(|e| PageError::new(e, lang))?;
+    order_page(&app, &ctx, id, None)
+        .await
+        .map_err(|e| PageError::new(e, lang))
+}
+
+pub async fn order_step_submit(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Path((id, step)): Path<(String, String)>,
+    Form(f): Form<StepForm>,
+) -> Response {
+    let lang = ctx.lang;
+    let Ok(id) = parse_id(&id) else {
+        return PageError::new(AppError::NotFound, lang).into_response();
+    };
+    let result = async {
+        let mut tx = tenant_tx(&app.db, &ctx).await?;
+        store::order_step(&mut tx, &ctx, id, &step, &f.step()).await?;
+        tx.commit().await?;
+        Ok::<_, AppError>(())
+    }
+    .await;
+    match result {
+        Ok(()) => Redirect::to(&format!("/rectification-orders/{id}")).into_response(),
+        Err(e) if e.status_code().is_client_error() && !matches!(e, AppError::NotFound) => {
+            let msg = e.summary(lang);
+            match order_page(&app, &ctx, id, Some(msg)).await {
+                Ok(p) => (e.status_code(), p).into_response(),
+                Err(e) => PageError::new(e, lang).into_response(),
+            }
+        }
+        Err(e) => PageError::new(e, lang).into_response(),
+    }
+}
+
+// ------------------------------------------------------------ cases and referrals
+
+#[derive(Template, WebTemplate)]
+#[template(path = "supervision/cases.html")]
+pub struct CasesPage {
+    layout: Layout,
+    rows: Vec<Case>,
+    stations: Vec<(Uuid, String, String)>,
+    can_open: bool,
+    is_approver: bool,
+    referrals: Vec<Referral>,
+    errors: Errors,
+    form: CaseForm,
+}
+
+impl CasesPage {
+    pub fn w(&self, s: &str) -> String {
+        word(s, self.layout.current_lang())
+    }
+    pub fn b(&self, s: &str) -> &'static str {
+        badge(s)
+    }
+    pub fn items(&self) -> Vec<(&'static str, &'static str)> {
+        ART16_ITEMS
+            .iter()
+            .map(|a| (a.0, self.layout.pick(a.1, a.2)))
+            .collect()
+    }
+}
+
+#[derive(Debug, Default, Deserialize, Clone)]
+pub struct CaseForm {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    station_id: String,
+    #[serde(default)]
+    art16_items: Vec<String>,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    evidence: String,
+    #[serde(default)]
+    recipient: String,
+    #[serde(default)]
+    referred_on: String,
+    #[serde(default)]
+    reference: String,
+    #[serde(default)]
+    summary: String,
+}
+
+impl CaseForm {
+    pub fn has_item(&self, i: &str) -> bool {
+        self.art16_items.iter().any(|x| x == i)
+    }
+}
+
+async fn cases_page(
+    app: &AppState,
+    ctx: &Ctx,
+    form: CaseForm,
+    errors: Errors,
+) -> Result<CasesPage> {
+    let mut tx = tenant_tx(&app.db, ctx).await?;
+    let rows = store::cases(&mut tx).await?;
+    let can_open =
+        ctx.org_kind == OrgKind::Regulator && (ctx.has(Role::Reviewer) || ctx.has(Role::Inspector));
+    let is_approver = ctx.org_kind == OrgKind::Regulator && ctx.has(Role::Approver);
+    let stations = if can_open || is_approver {
+        store::inspectable(&mut tx, &app.db, ctx).await?
+    } else {
+        Vec::new()
+    };
+    let referrals = if is_approver {
+        store::referrals(&mut tx, ctx).await?
+    } else {
+        Vec::new()
+    };
+    tx.commit().await?;
+    Ok(CasesPage {
+        layout: Layout::new(
+            ctx,
+            ctx.lang
+                .pick("违法案件与线索移送", "Violations and referrals"),
+            "/cases",
+        ),
+        rows,
+        stations,
+        can_open,
+        is_approver,
+        referrals,
+        errors,
+        form,
+    })
+}
+
+pub async fn cases_list(
+    State(app): State<AppState>,
+    ctx: Ctx,
+) -> std::result::Result<CasesPage, PageError> {
+    let lang = ctx.lang;
+    cases_page(&app, &ctx, CaseForm::default(), Errors::none(lang))
+        .await
+        .map_err(|e| PageError::new(e, lang))
+}
+
+pub async fn cases_submit(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Form(f): Form<CaseForm>,
+) -> Response {
+    let lang = ctx.lang;
+    let result = async {
+        let mut tx = tenant_tx(&app.db, &ctx).await?;
+        let target = if f.kind == "referral" {
+            let input = ReferralInput {
+                station_id: Uuid::parse_str(f.station_id.trim()).ok(),
+                case_id: None,
+                recipient: opt(&f.recipient),
+                referred_on: date(&f.referred_on),
+                reference: opt(&f.reference),
+                summary: opt(&f.summary),
+            };
+            store::referral_create(&mut tx, &ctx, &input).await?;
+            "/cases".to_owned()
+        } else {
+            let input = CaseInput {
+                station_id: Uuid::parse_str(f.station_id.trim()).ok(),
+                art16_items: f.art16_items.clone(),
+                description: opt(&f.description),
+                inspection_ids: Vec::new(),
+                evidence: opt(&f.evidence),
+            };
+            let c = store::case_create(&mut tx, &app.db, &ctx, &input).await?;
+            format!("/cases/{}", c.id)
+        };
+        tx.commit().await?;
+        Ok::<_, AppError>(target)
+    }
+    .await;
+    match result {
+        Ok(t) => Redirect::to(&t).into_response(),
+        Err(e) => {
+            Errors::rerender(lang, e, |errors| cases_page(&app, &ctx, f.clone(), errors)).await
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "supervision/case.html")]
+pub struct CasePage {
+    layout: Layout,
+    c: Case,
+    is_reviewer: bool,
+    is_approver: bool,
+    own_proposal: bool,
+    error: Option<String>,
+}
+
+impl CasePage {
+    pub fn w(&self, s: &str) -> String {
+        word(s, self.layout.current_lang())
+    }
+    pub fn b(&self, s: &str) -> &'static str {
+        badge(s)
+    }
+    pub fn item_text(&self, i: &str) -> String {
+        ART16_ITEMS
+            .iter()
+            .find(|a| a.0 == i)
+            .map(|a| format!("（{}）{}", a.0, self.layout.pick(a.1, a.2)))
+            .unwrap_or_default()
+    }
+}
+
+async fn case_page(app: &AppState, ctx: &Ctx, id: Uuid, error: Option<String>) -> Result<CasePage> {
+    let mut tx = tenant_tx(&app.db, ctx).await?;
+    let c = store::case_get(&mut tx, id).await?;
+    tx.commit().await?;
+    let reg = ctx.org_id == c.regulator_id;
+    Ok(CasePage {
+        layout: Layout::new(
+            ctx,
+            format!(
+                "{} · {}",
+                c.station_name,
+                ctx.lang.pick("违法案件", "Violation case")
+            ),
+            "/cases",
+        ),
+        is_reviewer: reg && (ctx.has(Role::Reviewer) || ctx.has(Role::Inspector)),
+        is_approver: reg && ctx.has(Role::Approver),
+        own_proposal: c.proposed_by == Some(ctx.user_id),
+        error,
+        c,
+    })
+}
+
+pub async fn case_show(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> std::result::Result<CasePage, PageError> {
+    let lang = ctx.lang;
+    let id = parse_id(&id).map_err(|e| PageError::new(e, lang))?;
+    case_page(&app, &ctx, id, None)
+        .await
+        .map_err(|e| PageError::new(e, lang))
+}
+
+pub async fn case_step_submit(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Path((id, step)): Path<(String, String)>,
+    Form(f): Form<StepForm>,
+) -> Response {
+    let lang = ctx.lang;
+    let Ok(id) = parse_id(&id) else {
+        return PageError::new(AppError::NotFound, lang).into_response();
+    };
+    let result = async {
+        need_confirmation(&step, &f)?;
+        let mut tx = tenant_tx(&app.db, &ctx).await?;
+        store::case_step(&mut tx, &ctx, id, &step, &f.step()).await?;
+        tx.commit().await?;
+        Ok::<_, AppError>(())
+    }
+    .await;
+    match result {
+        Ok(()) => Redirect::to(&format!("/cases/{id}")).into_response(),
+        Err(e) if e.status_code().is_client_error() && !matches!(e, AppError::NotFound) => {
+            let msg = e.summary(lang);
+            match case_page(&app, &ctx, id, Some(msg)).await {
+                Ok(p) => (e.status_code(), p).into_response(),
+                Err(e) => PageError::new(e, lang).into_response(),
+            }
+        }
+        Err(e) => PageError::new(e, lang).into_response(),
+    }
+}
+
+// ------------------------------------------------------------ public
+
+#[derive(Template, WebTemplate)]
+#[template(path = "supervision/public.html")]
+pub struct PublicPage {
+    layout: Layout,
+    rows: Vec<PublicInspection>,
+}
+
+impl PublicPage {
+    pub fn w(&self, s: &str) -> String {
+        word(s, self.layout.current_lang())
+    }
+    pub fn b(&self, s: &str) -> &'static str {
+        badge(s)
+    }
+}
+
+pub async fn public_inspections(
+    State(app): State<AppState>,
+    lang: crate::i18n::Lang,
+) -> std::result::Result<PublicPage, PageError> {
+    let rows = store::public_inspections(&app.db)
+        .await
+        .map_err(|e| PageError::new(e, lang))?;
+    Ok(PublicPage {
+        layout: Layout::anon(
+            lang,
+            lang.pick("双随机抽查结果公示", "Random inspection results"),
+            "/inspection-results",
+        ),
+        rows,
+    })
+}
+
+/// Evidence upload from the inspection or order page; back to the page.
+pub async fn evidence_submit(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    uri: axum::http::Uri,
+    multipart: axum::extract::Multipart,
+) -> Response {
+    let lang = ctx.lang;
+    let Ok(id) = parse_id(&id) else {
+        return PageError::new(AppError::NotFound, lang).into_response();
+    };
+    let (owner, back) = if uri.path().starts_with("/inspections/") {
+        ("inspection", format!("/inspections/{id}"))
+    } else {
+        ("rectification_order", format!("/rectification-orders/{id}"))
+    };
+    match super::api::upload_evidence(&app, &ctx, owner, id, multipart).await {
+        Ok(_) => Redirect::to(&back).into_response(),
+        Err(e) if e.status_code().is_client_error() && !matches!(e, AppError::NotFound) => {
+            let msg = e.summary(lang);
+            let page = if owner == "inspection" {
+                inspection_page(&app, &ctx, id, None, Errors::none(lang), Some(msg))
+                    .await
+                    .map(|p| (e.status_code(), p).into_response())
+            } else {
+                order_page(&app, &ctx, id, Some(msg))
+                    .await
+                    .map(|p| (e.status_code(), p).into_response())
+            };
+            page.unwrap_or_else(|e| PageError::new(e, lang).into_response())
+        }
+        Err(e) => PageError::new(e, lang).into_response(),
+    }
+}
