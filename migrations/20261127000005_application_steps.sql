@@ -12,11 +12,18 @@ drop policy organization_insert on organization;
 create policy organization_insert on organization for insert with check (
   app_is_operator()
   or (kind = 'station' and app_org_kind() = 'department' and app_has_role('officer')));
+-- The kind of an organization, for policies that must see an organization
+-- the caller cannot read yet (its own new station, before the station row).
+create function organization_kind_of(p_id uuid) returns text
+language sql stable security definer set search_path = public as $$
+  select kind from organization where organization_id = p_id
+$$;
 drop policy station_insert on station;
 create policy station_insert on station for insert with check (
   app_is_operator()
   or (app_org_kind() = 'department' and app_has_role('officer') and department_id = app_org_id()
-      and status = 'unauthorized' and authorizing_regulator_id is null));
+      and status = 'unauthorized' and authorizing_regulator_id is null
+      and organization_kind_of(station_id) = 'station'));
 
 -- A station organization always has its station row (checked at commit, so
 -- that the two inserts of one registration can come in either order).

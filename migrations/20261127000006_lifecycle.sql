@@ -124,13 +124,23 @@ alter table lifecycle_request force row level security;
 create policy lifecycle_request_read on lifecycle_request for select using (
   station_id = app_org_id() or department_id = app_org_id()
   or (regulator_id = app_org_id() and state <> 'draft'));
+-- Drafts come from the station or its department (of that station, with its
+-- authorizing regulator); a re-examination is scheduled by that regulator.
 create policy lifecycle_request_insert on lifecycle_request for insert with check (
   drafted_by_org = app_org_id()
-  and (station_id = app_org_id() or department_id = app_org_id() or regulator_id = app_org_id()));
+  and exists (select 1 from station s where s.station_id = lifecycle_request.station_id
+                and s.department_id = lifecycle_request.department_id
+                and s.authorizing_regulator_id = lifecycle_request.regulator_id)
+  and ((state = 'draft' and (station_id = app_org_id() or department_id = app_org_id()))
+       or (state = 'submitted' and kind = 'reexamination' and regulator_id = app_org_id())));
+-- The station and the department move a request only through their own
+-- steps (edit, submit, withdraw, record); deciding is the regulator's.
 create policy lifecycle_request_update on lifecycle_request for update
-  using (station_id = app_org_id() or department_id = app_org_id()
-         or (regulator_id = app_org_id() and state <> 'draft'))
-  with check (station_id = app_org_id() or department_id = app_org_id() or regulator_id = app_org_id());
+  using ((regulator_id = app_org_id() and state <> 'draft')
+         or ((station_id = app_org_id() or department_id = app_org_id()) and state in ('draft', 'submitted', 'approved')))
+  with check (regulator_id = app_org_id()
+         or ((station_id = app_org_id() or department_id = app_org_id())
+             and state in ('draft', 'submitted', 'withdrawn', 'recorded')));
 grant select, insert, update on lifecycle_request to jiliang_app;
 
 -- R11.1: the station's heads over time; the current head has no end date.
@@ -155,3 +165,21 @@ create policy station_head_write on station_head for all
   with check (exists (select 1 from station s where s.station_id = station_head.station_id
                    and s.authorizing_regulator_id = app_org_id()));
 grant select, insert, update on station_head to jiliang_app;
+
+-- Ends the station when nothing of it remains in force. The authorizing
+-- regulator calls it after ending an authorization in its own transaction
+-- (the station row is otherwise the operator's to change).
+create function close_station_if_nothing_in_force(p_station uuid) returns void
+language plpgsql security definer set search_path = public as $$
+begin
+  if not exists (select 1 from station_authorization a where a.station_id = p_station
+                   and (a.regulator_id = app_org_id() or app_org_id() is null)) then
+    raise exception 'not the authorizing regulator of this station' using errcode = 'insufficient_privilege';
+  end if;
+  update station s set status = 'terminated', version = version + 1, updated_at = now()
+   where s.station_id = p_station and s.status <> 'terminated'
+     and not exists (select 1 from station_authorization a where a.station_id = s.station_id
+                       and a.status in ('active', 'suspended'));
+end $$;
+revoke all on function close_station_if_nothing_in_force(uuid) from public;
+grant execute on function close_station_if_nothing_in_force(uuid) to jiliang_app;

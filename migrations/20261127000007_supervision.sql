@@ -72,7 +72,9 @@ create table rectification_order (
   -- R18.3: one extension, with a new deadline.
   extended_due_on date,
   extension_reason text,
-  state text not null default 'open' constraint rectification_order_state check (state in ('open', 'reported', 'closed')),
+  -- R18.3 with four eyes: reported → closing (a reviewer proposes to close) → closed (another approver).
+  state text not null default 'open' constraint rectification_order_state check (state in ('open', 'reported', 'closing', 'closed')),
+  closure_proposed_by uuid,
   report text,
   reported_at timestamptz,
   rejection_reasons text,
@@ -82,7 +84,8 @@ create table rectification_order (
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   version integer not null default 1,
-  constraint rectification_order_extension check (extended_due_on is null or extended_due_on > due_on)
+  constraint rectification_order_extension check (extended_due_on is null or extended_due_on > due_on),
+  constraint rectification_order_four_eyes check (closed_by is null or closure_proposed_by is null or closed_by <> closure_proposed_by)
 );
 create index rectification_order_issuer_idx on rectification_order (issuer_id, state);
 create index rectification_order_station_idx on rectification_order (station_id);
@@ -145,33 +148,41 @@ alter table referral force row level security;
 create policy inspection_read on inspection for select using (
   org_id = app_org_id()
   or (state = 'completed' and (station_id = app_org_id() or department_id = app_org_id())));
-create policy inspection_insert on inspection for insert with check (org_id = app_org_id());
+create policy inspection_insert on inspection for insert with check (
+  org_id = app_org_id() and org_kind = app_org_kind() and app_org_kind() in ('regulator', 'department')
+  and (app_org_kind() = 'regulator' or department_id = app_org_id()));
 create policy inspection_update on inspection for update using (org_id = app_org_id()) with check (org_id = app_org_id());
 
 create policy inspection_draw_read on inspection_draw for select using (
   org_id = app_org_id()
   or exists (select 1 from inspection i where i.draw_id = inspection_draw.draw_id));
-create policy inspection_draw_insert on inspection_draw for insert with check (org_id = app_org_id());
+create policy inspection_draw_insert on inspection_draw for insert
+  with check (org_id = app_org_id() and app_org_kind() in ('regulator', 'department'));
 
 -- Orders: issuer, station, and the station's competent department (R18.2).
 create policy rectification_order_read on rectification_order for select using (
   issuer_id = app_org_id() or station_id = app_org_id() or department_id = app_org_id());
-create policy rectification_order_insert on rectification_order for insert with check (issuer_id = app_org_id());
+create policy rectification_order_insert on rectification_order for insert
+  with check (issuer_id = app_org_id() and app_org_kind() in ('regulator', 'department'));
+-- The station only reports on an open order.
 create policy rectification_order_update on rectification_order for update
-  using (issuer_id = app_org_id() or station_id = app_org_id())
-  with check (issuer_id = app_org_id() or station_id = app_org_id());
+  using (issuer_id = app_org_id() or (station_id = app_org_id() and state = 'open'))
+  with check (issuer_id = app_org_id() or (station_id = app_org_id() and state = 'reported'));
 
 -- Cases: the regulator; the station and department see the decision.
 create policy violation_case_read on violation_case for select using (
   regulator_id = app_org_id()
   or (state = 'decided' and (station_id = app_org_id() or department_id = app_org_id())));
-create policy violation_case_insert on violation_case for insert with check (regulator_id = app_org_id());
+create policy violation_case_insert on violation_case for insert
+  with check (regulator_id = app_org_id() and app_org_kind() = 'regulator' and state = 'draft');
 create policy violation_case_update on violation_case for update
   using (regulator_id = app_org_id()) with check (regulator_id = app_org_id());
 
 -- R19.2: only the referring regulator's approvers, for reading and writing.
-create policy referral_read on referral for select using (regulator_id = app_org_id() and app_has_role('approver'));
-create policy referral_insert on referral for insert with check (regulator_id = app_org_id() and app_has_role('approver'));
+create policy referral_read on referral for select
+  using (regulator_id = app_org_id() and app_org_kind() = 'regulator' and app_has_role('approver'));
+create policy referral_insert on referral for insert
+  with check (regulator_id = app_org_id() and app_org_kind() = 'regulator' and app_has_role('approver'));
 
 -- Evidence files of an inspection, uploaded by the inspecting organization.
 alter table document drop constraint document_owner_type;
@@ -183,7 +194,8 @@ create policy document_insert_inspection on document for insert
     select 1 from inspection i where i.inspection_id = document.owner_id and i.org_id = app_org_id()));
 drop policy document_read on document;
 create policy document_read on document for select
-  using (app_sees_station(station_id)
+  -- Inspection evidence is the inspecting organization's, not the station's.
+  using ((app_sees_station(station_id) and owner_type <> 'inspection')
     or exists (select 1 from standard_change_request r
                 where document.owner_type = 'change_request' and r.change_request_id = document.owner_id
                   and r.decider_org_id = app_org_id())
@@ -197,9 +209,9 @@ create policy document_read on document for select
                 where document.owner_type = 'rectification_order' and o.order_id = document.owner_id
                   and (o.issuer_id = app_org_id() or o.department_id = app_org_id())));
 
--- R19.1: a revocation ends the authorization at once; the deciding
--- regulator may be a supervisor that did not grant it, so the change runs
--- through this narrow function (the decision row must exist and be decided).
+-- R19.1: a revocation ends at once the authorizations the deciding
+-- regulator granted. It runs through this narrow function: only the
+-- approver who decided the revocation, in the same transaction.
 create function revoke_authorization(p_case uuid, p_on date) returns integer
 language plpgsql security definer set search_path = public as $$
 declare
@@ -207,14 +219,18 @@ declare
   v_count integer := 0;
   a record;
 begin
+  if app_org_kind() is distinct from 'regulator' or not app_has_role('approver') then
+    raise exception 'only a regulator''s approver revokes' using errcode = 'insufficient_privilege';
+  end if;
   select station_id into v_station from violation_case
    where case_id = p_case and state = 'decided' and decision = 'revocation'
-     and regulator_id = app_org_id();
+     and regulator_id = app_org_id() and decided_by = app_user_id();
   if v_station is null then
     raise exception 'no decided revocation for this case' using errcode = 'insufficient_privilege';
   end if;
   for a in select authorization_id from station_authorization
-            where station_id = v_station and status in ('active', 'suspended') for update loop
+            where station_id = v_station and regulator_id = app_org_id()
+              and status in ('active', 'suspended') for update loop
     update station_authorization set status = 'revoked', ended_on = p_on, revision = revision + 1,
            version = version + 1, updated_at = now()
      where authorization_id = a.authorization_id;
@@ -222,7 +238,15 @@ begin
     v_count := v_count + 1;
   end loop;
   update station set status = 'terminated', version = version + 1, updated_at = now()
-   where station_id = v_station;
+   where station_id = v_station
+     and not exists (select 1 from station_authorization x where x.station_id = v_station
+                       and x.status in ('active', 'suspended'));
+  -- Open lifecycle requests of the revoked authorizations are moot.
+  update lifecycle_request set state = 'withdrawn', version = version + 1, updated_at = now()
+   where station_id = v_station and state in ('draft', 'submitted', 'proposed', 'approved', 'recorded')
+     and kind <> 'head'
+     and not exists (select 1 from station_authorization x where x.station_id = v_station
+                       and x.status in ('active', 'suspended'));
   return v_count;
 end $$;
 revoke all on function revoke_authorization(uuid, date) from public;

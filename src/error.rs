@@ -272,6 +272,18 @@ fn constraint_error(constraint: &str) -> Option<AppError> {
                 "This authorization already has an open termination request (or draft); continue it or withdraw it first",
             )
         }
+        "station_head_current" => {
+            return open(
+                "站长已在另一操作中变更，请刷新后重试",
+                "The head changed in another action; reload and try again",
+            )
+        }
+        "rectification_order_four_eyes" | "violation_case_four_eyes" | "inspection_four_eyes" => {
+            return Some(AppError::forbidden(
+                "须由提出人以外的另一人审批（双人复核）",
+                "Four eyes: someone other than the proposer must decide",
+            ))
+        }
         "lifecycle_request_one_reexamination" => {
             return open(
                 "该授权已安排复查考核，尚未办结",

@@ -133,6 +133,11 @@ async fn main() -> std::process::ExitCode {
         Command::RunJobs { date } => {
             with_database(&config, async |pool| {
                 let day = date.unwrap_or_else(jiliang::web::today);
+                // Catching up is safe; running ahead would end terminations early.
+                anyhow::ensure!(
+                    day <= jiliang::web::today(),
+                    "--date {day} is in the future; the job runs as of today or an earlier day"
+                );
                 let r = jiliang::lifecycle::job::run(pool, day).await?;
                 println!(
                     "daily job as of {day}: {} terminations ended, {} re-examination reminders",

@@ -738,6 +738,18 @@ async fn a_department_applies_for_a_new_station_it_registers_with_the_draft_r6_1
         ))
         .await;
     assert_eq!(code, 404);
+    // The same code again: a clear field message, not a server error.
+    let res = dept
+        .post_json(
+            "/api/v1/applications",
+            &json!({"new_station": {"name": "杭州市天然气计量站二站", "code": "HZ-GAS-01", "tier": "local",
+                     "location_division": "330106", "legal_person": true,
+                     "credit_code": "91440300MA5G12343E"},
+                    "region": ["330106"], "items": [gas_item()]}),
+        )
+        .await;
+    let body = assert_error(res, 422, "validation").await;
+    assert_eq!(body["error"]["fields"][0]["field"], "new_station.code");
     // A new station is registered only at creation.
     let res = dept
         .put_json(

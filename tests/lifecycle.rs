@@ -306,7 +306,7 @@ async fn an_approved_adjustment_makes_a_new_version_that_compares_item_by_item_r
                    {"op": "change", "seq": 1, "item": {"name": "电能表", "range_text": "（0～50）A",
                      "accuracy_text": "0.5级", "task_types": ["verification"], "specification": "JJG596-2012"}},
                    {"op": "remove", "seq": 2}],
-               "region": ["440000", "450000"]}),
+               "region": ["440100", "440300"]}),
     )
     .await;
     let id = r["id"].as_str().unwrap().to_owned();
@@ -330,7 +330,7 @@ async fn an_approved_adjustment_makes_a_new_version_that_compares_item_by_item_r
             .fetch_one(&app.pool)
             .await
             .unwrap();
-    assert_eq!(region, ["440000", "450000"]);
+    assert_eq!(region, ["440100", "440300"]);
     // Every version stays readable; the diff goes item by item.
     let (code, versions) = staff
         .json(&format!("/api/v1/authorizations/{auth}/versions"))
@@ -345,7 +345,8 @@ async fn an_approved_adjustment_makes_a_new_version_that_compares_item_by_item_r
     assert_eq!(d["items"][0]["change"], "changed");
     assert_eq!(d["items"][0]["fields"], json!(["range_text"]));
     assert_eq!(d["items"][1]["change"], "removed");
-    assert_eq!(d["region_added"], json!(["450000"]));
+    assert_eq!(d["region_added"], json!(["440100", "440300"]));
+    assert_eq!(d["region_removed"], json!(["440000"]));
     let (code, _) = staff
         .json(&format!("/api/v1/authorizations/{auth}/diff?from=1&to=7"))
         .await;
@@ -361,10 +362,7 @@ async fn an_approved_adjustment_makes_a_new_version_that_compares_item_by_item_r
         page.contains("有效") && !page.contains("已撤销"),
         "an active version reads as valid"
     );
-    assert!(
-        page.contains("450000 广西壮族自治区"),
-        "regions carry their names"
-    );
+    assert!(page.contains("440300 深圳市"), "regions carry their names");
     // Another station never sees them.
     let (code, _) = app
         .login("station2.staff")
@@ -445,7 +443,7 @@ async fn adding_an_item_needs_a_passed_assessment_and_a_refusal_changes_nothing(
     let r = create(
         &dept,
         "/api/v1/adjustments",
-        json!({"station_id": station, "reason": "区域", "region": ["440000", "460000"]}),
+        json!({"station_id": station, "reason": "区域", "region": ["440300"]}),
     )
     .await;
     let r = ok(&dept, r["id"].as_str().unwrap(), "withdraw", json!({})).await;
@@ -699,6 +697,11 @@ async fn a_failed_re_examination_ends_the_authorization_or_sets_a_rectification_
     ok(&approver, &id, "confirm", json!({})).await;
     let (_, status, _, _, _) = authorization(&app, "GD-EP-01").await;
     assert_eq!(status, "terminated");
+    assert_eq!(
+        station_status(&app, "GD-EP-01").await,
+        "terminated",
+        "the station ends with its only authorization"
+    );
     let page = app
         .client()
         .get(&format!("/verify/{token}"))
@@ -720,7 +723,7 @@ async fn two_concurrent_approvals_one_wins_the_other_is_told_it_was_decided() {
     let r = create(
         &dept,
         "/api/v1/adjustments",
-        json!({"station_id": station, "reason": "区域扩大", "region": ["440000", "450000"]}),
+        json!({"station_id": station, "reason": "区域扩大", "region": ["440100", "440300"]}),
     )
     .await;
     let id = r["id"].as_str().unwrap().to_owned();
@@ -777,7 +780,7 @@ async fn the_matrix_covers_every_request_kind_for_every_role() {
         ),
         (
             "/api/v1/adjustments",
-            json!({"station_id": station, "reason": "区域", "region": ["440000", "450000"]}),
+            json!({"station_id": station, "reason": "区域", "region": ["440100", "440300"]}),
         ),
         (
             "/api/v1/terminations",
@@ -800,7 +803,7 @@ async fn the_matrix_covers_every_request_kind_for_every_role() {
     let draft = create(
         &app.login("station.staff").await,
         "/api/v1/adjustments",
-        json!({"station_id": station, "reason": "草稿", "region": ["440000", "460000"]}),
+        json!({"station_id": station, "reason": "草稿", "region": ["440300"]}),
     )
     .await["id"]
         .as_str()
@@ -932,4 +935,104 @@ async fn the_lifecycle_pages_render_with_queue_counts_and_forms() {
     );
     assert_eq!(dept.get("/requests/new/head").await.status(), 200);
     assert_eq!(dept.get("/requests/new/nonsense").await.status(), 404);
+}
+
+#[tokio::test]
+async fn an_adjusted_region_stays_within_the_authorizing_regulators_jurisdiction_r13_2() {
+    let app = TestApp::spawn().await;
+    let dept = app.login("dept.officer").await;
+    let station = app.station_id("GD-EP-01").await;
+    // R13.2 with R6.2: 广东 cannot extend a local station into 广西.
+    let res = dept
+        .post_json(
+            "/api/v1/adjustments",
+            &json!({"station_id": station, "reason": "扩大区域", "region": ["440000", "450000"]}),
+        )
+        .await;
+    let e = assert_error(res, 422, "validation").await;
+    assert_eq!(e["error"]["fields"][0]["field"], "region");
+    assert!(matches!(
+        e["error"]["fields"][0]["code"].as_str(),
+        Some("other_regulator" | "no_receiving_regulator")
+    ));
+    // 广州 alone would be 广州市's to authorize (R6.2), not 广东's.
+    let res = dept
+        .post_json(
+            "/api/v1/adjustments",
+            &json!({"station_id": station, "reason": "收窄区域", "region": ["440100"]}),
+        )
+        .await;
+    let e = assert_error(res, 422, "validation").await;
+    assert_eq!(e["error"]["fields"][0]["code"], "other_regulator");
+}
+
+#[tokio::test]
+async fn a_station_cannot_edit_its_departments_head_appointment_draft_r11_1() {
+    let app = TestApp::spawn().await;
+    let dept = app.login("dept.officer").await;
+    let staff = app.login("station.staff").await;
+    let station = app.station_id("GD-EP-01").await;
+    let r = create(
+        &dept,
+        "/api/v1/head-appointments",
+        json!({"station_id": station, "person_name": "张伟", "reason": "任命"}),
+    )
+    .await;
+    let res = staff
+        .put_json(
+            &format!("/api/v1/lifecycle-requests/{}", r["id"].as_str().unwrap()),
+            &json!({"version": r["version"], "person_name": "王五", "reason": "改"}),
+        )
+        .await;
+    assert_error(res, 403, "forbidden").await;
+    let (_, again) = dept
+        .json(&format!(
+            "/api/v1/lifecycle-requests/{}",
+            r["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(again["payload"]["person_name"], "张伟");
+    // Under the app role, the station cannot approve a request either.
+    let rows = app
+        .as_app_role(
+            Some("station.staff"),
+            "select request_id::text from lifecycle_request where state = 'approved'",
+        )
+        .await;
+    assert!(rows.is_empty());
+}
+
+#[tokio::test]
+async fn a_request_on_an_authorization_that_ended_meanwhile_is_not_approved() {
+    let app = TestApp::spawn().await;
+    let dept = app.login("dept.officer").await;
+    let reviewer = app.login("gd.reviewer").await;
+    let approver = app.login("gd.approver").await;
+    let station = app.station_id("GD-EP-01").await;
+    let (auth, _, _, _, _) = authorization(&app, "GD-EP-01").await;
+    let r = create(
+        &dept,
+        "/api/v1/adjustments",
+        json!({"station_id": station, "reason": "区域", "region": ["440100", "440300"]}),
+    )
+    .await;
+    let id = r["id"].as_str().unwrap().to_owned();
+    ok(&dept, &id, "submit", json!({})).await;
+    ok(&reviewer, &id, "propose", json!({"decision": "approve"})).await;
+    // Meanwhile the authorization is revoked.
+    sqlx::query("update station_authorization set status = 'revoked', ended_on = current_date where authorization_id = $1")
+        .bind(auth)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (_, r) = dept.json(&format!("/api/v1/lifecycle-requests/{id}")).await;
+    let res = step(&approver, &id, "confirm", json!({"version": r["version"]})).await;
+    assert_error(res, 409, "no_longer_applies").await;
+    let (status,): (String,) =
+        sqlx::query_as("select status from station_authorization where authorization_id = $1")
+            .bind(auth)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(status, "revoked", "a revoked authorization stays revoked");
 }

@@ -425,6 +425,18 @@ async fn an_order_is_reported_rejected_extended_once_and_accepted_r18_3() {
         .post_json(&p("accept"), &json!({"version": o["version"]}))
         .await)
     .await;
+    assert_eq!(o["state"], "closing", "a reviewer proposes to close");
+    // Four eyes: the reviewer cannot close; an approver does.
+    let res = reviewer
+        .post_json(&p("close"), &json!({"version": o["version"]}))
+        .await;
+    assert_error(res, 403, "forbidden").await;
+    let o = okj(app
+        .login("gd.approver")
+        .await
+        .post_json(&p("close"), &json!({"version": o["version"]}))
+        .await)
+    .await;
     assert_eq!(o["state"], "closed");
     assert_eq!(o["overdue"], false);
     let (_, inbox) = dept.json("/api/v1/notifications").await;
@@ -626,8 +638,14 @@ async fn the_matrix_covers_inspections_orders_cases_and_referrals() {
         "planned_on": "2026-11-30", "inspectors": [county_id]}),
         )
         .await;
-    let e = assert_error(res, 403, "forbidden").await;
-    assert!(e["error"]["message"].as_str().unwrap().contains("R17.1"));
+    // Outside its jurisdiction the station is not even visible: 404, no
+    // existence oracle (requirements §2), and nothing is planned.
+    assert_error(res, 404, "not_found").await;
+    let planned: i64 = sqlx::query_scalar("select count(*) from inspection")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(planned, 0);
     created(
         county
             .post_json(
@@ -658,7 +676,7 @@ async fn the_matrix_covers_inspections_orders_cases_and_referrals() {
         "planned_on": "2026-11-30", "inspectors": [dept_id]}),
         )
         .await;
-    assert_error(res, 403, "forbidden").await;
+    assert_error(res, 404, "not_found").await;
     // A completed 广东 inspection of GD-EP-01 with an order, a decided case and a referral.
     let i = completed_inspection(&app, "GD-EP-01", "nonconforming").await;
     let iid = i["id"].as_str().unwrap().to_owned();

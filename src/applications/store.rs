@@ -201,7 +201,7 @@ pub(crate) async fn check_region(
 }
 
 /// R6.2: the receiving regulator for a tier and region, with the reason.
-async fn receiving(
+pub(crate) async fn receiving(
     conn: &mut PgConnection,
     tier_text: &str,
     region: &[String],
@@ -798,11 +798,30 @@ pub async fn create(
             "请选择本部门已有的计量站，或登记新计量站，二者选一",
             "Choose one of your stations or register a new one, not both",
         )),
-        (None, Some(ns)) => match register_station(conn, ctx, ns).await {
-            Ok(id) => station = Some(id),
-            Err(AppError::Validation(errs)) => errors.extend(errs),
-            Err(e) => return Err(e),
-        },
+        (None, Some(ns)) => {
+            // A refused insert (a duplicate code, say) aborts the transaction;
+            // the savepoint keeps it usable for the other checks.
+            sqlx::query("savepoint new_station")
+                .execute(&mut *conn)
+                .await?;
+            match register_station(conn, ctx, ns).await {
+                Ok(id) => {
+                    sqlx::query("release savepoint new_station")
+                        .execute(&mut *conn)
+                        .await?;
+                    station = Some(id)
+                }
+                Err(e) => {
+                    sqlx::query("rollback to savepoint new_station")
+                        .execute(&mut *conn)
+                        .await?;
+                    match e {
+                        AppError::Validation(errs) => errors.extend(errs),
+                        e => return Err(e),
+                    }
+                }
+            }
+        }
         (None, None) => errors.push(FieldError::new(
             "station_id",
             "required",
@@ -1075,6 +1094,12 @@ pub async fn step(
     }
     let today = today();
     let mut errors = Vec::new();
+    crate::web::check_date("date", input.date, &mut errors);
+    crate::web::check_date(
+        "correction_deadline",
+        input.correction_deadline,
+        &mut errors,
+    );
     let to;
     // Values bound below, by name.
     let mut regulator: Option<Uuid> = row.regulator_id;

@@ -34,8 +34,11 @@ pub async fn run(pool: &PgPool, today: NaiveDate) -> Result<JobReport> {
     for id in due {
         let mut tx = pool.begin().await?;
         // Re-read under a lock: another run may have done it meanwhile.
+        // An approval that came after the requested end date takes effect
+        // on its own date, never backwards.
         let row: Option<(Uuid, Option<Uuid>, Uuid, Uuid, Uuid, NaiveDate)> = sqlx::query_as(
-            "select request_id, authorization_id, station_id, department_id, regulator_id, effective_on
+            "select request_id, authorization_id, station_id, department_id, regulator_id,
+                    greatest(effective_on, ((decided_at at time zone 'UTC') + interval '8 hours')::date)
                from lifecycle_request where request_id = $1 and state = 'approved' for update skip locked",
         )
         .bind(id)
@@ -126,7 +129,7 @@ pub async fn run(pool: &PgPool, today: NaiveDate) -> Result<JobReport> {
             .bind(org)
             .bind(format!("复查考核提醒：{number}"))
             .bind(format!("授权证书 {number} 将于 {until} 到期，应安排复查考核（R14.1）。"))
-            .bind(format!("/authorizations/{auth}"))
+            .bind(format!("/authorizations/{auth}/certificate"))
             .execute(&mut *tx)
             .await?;
         }

@@ -1026,7 +1026,7 @@ pub async fn versions_page(
         let all = versions::list(&mut tx, id).await?;
         let latest = all.last().map(|v| v.revision).unwrap_or(1);
         let to = q.to.unwrap_or(latest);
-        let from = q.from.unwrap_or((to - 1).max(1));
+        let from = q.from.unwrap_or(to.saturating_sub(1).max(1));
         let diff = if all.len() > 1 {
             Some(versions::compare(&mut tx, id, from, to).await?)
         } else {

@@ -396,6 +396,8 @@ async fn validate(
         ));
     }
     let reason = reason.unwrap_or_default();
+    crate::web::check_date("end_date", input.end_date, errors);
+    crate::web::check_date("scheduled_on", input.scheduled_on, errors);
     if reason.chars().count() > 2000 {
         errors.push(FieldError::new(
             "reason",
@@ -468,6 +470,29 @@ async fn validate(
                 Some(r) if !r.is_empty() => Some(check_region(conn, r, errors).await?),
                 _ => None,
             };
+            // R13.2 with R6.2: the new region must still be the authorizing
+            // regulator's to grant (a provincial regulator cannot extend a
+            // local station into another province).
+            if let Some(codes) = region.as_ref().filter(|_| errors.is_empty()) {
+                let (tier, regulator): (String, Option<Uuid>) = sqlx::query_as(
+                    "select tier, authorizing_regulator_id from station where station_id = $1",
+                )
+                .bind(station_id)
+                .fetch_one(&mut *conn)
+                .await?;
+                match crate::applications::store::receiving(conn, &tier, codes).await? {
+                    Ok((rid, _, _)) if Some(rid) == regulator => {}
+                    Ok((_, zh, en)) => errors.push(FieldError::new(
+                        "region",
+                        "other_regulator",
+                        format!("调整后的区域应由其他部门授权：{zh}（R6.2）"),
+                        format!("The new region belongs to another regulator: {en} (R6.2)"),
+                    )),
+                    Err((zh, en)) => {
+                        errors.push(FieldError::new("region", "no_receiving_regulator", zh, en))
+                    }
+                }
+            }
             if changes.is_empty() && region.is_none() && !dissolve {
                 errors.push(FieldError::new(
                     "changes",
@@ -771,10 +796,16 @@ pub async fn update(
             en: "Only a draft can be edited".into(),
         });
     }
-    if ctx.org_id != row.station_id && ctx.org_id != row.department_id {
+    let may = match ctx.org_kind {
+        OrgKind::Department => ctx.org_id == row.department_id && ctx.has(Role::Officer),
+        // R11.1: a head appointment is the department's; the station edits only its own drafts.
+        OrgKind::Station => ctx.org_id == row.station_id && kind != Kind::Head,
+        _ => false,
+    };
+    if !may {
         return Err(AppError::forbidden(
-            "只有计量站或其主管部门可以修改草稿",
-            "Only the station or its department may edit the draft",
+            "只有计量站（站长任免除外）或其主管部门经办人可以修改草稿",
+            "Only the station (not for a head appointment) or its department's officer may edit the draft",
         ));
     }
     let version = input.version.ok_or_else(|| {
@@ -927,6 +958,13 @@ pub async fn step(
     }
     let today = today();
     let mut errors = Vec::new();
+    crate::web::check_date("date", input.date, &mut errors);
+    crate::web::check_date("effective_on", input.effective_on, &mut errors);
+    crate::web::check_date(
+        "rectification_deadline",
+        input.rectification_deadline,
+        &mut errors,
+    );
     let mut filed_on = row.filed_on;
     let mut effective_on = row.effective_on;
     let mut assessment = row.assessment.clone();
@@ -1122,6 +1160,8 @@ pub async fn step(
             decided = true;
             if row.proposal.as_deref() == Some("refuse") {
                 to = State::Refused;
+            } else {
+                still_applies(conn, &row, kind).await?;
             }
         }
         Step::Record => match input.effective_on {
@@ -1133,7 +1173,7 @@ pub async fn step(
             )),
             Some(d) => effective_on = Some(d),
         },
-        Step::Acknowledge => {}
+        Step::Acknowledge => still_applies(conn, &row, kind).await?,
     }
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
@@ -1280,8 +1320,10 @@ pub(crate) async fn end_authorization(
     status: &str,
     on: NaiveDate,
 ) -> Result<()> {
+    // Only what is still in force ends (a revoked one stays revoked).
     sqlx::query(
-        "update station_authorization set status = $2, ended_on = $3 where authorization_id = $1",
+        "update station_authorization set status = $2, ended_on = $3
+          where authorization_id = $1 and status in ('active', 'suspended')",
     )
     .bind(auth)
     .bind(status)
@@ -1289,14 +1331,74 @@ pub(crate) async fn end_authorization(
     .execute(&mut *conn)
     .await?;
     sqlx::query(
-        "update station s set status = 'terminated', version = version + 1, updated_at = now()
-          where s.station_id = (select station_id from station_authorization where authorization_id = $1)
-            and not exists (select 1 from station_authorization a where a.station_id = s.station_id
-                              and a.status in ('active', 'suspended'))",
+        "select close_station_if_nothing_in_force(station_id) from station_authorization
+          where authorization_id = $1",
     )
     .bind(auth)
     .execute(&mut *conn)
     .await?;
+    Ok(())
+}
+
+/// At the decision, the authorization must still be in force and the
+/// request must still fit it (items, head): another decision may have come
+/// in between. Locks the authorization row for the rest of the transaction.
+async fn still_applies(conn: &mut PgConnection, row: &Row, kind: Kind) -> Result<()> {
+    let stale = |zh: String, en: String| AppError::Conflict {
+        code: "no_longer_applies",
+        zh,
+        en,
+    };
+    if let Some(auth) = row.authorization_id {
+        let status: Option<String> = sqlx::query_scalar(
+            "select status from station_authorization where authorization_id = $1 for update",
+        )
+        .bind(auth)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if !matches!(status.as_deref(), Some("active" | "suspended")) && kind != Kind::Head {
+            return Err(stale(
+                "该授权已不在有效状态（已终止或撤销），申请不能再批准".into(),
+                "The authorization is no longer in force (ended or revoked); the request cannot be approved".into(),
+            ));
+        }
+        if kind == Kind::Adjustment {
+            let changes: Vec<ItemChange> =
+                serde_json::from_value(row.payload["changes"].clone()).unwrap_or_default();
+            let existing = current_items(conn, auth).await?;
+            for c in changes.iter().filter(|c| c.op != "add") {
+                if !existing.iter().any(|(seq, _)| Some(*seq) == c.seq) {
+                    return Err(stale(
+                        format!("第 {} 项授权项目已不存在（可能已被另一调整取消）", c.seq.unwrap_or(0)),
+                        format!("Authorized item {} no longer exists (another adjustment may have removed it)", c.seq.unwrap_or(0)),
+                    ));
+                }
+            }
+            let removed = changes.iter().filter(|c| c.op == "remove").count();
+            let added = changes.iter().filter(|c| c.op == "add").count();
+            if row.payload["dissolve"] != json!(true) && removed >= existing.len() && added == 0 {
+                return Err(stale(
+                    "批准后将不剩任何授权项目；如需全部取消，请申请撤并或终止".into(),
+                    "No item would remain; ask for merger/dissolution or termination instead"
+                        .into(),
+                ));
+            }
+        }
+    }
+    if kind == Kind::Head && row.payload["action"] == "remove" {
+        let current: Option<String> = sqlx::query_scalar(
+            "select person_name from station_head where station_id = $1 and removed_on is null",
+        )
+        .bind(row.station_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if current.as_deref() != row.payload["person_name"].as_str() {
+            return Err(stale(
+                "拟免职人员已不是现任站长".into(),
+                "The person to remove is no longer the head".into(),
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -1308,7 +1410,6 @@ async fn approve(
     kind: Kind,
     today: NaiveDate,
 ) -> Result<Option<i32>> {
-    let _ = ctx;
     let Some(auth) = row.authorization_id else {
         return Ok(None);
     };
@@ -1424,8 +1525,30 @@ async fn approve(
                     ))
                 }
                 // Fail with a rectification deadline: the authorization stands;
-                // both sides are told the deadline.
+                // a rectification order tracks the deadline (R14.2, R18.3) and
+                // both sides are told.
                 _ => {
+                    let deadline: NaiveDate = data["rectification_deadline"]
+                        .as_str()
+                        .and_then(|d| d.parse().ok())
+                        .unwrap_or(today);
+                    let days = (deadline - today).num_days().clamp(1, 365) as i32;
+                    sqlx::query(
+                        "insert into rectification_order (order_id, station_id, department_id, issuer_id, areas,
+                           description, period_unit, period_days, issued_on, due_on, created_by)
+                         values ($1, $2, $3, $4, array['reexamination'], $5, 'calendar_days', $6, $7, $8, $9)",
+                    )
+                    .bind(Uuid::now_v7())
+                    .bind(row.station_id)
+                    .bind(row.department_id)
+                    .bind(row.regulator_id)
+                    .bind(data["findings"].as_str().unwrap_or("复查考核不通过"))
+                    .bind(days)
+                    .bind(today)
+                    .bind(today + chrono::Days::new(days as u64))
+                    .bind(ctx.user_id)
+                    .execute(&mut *conn)
+                    .await?;
                     notify(
                         conn,
                         &[row.department_id, row.station_id],

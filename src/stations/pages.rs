@@ -259,7 +259,7 @@ pub async fn home(State(app): State<AppState>, ctx: Ctx) -> Result<HomePage, Pag
                 ));
             }
             // R18.3: overdue rectification orders, on every home page concerned.
-            let overdue_orders = crate::supervision::store::orders(&mut tx, None, None, true)
+            let overdue_orders = crate::supervision::store::orders(&mut tx, &ctx, None, None, true)
                 .await?
                 .len();
             if overdue_orders > 0 {
@@ -489,11 +489,12 @@ pub async fn station_show(
         let s = store::get(&mut tx, &ctx, id).await?;
         let auths = crate::authorizations::store::list(&mut tx, &ctx, Some(id)).await?;
         let heads = crate::lifecycle::store::heads(&mut tx, id).await?;
-        let orders: Vec<_> = crate::supervision::store::orders(&mut tx, None, Some(id), false)
-            .await?
-            .into_iter()
-            .filter(|o| o.state != "closed")
-            .collect();
+        let orders: Vec<_> =
+            crate::supervision::store::orders(&mut tx, &ctx, None, Some(id), false)
+                .await?
+                .into_iter()
+                .filter(|o| o.state != "closed")
+                .collect();
         tx.commit().await?;
         Ok::<_, AppError>((s, auths, heads, orders))
     }

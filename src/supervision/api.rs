@@ -52,7 +52,7 @@ pub async fn inspections_list(
 ) -> Result<AppJson<Vec<Inspection>>> {
     let station = q.station()?;
     let mut tx = tenant_tx(&app.db, &ctx).await?;
-    let l = store::inspections(&mut tx, q.state(), station).await?;
+    let l = store::inspections(&mut tx, &ctx, q.state(), station).await?;
     tx.commit().await?;
     Ok(AppJson(l))
 }
@@ -99,7 +99,7 @@ pub async fn inspection_get(
 ) -> Result<AppJson<Inspection>> {
     let id = parse_id(&id)?;
     let mut tx = tenant_tx(&app.db, &ctx).await?;
-    let i = store::inspection_get(&mut tx, id).await?;
+    let i = store::inspection_get(&mut tx, &ctx, id).await?;
     tx.commit().await?;
     Ok(AppJson(i))
 }
@@ -228,7 +228,14 @@ pub async fn orders_list(
 ) -> Result<AppJson<Vec<Order>>> {
     let station = q.station()?;
     let mut tx = tenant_tx(&app.db, &ctx).await?;
-    let l = store::orders(&mut tx, q.state(), station, q.overdue.unwrap_or(false)).await?;
+    let l = store::orders(
+        &mut tx,
+        &ctx,
+        q.state(),
+        station,
+        q.overdue.unwrap_or(false),
+    )
+    .await?;
     tx.commit().await?;
     Ok(AppJson(l))
 }
@@ -243,7 +250,7 @@ pub async fn order_get(
 ) -> Result<AppJson<Order>> {
     let id = parse_id(&id)?;
     let mut tx = tenant_tx(&app.db, &ctx).await?;
-    let o = store::order_get(&mut tx, id).await?;
+    let o = store::order_get(&mut tx, &ctx, id).await?;
     tx.commit().await?;
     Ok(AppJson(o))
 }
@@ -275,7 +282,13 @@ order_step!(
     order_accept,
     "/api/v1/rectification-orders/{id}/accept",
     "accept",
-    "Issuer: accept the report and close the order; the department is told (R18.2)."
+    "Issuer's reviewer or inspector: accept the report and propose to close (four eyes)."
+);
+order_step!(
+    order_close,
+    "/api/v1/rectification-orders/{id}/close",
+    "close",
+    "Issuer's approver (not the one who proposed): close the order; the department is told (R18.2)."
 );
 order_step!(
     order_reject,
@@ -295,7 +308,7 @@ order_step!(
     responses((status = 200, body = [Case])))]
 pub async fn cases_list(State(app): State<AppState>, ctx: Ctx) -> Result<AppJson<Vec<Case>>> {
     let mut tx = tenant_tx(&app.db, &ctx).await?;
-    let l = store::cases(&mut tx).await?;
+    let l = store::cases(&mut tx, &ctx).await?;
     tx.commit().await?;
     Ok(AppJson(l))
 }
@@ -324,7 +337,7 @@ pub async fn case_get(
 ) -> Result<AppJson<Case>> {
     let id = parse_id(&id)?;
     let mut tx = tenant_tx(&app.db, &ctx).await?;
-    let c = store::case_get(&mut tx, id).await?;
+    let c = store::case_get(&mut tx, &ctx, id).await?;
     tx.commit().await?;
     Ok(AppJson(c))
 }
@@ -412,7 +425,7 @@ pub async fn upload_evidence(
     let content_type = crate::standards::documents::sniff(&filename, &bytes)?;
     let mut tx = tenant_tx(&app.db, ctx).await?;
     let station = if owner_type == "inspection" {
-        let i = store::inspection_get(&mut tx, id).await?;
+        let i = store::inspection_get(&mut tx, ctx, id).await?;
         if i.org_id != ctx.org_id || !matches!(i.state.as_str(), "planned" | "recorded") {
             return Err(crate::error::AppError::forbidden(
                 "只有检查单位在检查记录确认前可以上传证据",
@@ -421,7 +434,7 @@ pub async fn upload_evidence(
         }
         i.station_id
     } else {
-        let o = store::order_get(&mut tx, id).await?;
+        let o = store::order_get(&mut tx, ctx, id).await?;
         if o.station_id != ctx.org_id || o.state != "open" {
             return Err(crate::error::AppError::forbidden(
                 "只有被检查的计量站在整改期间可以上传整改证据",

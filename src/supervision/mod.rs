@@ -72,6 +72,7 @@ pub fn api(upload_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(api::order_get))
         .routes(routes!(api::order_report))
         .routes(routes!(api::order_accept))
+        .routes(routes!(api::order_close))
         .routes(routes!(api::order_reject))
         .routes(routes!(api::order_extend))
         .routes(routes!(api::cases_list, api::case_create))

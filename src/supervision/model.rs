@@ -42,42 +42,81 @@ pub fn area_label(key: &str, lang: Lang) -> String {
         .unwrap_or_else(|| key.to_owned())
 }
 
+/// Labels for stored words of this module.
+pub fn word(w: &str, lang: Lang) -> String {
+    let (zh, en) = match w {
+        "planned" => ("已安排", "Planned"),
+        "recorded" => ("已记录待确认", "Recorded"),
+        "completed" => ("已完成", "Completed"),
+        "cancelled" => ("已取消", "Cancelled"),
+        "conforming" => ("符合", "Conforming"),
+        "nonconforming" => ("不符合", "Nonconforming"),
+        "not_inspected" => ("未检查", "Not inspected"),
+        "cooperated" => ("配合检查", "Cooperated"),
+        "refused" => ("拒绝检查", "Refused"),
+        "obstructed" => ("阻碍检查", "Obstructed"),
+        "open" => ("待整改", "Open"),
+        "reported" => ("已报告待审核", "Reported"),
+        "closed" => ("已关闭", "Closed"),
+        "working_days" => ("个工作日", "working days"),
+        "calendar_days" => ("个自然日", "calendar days"),
+        "draft" => ("立案", "Opened"),
+        "proposed" => ("已提出处理意见", "Proposed"),
+        "decided" => ("已决定", "Decided"),
+        "withdrawn" => ("已撤回", "Withdrawn"),
+        "warning" => ("警告", "Warning"),
+        "order_to_correct" => ("责令改正", "Order to correct"),
+        "fine" => ("罚款", "Fine"),
+        "revocation" => ("撤销授权", "Revocation"),
+        "other" => ("其他", "Other"),
+        "regulator" => ("市场监管部门检查", "Regulator"),
+        "reexamination" => ("复查考核不通过（R14.2）", "Failed re-examination (R14.2)"),
+        "closing" => ("已提出关闭意见待审批", "Closure proposed"),
+        "department" => (
+            "主管部门按本部门规定检查",
+            "Department, under its own rules",
+        ),
+        _ => return area_label(w, lang),
+    };
+    lang.pick(zh, en).to_owned()
+}
+
 /// R19.1: the seven prohibited acts of Art 16, by number.
 pub const ART16_ITEMS: [(&str, &str, &str); 7] = [
     (
         "1",
-        "使用未经考核合格或者超过有效期的计量标准开展计量检定",
-        "Using a standard not assessed or past its validity",
+        "擅自改造、拆迁、改变计量基准，或者故意损坏计量基准设备，致使计量基准量值失准、停用或者报废",
+        "Altering, moving or changing a primary standard without approval, or damaging it so that it fails, stops or is scrapped",
     ),
     (
         "2",
-        "擅自改动、拆装、移动计量基准或者计量标准",
-        "Altering, dismantling or moving a primary or standard without approval",
+        "擅自更换、封存、停用、注销、破坏计量标准",
+        "Replacing, sealing, stopping, cancelling or damaging a standard without approval",
     ),
     (
         "3",
-        "出租、出借或者以其他方式转让计量标准",
-        "Leasing, lending or transferring a standard",
+        "擅自出租、出借或者以其他方式转让计量标准",
+        "Leasing, lending or otherwise transferring a standard without approval",
     ),
     (
         "4",
-        "使用未取得相应资格的人员开展计量检定、型式评价",
-        "Using unqualified staff for verification or type evaluation",
+        "妨碍量值传递或者溯源",
+        "Obstructing the dissemination or traceability of measurement values",
     ),
     (
         "5",
-        "伪造、篡改计量检定数据、结果或者证书",
-        "Forging or altering data, results or certificates",
+        "出具虚假、不实证书或者报告",
+        "Issuing false or untrue certificates or reports",
     ),
     (
         "6",
-        "违反计量检定规程、技术规范开展工作",
-        "Working against the verification regulations or specifications",
+        "执行计量检定、型式评价等任务的人员不符合规定",
+        "Staff performing verification, type evaluation or similar tasks not meeting the requirements",
     ),
     (
         "7",
-        "超出授权项目、期限或者区域开展工作",
-        "Working outside the authorized items, period or region",
+        "擅自超过授权的期限、范围或者区域，执行相关计量检定、型式评价任务",
+        "Performing verification or type evaluation beyond the authorized period, scope or region",
     ),
 ];
 
@@ -283,6 +322,8 @@ pub struct Order {
     pub report: Option<String>,
     pub rejection_reasons: Option<String>,
     pub closed_on: Option<NaiveDate>,
+    /// Four eyes: who proposed to close.
+    pub closure_proposed_by: Option<Uuid>,
     pub version: i32,
     /// The deadline in force (the extension's, if any).
     #[sqlx(skip)]
@@ -337,4 +378,24 @@ pub struct PublicInspection {
     /// `conforming` or `nonconforming` overall.
     pub result: String,
     pub cooperation: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// R19.1: the seven items are Art 16's, word for word (the regulation's
+    /// text is kept in `reference/`, copied from the seed).
+    #[test]
+    fn the_art16_items_are_the_regulations_own_words() {
+        let text = include_str!("../../reference/order-93-regulation.txt");
+        let flat: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        let art16 = &flat[flat.find("第十六条").unwrap()..flat.find("第十七条").unwrap()];
+        for (n, zh, _) in ART16_ITEMS {
+            assert!(
+                art16.contains(zh),
+                "Art 16 item {n} is not the regulation's text: {zh}"
+            );
+        }
+    }
 }

@@ -19,7 +19,6 @@ use super::store;
 use crate::auth::{Ctx, OrgKind, Role};
 use crate::db::tenant_tx;
 use crate::error::{AppError, Result};
-use crate::i18n::Lang;
 use crate::orgs::pages::Errors;
 use crate::state::AppState;
 use crate::web::{parse_id, AppQuery, Layout, PageError};
@@ -33,42 +32,7 @@ fn date(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()
 }
 
-/// Labels for stored words of this module.
-pub fn word(w: &str, lang: Lang) -> String {
-    let (zh, en) = match w {
-        "planned" => ("已安排", "Planned"),
-        "recorded" => ("已记录待确认", "Recorded"),
-        "completed" => ("已完成", "Completed"),
-        "cancelled" => ("已取消", "Cancelled"),
-        "conforming" => ("符合", "Conforming"),
-        "nonconforming" => ("不符合", "Nonconforming"),
-        "not_inspected" => ("未检查", "Not inspected"),
-        "cooperated" => ("配合检查", "Cooperated"),
-        "refused" => ("拒绝检查", "Refused"),
-        "obstructed" => ("阻碍检查", "Obstructed"),
-        "open" => ("待整改", "Open"),
-        "reported" => ("已报告待审核", "Reported"),
-        "closed" => ("已关闭", "Closed"),
-        "working_days" => ("个工作日", "working days"),
-        "calendar_days" => ("个自然日", "calendar days"),
-        "draft" => ("立案", "Opened"),
-        "proposed" => ("已提出处理意见", "Proposed"),
-        "decided" => ("已决定", "Decided"),
-        "withdrawn" => ("已撤回", "Withdrawn"),
-        "warning" => ("警告", "Warning"),
-        "order_to_correct" => ("责令改正", "Order to correct"),
-        "fine" => ("罚款", "Fine"),
-        "revocation" => ("撤销授权", "Revocation"),
-        "other" => ("其他", "Other"),
-        "regulator" => ("市场监管部门检查", "Regulator"),
-        "department" => (
-            "主管部门按本部门规定检查",
-            "Department, under its own rules",
-        ),
-        _ => return area_label(w, lang),
-    };
-    lang.pick(zh, en).to_owned()
-}
+pub use super::model::word;
 
 fn badge(w: &str) -> &'static str {
     match w {
@@ -142,7 +106,7 @@ async fn inspections_page(
     errors: Errors,
 ) -> Result<InspectionsPage> {
     let mut tx = tenant_tx(&app.db, ctx).await?;
-    let rows = store::inspections(&mut tx, None, None).await?;
+    let rows = store::inspections(&mut tx, ctx, None, None).await?;
     let can_plan = matches!(ctx.org_kind, OrgKind::Regulator | OrgKind::Department)
         && (ctx.has(Role::Inspector) || ctx.has(Role::Reviewer) || ctx.has(Role::Officer));
     let (stations, people) = if can_plan {
@@ -377,8 +341,8 @@ async fn inspection_page(
     error: Option<String>,
 ) -> Result<InspectionPage> {
     let mut tx = tenant_tx(&app.db, ctx).await?;
-    let i = store::inspection_get(&mut tx, id).await?;
-    let orders: Vec<Order> = store::orders(&mut tx, None, Some(i.station_id), false)
+    let i = store::inspection_get(&mut tx, ctx, id).await?;
+    let orders: Vec<Order> = store::orders(&mut tx, ctx, None, Some(i.station_id), false)
         .await?
         .into_iter()
         .filter(|o| o.inspection_id == Some(id))
@@ -669,7 +633,7 @@ pub async fn orders_list(
     let r = async {
         let station = q.station()?;
         let mut tx = tenant_tx(&app.db, &ctx).await?;
-        let all = store::orders(&mut tx, q.state(), station, false).await?;
+        let all = store::orders(&mut tx, &ctx, q.state(), station, false).await?;
         tx.commit().await?;
         Ok::<_, AppError>(all)
     }
@@ -698,6 +662,7 @@ pub struct OrderPage {
     documents: Vec<crate::standards::documents::DocumentInfo>,
     is_station: bool,
     is_issuer: bool,
+    own_closure: bool,
     error: Option<String>,
 }
 
@@ -717,7 +682,7 @@ async fn order_page(
     error: Option<String>,
 ) -> Result<OrderPage> {
     let mut tx = tenant_tx(&app.db, ctx).await?;
-    let o = store::order_get(&mut tx, id).await?;
+    let o = store::order_get(&mut tx, ctx, id).await?;
     let documents = crate::standards::documents::list(&mut tx, "rectification_order", id).await?;
     tx.commit().await?;
     Ok(OrderPage {
@@ -732,6 +697,7 @@ async fn order_page(
         ),
         is_station: ctx.org_id == o.station_id,
         is_issuer: ctx.org_id == o.issuer_id,
+        own_closure: o.closure_proposed_by == Some(ctx.user_id),
         documents,
         error,
         o,
@@ -845,7 +811,7 @@ async fn cases_page(
     errors: Errors,
 ) -> Result<CasesPage> {
     let mut tx = tenant_tx(&app.db, ctx).await?;
-    let rows = store::cases(&mut tx).await?;
+    let rows = store::cases(&mut tx, ctx).await?;
     let can_open =
         ctx.org_kind == OrgKind::Regulator && (ctx.has(Role::Reviewer) || ctx.has(Role::Inspector));
     let is_approver = ctx.org_kind == OrgKind::Regulator && ctx.has(Role::Approver);
@@ -958,7 +924,7 @@ impl CasePage {
 
 async fn case_page(app: &AppState, ctx: &Ctx, id: Uuid, error: Option<String>) -> Result<CasePage> {
     let mut tx = tenant_tx(&app.db, ctx).await?;
-    let c = store::case_get(&mut tx, id).await?;
+    let c = store::case_get(&mut tx, ctx, id).await?;
     tx.commit().await?;
     let reg = ctx.org_id == c.regulator_id;
     Ok(CasePage {

@@ -42,10 +42,12 @@ fn need_version(v: Option<i32>) -> Result<i32> {
 }
 
 fn illegal(state: &str) -> AppError {
+    let zh = word(state, crate::i18n::Lang::Zh);
+    let en = word(state, crate::i18n::Lang::En).to_lowercase();
     AppError::Conflict {
         code: "illegal_transition",
-        zh: format!("当前状态为“{state}”，不能办理此步骤（可能已被他人办理，请刷新）"),
-        en: format!("The record is {state}; this step is not possible now (someone may have acted first; reload)"),
+        zh: format!("当前状态为“{zh}”，不能办理此步骤（可能已被他人办理，请刷新）"),
+        en: format!("The record is {en}; this step is not possible now (someone may have acted first; reload)"),
     }
 }
 
@@ -54,7 +56,22 @@ fn illegal(state: &str) -> AppError {
 /// Whether the caller's organization may inspect a station (R17.1), read
 /// with the owner's pool through this narrow query so that a refusal can
 /// say why even for a station the caller cannot otherwise see.
-pub async fn may_inspect_station(pool: &PgPool, ctx: &Ctx, station: Uuid) -> Result<Uuid> {
+pub async fn may_inspect_station(
+    conn: &mut PgConnection,
+    pool: &PgPool,
+    ctx: &Ctx,
+    station: Uuid,
+) -> Result<Uuid> {
+    // A station the caller cannot see answers 404, like any other record
+    // of another tenant (no existence oracle).
+    let visible: Option<Uuid> =
+        sqlx::query_scalar("select station_id from station where station_id = $1")
+            .bind(station)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if visible.is_none() {
+        return Err(AppError::NotFound);
+    }
     let facts: Option<(String, Uuid, Vec<String>)> = sqlx::query_as(
         "select s.location_division, s.department_id,
                 coalesce((select array_agg(distinct c) from station_authorization a, unnest(a.region) c
@@ -139,11 +156,11 @@ pub async fn inspectable(
         "select s.station_id, o.name, s.code from station s join organization o on o.organization_id = s.station_id
           where s.status in ('authorized', 'suspended') order by o.name collate zh_pinyin",
     )
-    .fetch_all(conn)
+    .fetch_all(&mut *conn)
     .await?;
     let mut out = Vec::new();
     for s in visible {
-        if may_inspect_station(pool, ctx, s.0).await.is_ok() {
+        if may_inspect_station(conn, pool, ctx, s.0).await.is_ok() {
             out.push(s);
         }
     }
@@ -222,26 +239,38 @@ const INSPECTION: &str =
   join organization og on og.organization_id = i.org_id
   join organization so on so.organization_id = i.station_id";
 
-pub async fn inspection_get(conn: &mut PgConnection, id: Uuid) -> Result<Inspection> {
-    let row: Option<Inspection> =
-        sqlx::query_as(&format!("{INSPECTION} where i.inspection_id = $1"))
-            .bind(id)
-            .fetch_optional(conn)
-            .await?;
+/// Who sees an inspection, stated in the query as well as by the row policy:
+/// the inspecting organization; the station and its department once completed.
+const INSPECTION_VISIBLE: &str =
+    "(i.org_id = $9 or (i.state = 'completed' and (i.station_id = $9 or i.department_id = $9)))";
+
+pub async fn inspection_get(conn: &mut PgConnection, ctx: &Ctx, id: Uuid) -> Result<Inspection> {
+    let row: Option<Inspection> = sqlx::query_as(&format!(
+        "{INSPECTION} where i.inspection_id = $1 and {}",
+        INSPECTION_VISIBLE.replace("$9", "$2")
+    ))
+    .bind(id)
+    .bind(ctx.org_id)
+    .fetch_optional(conn)
+    .await?;
     row.ok_or(AppError::NotFound)
 }
 
 pub async fn inspections(
     conn: &mut PgConnection,
+    ctx: &Ctx,
     state: Option<&str>,
     station: Option<Uuid>,
 ) -> Result<Vec<Inspection>> {
     Ok(sqlx::query_as(&format!(
         "{INSPECTION} where ($1::text is null or i.state = $1) and ($2::uuid is null or i.station_id = $2)
-          order by i.planned_on desc, i.created_at desc limit 500"
+           and {}
+          order by i.planned_on desc, i.created_at desc limit 500",
+        INSPECTION_VISIBLE.replace("$9", "$3")
     ))
     .bind(state)
     .bind(station)
+    .bind(ctx.org_id)
     .fetch_all(conn)
     .await?)
 }
@@ -299,8 +328,9 @@ pub async fn plan(
             "Choose the station",
         ));
     };
-    let department = may_inspect_station(pool, ctx, station).await?;
+    let department = may_inspect_station(conn, pool, ctx, station).await?;
     let mut errors = Vec::new();
+    crate::web::check_date("planned_on", input.planned_on, &mut errors);
     if input.planned_on.is_none() {
         errors.push(FieldError::required("planned_on"));
     }
@@ -318,7 +348,7 @@ pub async fn plan(
         None,
     )
     .await?;
-    inspection_get(conn, id).await
+    inspection_get(conn, ctx, id).await
 }
 
 /// The draw's result as stored: assignments with user ids.
@@ -378,7 +408,7 @@ pub async fn random_draw(
     }
     let mut departments = BTreeMap::new();
     for s in &stations {
-        match may_inspect_station(pool, ctx, *s).await {
+        match may_inspect_station(conn, pool, ctx, *s).await {
             Ok(d) => {
                 departments.insert(*s, d);
             }
@@ -435,6 +465,7 @@ pub async fn random_draw(
     if input.planned_on.is_none() {
         errors.push(FieldError::required("planned_on"));
     }
+    crate::web::check_date("planned_on", input.planned_on, &mut errors);
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
@@ -499,7 +530,7 @@ pub async fn random_draw(
             Some(draw_id),
         )
         .await?;
-        planned.push(inspection_get(conn, id).await?);
+        planned.push(inspection_get(conn, ctx, id).await?);
     }
     Ok((draw_get(conn, draw_id).await?, planned))
 }
@@ -559,7 +590,7 @@ pub async fn record(
     id: Uuid,
     input: &RecordInput,
 ) -> Result<Inspection> {
-    let i = inspection_get(conn, id).await?;
+    let i = inspection_get(conn, ctx, id).await?;
     if i.org_id != ctx.org_id {
         return Err(AppError::NotFound);
     }
@@ -627,6 +658,8 @@ pub async fn record(
             "Areas are the five of Art 17",
         ));
     }
+    crate::web::check_date("inspected_from", input.inspected_from, &mut errors);
+    crate::web::check_date("inspected_to", input.inspected_to, &mut errors);
     match (input.inspected_from, input.inspected_to) {
         (None, _) => errors.push(FieldError::required("inspected_from")),
         (Some(a), Some(b)) if b < a => errors.push(FieldError::new(
@@ -690,7 +723,7 @@ pub async fn record(
             .after(&json!({"areas": areas, "cooperation": cooperation})),
     )
     .await?;
-    inspection_get(conn, id).await
+    inspection_get(conn, ctx, id).await
 }
 
 /// Steps on an inspection: `approve` (four eyes), `return`, `cancel`, `publish`.
@@ -701,7 +734,7 @@ pub async fn inspection_step(
     step: &str,
     input: &StepInput,
 ) -> Result<Inspection> {
-    let i = inspection_get(conn, id).await?;
+    let i = inspection_get(conn, ctx, id).await?;
     if i.org_id != ctx.org_id {
         return Err(AppError::NotFound);
     }
@@ -785,7 +818,7 @@ pub async fn inspection_step(
             .after(&json!({"state": to})),
     )
     .await?;
-    inspection_get(conn, id).await
+    inspection_get(conn, ctx, id).await
 }
 
 /// 双随机、一公开: completed, published random inspections, without notes.
@@ -810,7 +843,7 @@ pub async fn public_inspections(pool: &PgPool) -> Result<Vec<PublicInspection>> 
 const ORDER: &str = "select o.order_id as id, o.inspection_id, o.station_id, so.name as station_name, o.department_id,
        o.issuer_id, og.name as issuer_name, o.areas, o.description, o.period_unit, o.period_days,
        o.issued_on, o.due_on, o.extended_due_on, o.extension_reason, o.state, o.report,
-       o.rejection_reasons, o.closed_on, o.version
+       o.rejection_reasons, o.closed_on, o.closure_proposed_by, o.version
   from rectification_order o
   join organization so on so.organization_id = o.station_id
   join organization og on og.organization_id = o.issuer_id";
@@ -823,9 +856,12 @@ fn finish(mut o: Order, today: NaiveDate) -> Order {
     o
 }
 
-pub async fn order_get(conn: &mut PgConnection, id: Uuid) -> Result<Order> {
-    let o: Option<Order> = sqlx::query_as(&format!("{ORDER} where o.order_id = $1"))
-        .bind(id)
+pub async fn order_get(conn: &mut PgConnection, ctx: &Ctx, id: Uuid) -> Result<Order> {
+    let o: Option<Order> = sqlx::query_as(&format!(
+        "{ORDER} where o.order_id = $1 and (o.issuer_id = $2 or o.station_id = $2 or o.department_id = $2)"
+    ))
+    .bind(id)
+    .bind(ctx.org_id)
         .fetch_optional(conn)
         .await?;
     o.map(|o| finish(o, today())).ok_or(AppError::NotFound)
@@ -834,16 +870,19 @@ pub async fn order_get(conn: &mut PgConnection, id: Uuid) -> Result<Order> {
 /// Orders the caller sees, filtered; overdue ones first when asked.
 pub async fn orders(
     conn: &mut PgConnection,
+    ctx: &Ctx,
     state: Option<&str>,
     station: Option<Uuid>,
     overdue_only: bool,
 ) -> Result<Vec<Order>> {
     let rows: Vec<Order> = sqlx::query_as(&format!(
         "{ORDER} where ($1::text is null or o.state = $1) and ($2::uuid is null or o.station_id = $2)
+           and (o.issuer_id = $3 or o.station_id = $3 or o.department_id = $3)
           order by coalesce(o.extended_due_on, o.due_on), o.created_at limit 500"
     ))
     .bind(state)
     .bind(station)
+    .bind(ctx.org_id)
     .fetch_all(conn)
     .await?;
     let today = today();
@@ -862,7 +901,7 @@ pub async fn order_issue(
     inspection: Uuid,
     input: &OrderInput,
 ) -> Result<Order> {
-    let i = inspection_get(conn, inspection).await?;
+    let i = inspection_get(conn, ctx, inspection).await?;
     if i.org_id != ctx.org_id {
         return Err(AppError::NotFound);
     }
@@ -952,6 +991,7 @@ pub async fn order_issue(
             None
         }
     };
+    crate::web::check_date("issued_on", input.issued_on, &mut errors);
     let issued = input.issued_on.unwrap_or_else(today);
     if issued > today() {
         errors.push(FieldError::new(
@@ -1021,7 +1061,7 @@ pub async fn order_issue(
             "period": {"unit": input.period_unit, "days": days}})),
     )
     .await?;
-    order_get(conn, id).await
+    order_get(conn, ctx, id).await
 }
 
 /// Steps on an order: `report` (station), `accept`, `reject`, `extend` (issuer).
@@ -1032,21 +1072,37 @@ pub async fn order_step(
     step: &str,
     input: &StepInput,
 ) -> Result<Order> {
-    let o = order_get(conn, id).await?;
+    let o = order_get(conn, ctx, id).await?;
     let version = need_version(input.version)?;
     let issuer = ctx.org_id == o.issuer_id
         && (ctx.has(Role::Reviewer)
             || ctx.has(Role::Approver)
             || ctx.has(Role::Inspector)
             || ctx.has(Role::Officer));
+    // Four eyes (requirements §2): a reviewer proposes to close, another
+    // user with the deciding role closes.
+    let proposer = ctx.org_id == o.issuer_id
+        && (ctx.has(Role::Reviewer) || ctx.has(Role::Inspector) || ctx.has(Role::Officer));
+    let decider = ctx.org_id == o.issuer_id
+        && match ctx.org_kind {
+            OrgKind::Regulator => ctx.has(Role::Approver),
+            _ => ctx.has(Role::Officer) || ctx.has(Role::Admin),
+        };
     let station = ctx.org_id == o.station_id;
     let (actor_ok, from, to): (bool, &[&str], &str) = match step {
         "report" => (station, &["open"], "reported"),
-        "accept" => (issuer, &["reported"], "closed"),
-        "reject" => (issuer, &["reported"], "open"),
-        "extend" => (issuer, &["open", "reported"], o.state.as_str()),
+        "accept" => (proposer, &["reported"], "closing"),
+        "close" => (decider, &["closing"], "closed"),
+        "reject" => (issuer, &["reported", "closing"], "open"),
+        "extend" => (issuer, &["open", "reported", "closing"], o.state.as_str()),
         _ => return Err(AppError::NotFound),
     };
+    if step == "close" && o.closure_proposed_by == Some(ctx.user_id) {
+        return Err(AppError::forbidden(
+            "关闭整改通知须由提出关闭意见以外的另一人审批（双人复核）",
+            "Four eyes: someone other than the one who proposed closing closes the order",
+        ));
+    }
     if !actor_ok {
         return Err(AppError::forbidden(
             if step == "report" {
@@ -1088,6 +1144,7 @@ pub async fn order_step(
                     en: "The deadline can be extended once only (R18.3)".into(),
                 });
             }
+            crate::web::check_date("new_due_on", input.new_due_on, &mut errors);
             match input.new_due_on {
                 Some(d) if d > o.due_on => {}
                 _ => errors.push(FieldError::new(
@@ -1118,8 +1175,9 @@ pub async fn order_step(
            rejection_reasons = case when $4 = 'reject' then $6 else rejection_reasons end,
            extended_due_on = case when $4 = 'extend' then $7 else extended_due_on end,
            extension_reason = case when $4 = 'extend' then $6 else extension_reason end,
-           closed_on = case when $4 = 'accept' then $8 else closed_on end,
-           closed_by = case when $4 = 'accept' then $9 else closed_by end,
+           closure_proposed_by = case when $4 = 'accept' then $9 when $4 = 'reject' then null else closure_proposed_by end,
+           closed_on = case when $4 = 'close' then $8 else closed_on end,
+           closed_by = case when $4 = 'close' then $9 else closed_by end,
            version = version + 1, updated_at = now()
          where order_id = $1 and version = $2",
     )
@@ -1144,6 +1202,13 @@ pub async fn order_step(
             format!("{} 提交了整改报告，待审核。", o.station_name),
         ),
         "accept" => (
+            format!("整改报告已审核，待审批关闭：{}", o.station_name),
+            format!(
+                "{} 审核通过 {} 的整改报告，待审批人确认关闭。",
+                o.issuer_name, o.station_name
+            ),
+        ),
+        "close" => (
             format!("整改已通过：{}", o.station_name),
             format!(
                 "{} 确认 {} 整改完成，通知关闭（R18.2）。",
@@ -1192,7 +1257,7 @@ pub async fn order_step(
         .after(&json!({"state": to, "extended_due_on": input.new_due_on, "reasons": reasons})),
     )
     .await?;
-    order_get(conn, id).await
+    order_get(conn, ctx, id).await
 }
 
 async fn notify(
@@ -1219,6 +1284,17 @@ async fn notify(
 
 // ------------------------------------------------------------ cases
 
+/// A positive amount of yuan: up to 12 digits, at most two decimals.
+fn valid_amount(s: &str) -> bool {
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    !int.is_empty()
+        && int.len() <= 12
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.len() <= 2
+        && frac.bytes().all(|b| b.is_ascii_digit())
+        && (int.bytes().any(|b| b != b'0') || frac.bytes().any(|b| b != b'0'))
+}
+
 const CASE: &str = "select c.case_id as id, c.regulator_id, g.name as regulator_name, c.station_id,
        so.name as station_name, c.art16_items, c.description, c.inspection_ids, c.evidence, c.state,
        c.decision, c.fine_amount::text as fine_amount, c.decision_notes, c.proposed_by, c.decided_by,
@@ -1227,20 +1303,29 @@ const CASE: &str = "select c.case_id as id, c.regulator_id, g.name as regulator_
   join organization g on g.organization_id = c.regulator_id
   join organization so on so.organization_id = c.station_id";
 
-pub async fn case_get(conn: &mut PgConnection, id: Uuid) -> Result<Case> {
-    let c: Option<Case> = sqlx::query_as(&format!("{CASE} where c.case_id = $1"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?;
+/// The regulator's cases; the station and department see decided ones.
+const CASE_VISIBLE: &str = "(c.regulator_id = $9 or (c.state = 'decided' and (c.station_id = $9 or c.department_id = $9)))";
+
+pub async fn case_get(conn: &mut PgConnection, ctx: &Ctx, id: Uuid) -> Result<Case> {
+    let c: Option<Case> = sqlx::query_as(&format!(
+        "{CASE} where c.case_id = $1 and {}",
+        CASE_VISIBLE.replace("$9", "$2")
+    ))
+    .bind(id)
+    .bind(ctx.org_id)
+    .fetch_optional(conn)
+    .await?;
     c.ok_or(AppError::NotFound)
 }
 
-pub async fn cases(conn: &mut PgConnection) -> Result<Vec<Case>> {
-    Ok(
-        sqlx::query_as(&format!("{CASE} order by c.created_at desc limit 500"))
-            .fetch_all(conn)
-            .await?,
-    )
+pub async fn cases(conn: &mut PgConnection, ctx: &Ctx) -> Result<Vec<Case>> {
+    Ok(sqlx::query_as(&format!(
+        "{CASE} where {} order by c.created_at desc limit 500",
+        CASE_VISIBLE.replace("$9", "$1")
+    ))
+    .bind(ctx.org_id)
+    .fetch_all(conn)
+    .await?)
 }
 
 /// R19.1: opens a case (regulator's reviewer or inspector).
@@ -1265,7 +1350,7 @@ pub async fn case_create(
             "Choose the station",
         ));
     };
-    let department = may_inspect_station(pool, ctx, station).await?;
+    let department = may_inspect_station(conn, pool, ctx, station).await?;
     let mut errors = Vec::new();
     let mut items = input.art16_items.clone();
     items.sort();
@@ -1332,7 +1417,7 @@ pub async fn case_create(
             .after(&json!({"station_id": station, "art16_items": items})),
     )
     .await?;
-    case_get(conn, id).await
+    case_get(conn, ctx, id).await
 }
 
 /// Steps on a case: `propose` (decision), `decide` (another approver), `withdraw`.
@@ -1343,7 +1428,7 @@ pub async fn case_step(
     step: &str,
     input: &StepInput,
 ) -> Result<Case> {
-    let c = case_get(conn, id).await?;
+    let c = case_get(conn, ctx, id).await?;
     if c.regulator_id != ctx.org_id {
         return Err(AppError::NotFound);
     }
@@ -1397,12 +1482,8 @@ pub async fn case_step(
     if step == "propose" {
         match input.decision.as_deref() {
             Some("fine") => match text(&input.fine_amount).map(|f| f.replace([',', '，'], "")) {
-                Some(f)
-                    if f.parse::<f64>().is_ok_and(|v| v > 0.0 && v < 1e12)
-                        && f.split('.').nth(1).is_none_or(|d| d.len() <= 2) =>
-                {
-                    fine = Some(f)
-                }
+                // Yuan with at most two decimals, above zero, within numeric(14, 2).
+                Some(f) if valid_amount(&f) => fine = Some(f),
                 _ => errors.push(FieldError::new(
                     "fine_amount",
                     "invalid",
@@ -1410,7 +1491,27 @@ pub async fn case_step(
                     "The fine is an amount above 0 (yuan, at most two decimals)",
                 )),
             },
-            Some("warning" | "order_to_correct" | "revocation" | "other") => {}
+            Some("revocation") => {
+                // R19.1: revocation is for the regulator that granted an
+                // authorization still in force.
+                let granted: i64 = sqlx::query_scalar(
+                    "select count(*) from station_authorization where station_id = $1 and regulator_id = $2
+                       and status in ('active', 'suspended')",
+                )
+                .bind(c.station_id)
+                .bind(ctx.org_id)
+                .fetch_one(&mut *conn)
+                .await?;
+                if granted == 0 {
+                    errors.push(FieldError::new(
+                        "decision",
+                        "not_authorizer",
+                        "只有授权部门可以撤销其颁发的有效授权；请将案件移交授权部门",
+                        "Only the authorizing regulator revokes its authorization; refer the case to it",
+                    ));
+                }
+            }
+            Some("warning" | "order_to_correct" | "other") => {}
             _ => errors.push(FieldError::new(
                 "decision",
                 "invalid",
@@ -1486,7 +1587,7 @@ pub async fn case_step(
             .after(&json!({"state": to, "decision": input.decision, "fine_amount": fine})),
     )
     .await?;
-    case_get(conn, id).await
+    case_get(conn, ctx, id).await
 }
 
 // ------------------------------------------------------------ referrals
@@ -1545,6 +1646,46 @@ pub async fn referral_create(
             "Summarize the clues",
         ));
     }
+    crate::web::check_date("referred_on", input.referred_on, &mut errors);
+    if recipient.as_ref().is_some_and(|r| r.chars().count() > 200) {
+        errors.push(FieldError::new(
+            "recipient",
+            "length",
+            "接收机关名称不得超过 200 字",
+            "At most 200 characters",
+        ));
+    }
+    if reference.as_ref().is_some_and(|r| r.chars().count() > 100) {
+        errors.push(FieldError::new(
+            "reference",
+            "length",
+            "文号不得超过 100 字",
+            "At most 100 characters",
+        ));
+    }
+    if summary.as_ref().is_some_and(|r| r.chars().count() > 5000) {
+        errors.push(FieldError::new(
+            "summary",
+            "length",
+            "概要不得超过 5000 字",
+            "At most 5,000 characters",
+        ));
+    }
+    if let Some(st) = input.station_id {
+        let seen: Option<Uuid> =
+            sqlx::query_scalar("select station_id from station where station_id = $1")
+                .bind(st)
+                .fetch_optional(&mut *conn)
+                .await?;
+        if seen.is_none() {
+            errors.push(FieldError::new(
+                "station_id",
+                "unknown",
+                "所选计量站不存在",
+                "Unknown station",
+            ));
+        }
+    }
     match input.referred_on {
         None => errors.push(FieldError::required("referred_on")),
         Some(d) if d > today() => errors.push(FieldError::new(
@@ -1556,7 +1697,7 @@ pub async fn referral_create(
         _ => {}
     }
     if let Some(case) = input.case_id {
-        if case_get(conn, case)
+        if case_get(conn, ctx, case)
             .await
             .map(|c| c.regulator_id != ctx.org_id)
             .unwrap_or(true)
@@ -1628,6 +1769,7 @@ mod tests {
             report: None,
             rejection_reasons: None,
             closed_on: None,
+            closure_proposed_by: None,
             version: 1,
             effective_due: None,
             overdue: false,

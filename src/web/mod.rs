@@ -358,6 +358,27 @@ pub fn terms(words: &[String], en: bool) -> String {
         .join(if en { ", " } else { "、" })
 }
 
+/// A date a person could mean here: years 2000–2100. Anything else (a
+/// typo such as 0202 or 20255) is refused beside its field instead of
+/// failing in the database.
+pub fn check_date(
+    field: &str,
+    date: Option<chrono::NaiveDate>,
+    errors: &mut Vec<crate::error::FieldError>,
+) {
+    use chrono::Datelike;
+    if let Some(d) = date {
+        if !(2000..=2100).contains(&d.year()) {
+            errors.push(crate::error::FieldError::new(
+                field,
+                "date_range",
+                format!("日期 {d} 超出合理范围（2000–2100 年）"),
+                format!("The date {d} is out of range (years 2000–2100)"),
+            ));
+        }
+    }
+}
+
 /// A GB/T 2260 code with its name, e.g. `440000 广东省` (the code alone if unknown).
 pub fn division_label(code: &str) -> String {
     match crate::rules::DivisionCode::parse(code) {

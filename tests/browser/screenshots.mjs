@@ -142,7 +142,7 @@ await gdst.waitForLoadState();
 await gdst.screenshot({ path: `${OUT}/termination-form-errors.png`, fullPage: true });
 const dept = await session("dept.officer");
 const gdStation = await gdst.evaluate(async () => (await (await fetch("/api/v1/me")).json()).organization.id);
-let adj = await post(dept, "/api/v1/adjustments", { station_id: gdStation, reason: "电流互感器检定业务移交；电能表范围调整；增加广西", region: ["440000", "450000"],
+let adj = await post(dept, "/api/v1/adjustments", { station_id: gdStation, reason: "电流互感器检定业务移交；电能表范围调整；区域收窄为广州、深圳", region: ["440100", "440300"],
   changes: [{ op: "change", seq: 1, item: { name: "电能表", range_text: "（0～50）A", accuracy_text: "0.5级", task_types: ["verification", "calibration"], specification: "JJG 596-2012" } }, { op: "remove", seq: 2 }] });
 adj = await post(dept, `/api/v1/lifecycle-requests/${adj.id}/submit`, { version: adj.version });
 await shot(rev, "/requests", "requests-queue");
@@ -150,5 +150,33 @@ adj = await post(rev, `/api/v1/lifecycle-requests/${adj.id}/propose`, { version:
 await shot(appr, `/requests/${adj.id}`, "adjustment-decision");
 adj = await post(appr, `/api/v1/lifecycle-requests/${adj.id}/confirm`, { version: adj.version });
 await shot(appr, `/authorizations/${adj.authorization_id}/versions`, "versions-diff");
+
+// Supervision (issue 7): the inspection record form (empty, then refused
+// with errors), and the regulator's overdue orders.
+await shot(rev, "/inspections", "inspections");
+const me = await rev.evaluate(async () => (await (await fetch("/api/v1/me")).json()).user_id);
+let insp = await post(rev, "/api/v1/inspections", { station_id: gdStation, planned_on: "2026-11-20", inspectors: [me] });
+await shot(rev, `/inspections/${insp.id}`, "inspection-record-form");
+await rev.check("input[name=finding_fees][value=nonconforming]");
+await rev.check("input[name=cooperation][value=obstructed]");
+await rev.fill("#r-from", "2026-11-20");
+await rev.click("form.form button[type=submit].primary");
+await rev.waitForLoadState();
+await rev.screenshot({ path: `${OUT}/inspection-record-errors.png`, fullPage: true });
+const put = (page, url, body) => page.evaluate(async ([url, body]) => {
+  const r = await fetch(url, { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  return r.json();
+}, [url, body]);
+insp = await put(rev, `/api/v1/inspections/${insp.id}/record`, { version: insp.version, inspected_from: "2026-11-20", inspected_to: "2026-11-21",
+  areas: { compliance: { finding: "conforming" }, technical_specifications: { finding: "nonconforming", notes: "使用作废版本的检定规程 JJG 596-1999" },
+    standards_management: { finding: "conforming" }, fees: { finding: "nonconforming", notes: "超标准收取检定费" }, conduct: { finding: "conforming" } },
+  cooperation: "cooperated", summary: "发现两项问题，责令限期整改。" });
+insp = await post(appr, `/api/v1/inspections/${insp.id}/approve`, { version: insp.version });
+await post(rev, `/api/v1/inspections/${insp.id}/rectification-orders`, { areas: ["fees"], description: "按规定标准收费并退还多收费用", period_unit: "working_days", period_days: 10, issued_on: "2025-09-26" });
+await post(rev, `/api/v1/inspections/${insp.id}/rectification-orders`, { areas: ["technical_specifications"], description: "更换现行有效的检定规程并重新培训", period_unit: "calendar_days", period_days: 30 });
+await shot(rev, `/inspections/${insp.id}`, "inspection-completed");
+await shot(rev, "/rectification-orders", "orders");
+await shot(rev, "/rectification-orders?overdue=true", "orders-overdue");
+await shot(rev, "/", "home-regulator");
 
 await browser.close();
