@@ -145,9 +145,15 @@ alter table referral force row level security;
 
 -- Inspections: the inspecting organization; the station and its department
 -- once the record is completed (results, not the work in progress).
+-- R3.2: a head station reads its branches' completed inspections and orders.
+create function app_is_head_of(p_station uuid) returns boolean
+language sql stable security definer set search_path = public as $$
+  select exists (select 1 from station s where s.station_id = p_station and s.head_station_id = app_org_id())
+$$;
 create policy inspection_read on inspection for select using (
   org_id = app_org_id()
-  or (state = 'completed' and (station_id = app_org_id() or department_id = app_org_id())));
+  or (state = 'completed' and (station_id = app_org_id() or department_id = app_org_id()
+                               or app_is_head_of(station_id))));
 create policy inspection_insert on inspection for insert with check (
   org_id = app_org_id() and org_kind = app_org_kind() and app_org_kind() in ('regulator', 'department')
   and (app_org_kind() = 'regulator' or department_id = app_org_id()));
@@ -161,7 +167,8 @@ create policy inspection_draw_insert on inspection_draw for insert
 
 -- Orders: issuer, station, and the station's competent department (R18.2).
 create policy rectification_order_read on rectification_order for select using (
-  issuer_id = app_org_id() or station_id = app_org_id() or department_id = app_org_id());
+  issuer_id = app_org_id() or station_id = app_org_id() or department_id = app_org_id()
+  or app_is_head_of(station_id));
 create policy rectification_order_insert on rectification_order for insert
   with check (issuer_id = app_org_id() and app_org_kind() in ('regulator', 'department'));
 -- The station only reports on an open order.

@@ -835,3 +835,82 @@ async fn the_supervision_pages_render_and_keep_input_on_errors() {
     assert_eq!(reviewer.get("/cases").await.status(), 200);
     assert_eq!(app.client().get("/inspection-results").await.status(), 200);
 }
+
+#[tokio::test]
+async fn a_head_station_reads_its_branchs_completed_inspection_and_orders_r3_2() {
+    let app = TestApp::spawn().await;
+    let reviewer = app.login("samr.reviewer").await;
+    let approver = app.login("samr.approver").await;
+    let branch = app.station_id("NS-OGF-NJ").await;
+    let i = created(
+        reviewer
+            .post_json(
+                "/api/v1/inspections",
+                &json!({"station_id": branch, "planned_on": "2026-11-20",
+                        "inspectors": [user_id(&app, "samr.reviewer").await]}),
+            )
+            .await,
+    )
+    .await;
+    let id = i["id"].as_str().unwrap().to_owned();
+    let head = app.login("head.staff").await;
+    assert_eq!(
+        head.get(&format!("/api/v1/inspections/{id}"))
+            .await
+            .status(),
+        404,
+        "not while in progress"
+    );
+    let i = okj(reviewer
+        .put_json(
+            &format!("/api/v1/inspections/{id}/record"),
+            &record(&i["version"], "nonconforming"),
+        )
+        .await)
+    .await;
+    okj(approver
+        .post_json(
+            &format!("/api/v1/inspections/{id}/approve"),
+            &json!({"version": i["version"]}),
+        )
+        .await)
+    .await;
+    let o = created(
+        reviewer
+            .post_json(
+                &format!("/api/v1/inspections/{id}/rectification-orders"),
+                &json!({"areas": ["fees"], "description": "整改", "period_unit": "calendar_days", "period_days": 20}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(
+        head.get(&format!("/api/v1/inspections/{id}"))
+            .await
+            .status(),
+        200
+    );
+    let oid = o["id"].as_str().unwrap();
+    assert_eq!(
+        head.get(&format!("/api/v1/rectification-orders/{oid}"))
+            .await
+            .status(),
+        200
+    );
+    // Guidance, never editing: the head station cannot report for the branch.
+    let res = head
+        .post_json(
+            &format!("/api/v1/rectification-orders/{oid}/report"),
+            &json!({"version": o["version"], "report": "x"}),
+        )
+        .await;
+    assert_error(res, 403, "forbidden").await;
+    assert_eq!(
+        app.login("station2.staff")
+            .await
+            .get(&format!("/api/v1/rectification-orders/{oid}"))
+            .await
+            .status(),
+        404
+    );
+}

@@ -242,7 +242,8 @@ const INSPECTION: &str =
 /// Who sees an inspection, stated in the query as well as by the row policy:
 /// the inspecting organization; the station and its department once completed.
 const INSPECTION_VISIBLE: &str =
-    "(i.org_id = $9 or (i.state = 'completed' and (i.station_id = $9 or i.department_id = $9)))";
+    "(i.org_id = $9 or (i.state = 'completed' and (i.station_id = $9 or i.department_id = $9
+       or exists (select 1 from station h where h.station_id = i.station_id and h.head_station_id = $9))))";
 
 pub async fn inspection_get(conn: &mut PgConnection, ctx: &Ctx, id: Uuid) -> Result<Inspection> {
     let row: Option<Inspection> = sqlx::query_as(&format!(
@@ -858,7 +859,8 @@ fn finish(mut o: Order, today: NaiveDate) -> Order {
 
 pub async fn order_get(conn: &mut PgConnection, ctx: &Ctx, id: Uuid) -> Result<Order> {
     let o: Option<Order> = sqlx::query_as(&format!(
-        "{ORDER} where o.order_id = $1 and (o.issuer_id = $2 or o.station_id = $2 or o.department_id = $2)"
+        "{ORDER} where o.order_id = $1 and (o.issuer_id = $2 or o.station_id = $2 or o.department_id = $2
+           or exists (select 1 from station h where h.station_id = o.station_id and h.head_station_id = $2))"
     ))
     .bind(id)
     .bind(ctx.org_id)
@@ -877,7 +879,8 @@ pub async fn orders(
 ) -> Result<Vec<Order>> {
     let rows: Vec<Order> = sqlx::query_as(&format!(
         "{ORDER} where ($1::text is null or o.state = $1) and ($2::uuid is null or o.station_id = $2)
-           and (o.issuer_id = $3 or o.station_id = $3 or o.department_id = $3)
+           and (o.issuer_id = $3 or o.station_id = $3 or o.department_id = $3
+           or exists (select 1 from station h where h.station_id = o.station_id and h.head_station_id = $3))
           order by coalesce(o.extended_due_on, o.due_on), o.created_at limit 500"
     ))
     .bind(state)
