@@ -32,3 +32,16 @@ for path in /healthz /api/v1/stations "/api/v1/stations/$ID" /stations; do
   wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -H "Cookie: $COOKIE" "http://127.0.0.1:$PORT$path" \
     | grep -E 'Requests/sec|50%|99%|Non-2xx|Socket errors' || true
 done
+
+# The regulator's working pages: home (work queue, warnings), the lifecycle
+# queue and the rectification orders, as 广东's reviewer.
+JAR2=$(mktemp)
+curl -fsS -c "$JAR2" -H 'Content-Type: application/json' \
+  -d '{"username":"gd.reviewer","password":"demo-pass-2025"}' "http://127.0.0.1:$PORT/api/v1/session" >/dev/null
+COOKIE2=$(awk '$6=="jiliang_session"{print "jiliang_session="$7}' "$JAR2")
+echo "signed in as gd.reviewer"
+for path in / /requests /api/v1/lifecycle-requests /rectification-orders /inspections; do
+  echo "== GET $path"
+  wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -H "Cookie: $COOKIE2" "http://127.0.0.1:$PORT$path" \
+    | grep -E 'Requests/sec|50%|99%|Non-2xx|Socket errors' || true
+done

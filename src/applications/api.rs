@@ -227,6 +227,30 @@ pub async fn upload_document(
     Ok(info)
 }
 
+/// Puts a notification in each organization's inbox, in the caller's
+/// transaction (R8.5, R14.1, R18.2 and every other "is told").
+pub async fn notify(
+    conn: &mut sqlx::PgConnection,
+    orgs: &[uuid::Uuid],
+    subject: &str,
+    body: &str,
+    link: &str,
+) -> Result<()> {
+    for org in orgs {
+        sqlx::query(
+            "insert into notification (notification_id, org_id, subject, body, link) values ($1, $2, $3, $4, $5)",
+        )
+        .bind(uuid::Uuid::now_v7())
+        .bind(org)
+        .bind(subject)
+        .bind(body)
+        .bind(link)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
 /// A notification in an organization's inbox (R8.5).
 #[derive(serde::Serialize, utoipa::ToSchema, sqlx::FromRow)]
 pub struct Notification {

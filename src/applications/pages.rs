@@ -190,17 +190,10 @@ pub async fn application_step_submit(
         Ok(())
     }
     .await;
-    match result {
-        Ok(()) => Redirect::to(&format!("/applications/{id}")).into_response(),
-        Err(e) if e.status_code().is_client_error() && !matches!(e, AppError::NotFound) => {
-            let msg = e.summary(lang);
-            match detail(&app, &ctx, id, Some(msg)).await {
-                Ok(p) => (e.status_code(), p).into_response(),
-                Err(e) => PageError::new(e, lang).into_response(),
-            }
-        }
-        Err(e) => PageError::new(e, lang).into_response(),
-    }
+    crate::web::step_response(lang, result, &format!("/applications/{id}"), |msg| {
+        detail(&app, &ctx, id, Some(msg))
+    })
+    .await
 }
 
 impl DetailPage {

@@ -911,14 +911,7 @@ pub async fn update(
                 .into(),
         });
     }
-    let version = input.version.ok_or_else(|| {
-        AppError::field(
-            "version",
-            "version_required",
-            "请提供所读取申请的版本号",
-            "Send the version you read",
-        )
-    })?;
+    let version = crate::web::need_version(input.version)?;
     let mut errors = Vec::new();
     if input.new_station.is_some() {
         errors.push(FieldError::new(
@@ -1015,12 +1008,8 @@ impl Step {
     }
 }
 
-fn text(v: &Option<String>) -> Option<String> {
-    v.as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-}
+/// Trimmed; empty is none.
+use crate::orgs::model::clean as text;
 
 /// Moves an application one step (R6.1–R8.5).
 pub async fn step(
@@ -1033,14 +1022,7 @@ pub async fn step(
 ) -> Result<Application> {
     let row = load_row(conn, ctx, id).await?;
     let before = ApplicationState::parse(&row.state).unwrap_or(ApplicationState::Draft);
-    let version = input.version.ok_or_else(|| {
-        AppError::field(
-            "version",
-            "version_required",
-            "请提供所读取申请的版本号",
-            "Send the version you read",
-        )
-    })?;
+    let version = crate::web::need_version(input.version)?;
     let is_dept = ctx.org_id == row.department_id && ctx.org_kind == OrgKind::Department;
     let is_reg = Some(ctx.org_id) == row.regulator_id && ctx.org_kind == OrgKind::Regulator;
     let role_ok = match step {
@@ -1482,17 +1464,14 @@ async fn notify_decision(
         to.label(Lang::Zh),
         row.proposal_reasons.clone().unwrap_or_default()
     );
-    for org in [row.department_id, row.station_id] {
-        sqlx::query("insert into notification (notification_id, org_id, subject, body, link) values ($1, $2, $3, $4, $5)")
-            .bind(Uuid::now_v7())
-            .bind(org)
-            .bind(&subject)
-            .bind(&body)
-            .bind(format!("/applications/{}", row.application_id))
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
+    super::api::notify(
+        conn,
+        &[row.department_id, row.station_id],
+        &subject,
+        &body,
+        &format!("/applications/{}", row.application_id),
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -78,18 +78,14 @@ pub async fn run(pool: &PgPool, today: NaiveDate) -> Result<JobReport> {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        for org in [department, station, regulator] {
-            sqlx::query(
-                "insert into notification (notification_id, org_id, subject, body, link) values ($1, $2, $3, $4, $5)",
-            )
-            .bind(Uuid::now_v7())
-            .bind(org)
-            .bind("授权已终止")
-            .bind(format!("经批准的终止申请于 {end} 生效，授权已终止（R15.2）。"))
-            .bind(format!("/requests/{id}"))
-            .execute(&mut *tx)
-            .await?;
-        }
+        crate::applications::api::notify(
+            &mut tx,
+            &[department, station, regulator],
+            "授权已终止",
+            &format!("经批准的终止申请于 {end} 生效，授权已终止（R15.2）。"),
+            &format!("/requests/{id}"),
+        )
+        .await?;
         audit::insert(
             &mut tx,
             Some(regulator),
@@ -121,18 +117,14 @@ pub async fn run(pool: &PgPool, today: NaiveDate) -> Result<JobReport> {
             continue;
         }
         let mut tx = pool.begin().await?;
-        for org in [regulator, department, station] {
-            sqlx::query(
-                "insert into notification (notification_id, org_id, subject, body, link) values ($1, $2, $3, $4, $5)",
-            )
-            .bind(Uuid::now_v7())
-            .bind(org)
-            .bind(format!("复查考核提醒：{number}"))
-            .bind(format!("授权证书 {number} 将于 {until} 到期，应安排复查考核（R14.1）。"))
-            .bind(format!("/authorizations/{auth}/certificate"))
-            .execute(&mut *tx)
-            .await?;
-        }
+        crate::applications::api::notify(
+            &mut tx,
+            &[regulator, department, station],
+            &format!("复查考核提醒：{number}"),
+            &format!("授权证书 {number} 将于 {until} 到期，应安排复查考核（R14.1）。"),
+            &format!("/authorizations/{auth}/certificate"),
+        )
+        .await?;
         tx.commit().await?;
         report.reminded.push(auth);
     }

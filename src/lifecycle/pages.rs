@@ -934,17 +934,10 @@ pub async fn request_step_submit(
         Ok(())
     }
     .await;
-    match result {
-        Ok(()) => Redirect::to(&format!("/requests/{id}")).into_response(),
-        Err(e) if e.status_code().is_client_error() && !matches!(e, AppError::NotFound) => {
-            let msg = e.summary(lang);
-            match detail(&app, &ctx, id, Some(msg)).await {
-                Ok(p) => (e.status_code(), p).into_response(),
-                Err(e) => PageError::new(e, lang).into_response(),
-            }
-        }
-        Err(e) => PageError::new(e, lang).into_response(),
-    }
+    crate::web::step_response(lang, result, &format!("/requests/{id}"), |msg| {
+        detail(&app, &ctx, id, Some(msg))
+    })
+    .await
 }
 
 // ---------------------------------------------------------------- versions

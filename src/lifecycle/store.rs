@@ -86,12 +86,8 @@ fn state_of(row: &Row) -> State {
     State::parse(&row.state).unwrap_or(State::Draft)
 }
 
-fn text(v: &Option<String>) -> Option<String> {
-    v.as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-}
+/// Trimmed; empty is none.
+use crate::orgs::model::clean as text;
 
 async fn load_row(conn: &mut PgConnection, ctx: &Ctx, id: Uuid) -> Result<Row> {
     let row: Option<Row> =
@@ -808,14 +804,7 @@ pub async fn update(
             "Only the station (not for a head appointment) or its department's officer may edit the draft",
         ));
     }
-    let version = input.version.ok_or_else(|| {
-        AppError::field(
-            "version",
-            "version_required",
-            "请提供所读取的版本号",
-            "Send the version you read",
-        )
-    })?;
+    let version = crate::web::need_version(input.version)?;
     let mut errors = Vec::new();
     let (payload, reason, effective) = validate(
         conn,
@@ -945,14 +934,7 @@ pub async fn step(
             },
         ));
     }
-    let version = input.version.ok_or_else(|| {
-        AppError::field(
-            "version",
-            "version_required",
-            "请提供所读取的版本号",
-            "Send the version you read",
-        )
-    })?;
+    let version = crate::web::need_version(input.version)?;
     if version != row.version {
         return Err(AppError::stale());
     }
@@ -1604,19 +1586,8 @@ async fn notify(
     body: &str,
     request: Uuid,
 ) -> Result<()> {
-    for org in orgs {
-        sqlx::query(
-            "insert into notification (notification_id, org_id, subject, body, link) values ($1, $2, $3, $4, $5)",
-        )
-        .bind(Uuid::now_v7())
-        .bind(org)
-        .bind(subject)
-        .bind(body)
-        .bind(format!("/requests/{request}"))
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
+    crate::applications::api::notify(conn, orgs, subject, body, &format!("/requests/{request}"))
+        .await
 }
 
 /// R14.1: an authorization of the caller's (as authorizing regulator) or of

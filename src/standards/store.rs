@@ -729,14 +729,7 @@ pub async fn change_step(
     input: &ChangeStep,
 ) -> Result<ChangeRequest> {
     let before = change_get(conn, ctx, id).await?;
-    let version = input.version.ok_or_else(|| {
-        AppError::field(
-            "version",
-            "version_required",
-            "请提供所读取申请的版本号",
-            "Send the version of the request you read",
-        )
-    })?;
+    let version = crate::web::need_version(input.version)?;
     let is_station = ctx.org_id == before.station_id;
     let is_decider = ctx.org_id == before.decider_org_id && ctx.org_kind == OrgKind::Regulator;
     let note = input

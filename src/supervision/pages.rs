@@ -507,17 +507,10 @@ pub async fn inspection_step_submit(
         Ok::<_, AppError>(())
     }
     .await;
-    match result {
-        Ok(()) => Redirect::to(&format!("/inspections/{id}")).into_response(),
-        Err(e) if e.status_code().is_client_error() && !matches!(e, AppError::NotFound) => {
-            let msg = e.summary(lang);
-            match inspection_page(&app, &ctx, id, None, Errors::none(lang), Some(msg)).await {
-                Ok(p) => (e.status_code(), p).into_response(),
-                Err(e) => PageError::new(e, lang).into_response(),
-            }
-        }
-        Err(e) => PageError::new(e, lang).into_response(),
-    }
+    crate::web::step_response(lang, result, &format!("/inspections/{id}"), |msg| {
+        inspection_page(&app, &ctx, id, None, Errors::none(lang), Some(msg))
+    })
+    .await
 }
 
 #[derive(Template, WebTemplate)]
@@ -733,17 +726,13 @@ pub async fn order_step_submit(
         Ok::<_, AppError>(())
     }
     .await;
-    match result {
-        Ok(()) => Redirect::to(&format!("/rectification-orders/{id}")).into_response(),
-        Err(e) if e.status_code().is_client_error() && !matches!(e, AppError::NotFound) => {
-            let msg = e.summary(lang);
-            match order_page(&app, &ctx, id, Some(msg)).await {
-                Ok(p) => (e.status_code(), p).into_response(),
-                Err(e) => PageError::new(e, lang).into_response(),
-            }
-        }
-        Err(e) => PageError::new(e, lang).into_response(),
-    }
+    crate::web::step_response(
+        lang,
+        result,
+        &format!("/rectification-orders/{id}"),
+        |msg| order_page(&app, &ctx, id, Some(msg)),
+    )
+    .await
 }
 
 // ------------------------------------------------------------ cases and referrals
@@ -975,17 +964,10 @@ pub async fn case_step_submit(
         Ok::<_, AppError>(())
     }
     .await;
-    match result {
-        Ok(()) => Redirect::to(&format!("/cases/{id}")).into_response(),
-        Err(e) if e.status_code().is_client_error() && !matches!(e, AppError::NotFound) => {
-            let msg = e.summary(lang);
-            match case_page(&app, &ctx, id, Some(msg)).await {
-                Ok(p) => (e.status_code(), p).into_response(),
-                Err(e) => PageError::new(e, lang).into_response(),
-            }
-        }
-        Err(e) => PageError::new(e, lang).into_response(),
-    }
+    crate::web::step_response(lang, result, &format!("/cases/{id}"), |msg| {
+        case_page(&app, &ctx, id, Some(msg))
+    })
+    .await
 }
 
 // ------------------------------------------------------------ public

@@ -23,23 +23,8 @@ use crate::rules::jurisdiction::{
 use crate::rules::{DivisionCode, Message, Verdict};
 use crate::web::today;
 
-fn text(v: &Option<String>) -> Option<String> {
-    v.as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-}
-
-fn need_version(v: Option<i32>) -> Result<i32> {
-    v.ok_or_else(|| {
-        AppError::field(
-            "version",
-            "version_required",
-            "请提供所读取的版本号",
-            "Send the version you read",
-        )
-    })
-}
+/// Trimmed; empty is none.
+use crate::orgs::model::clean as text;
 
 fn illegal(state: &str) -> AppError {
     let zh = word(state, crate::i18n::Lang::Zh);
@@ -605,7 +590,7 @@ pub async fn record(
     if !matches!(i.state.as_str(), "planned" | "recorded") {
         return Err(illegal(&i.state));
     }
-    let version = need_version(input.version)?;
+    let version = crate::web::need_version(input.version)?;
     let mut errors = Vec::new();
     let mut areas = BTreeMap::new();
     for (key, _, _) in AREAS {
@@ -739,7 +724,7 @@ pub async fn inspection_step(
     if i.org_id != ctx.org_id {
         return Err(AppError::NotFound);
     }
-    let version = need_version(input.version)?;
+    let version = crate::web::need_version(input.version)?;
     let approver = match ctx.org_kind {
         OrgKind::Regulator => ctx.has(Role::Approver),
         OrgKind::Department => ctx.has(Role::Officer) || ctx.has(Role::Admin),
@@ -1076,7 +1061,7 @@ pub async fn order_step(
     input: &StepInput,
 ) -> Result<Order> {
     let o = order_get(conn, ctx, id).await?;
-    let version = need_version(input.version)?;
+    let version = crate::web::need_version(input.version)?;
     let issuer = ctx.org_id == o.issuer_id
         && (ctx.has(Role::Reviewer)
             || ctx.has(Role::Approver)
@@ -1270,19 +1255,7 @@ async fn notify(
     body: &str,
     link: &str,
 ) -> Result<()> {
-    for org in orgs {
-        sqlx::query(
-            "insert into notification (notification_id, org_id, subject, body, link) values ($1, $2, $3, $4, $5)",
-        )
-        .bind(Uuid::now_v7())
-        .bind(org)
-        .bind(subject)
-        .bind(body)
-        .bind(link)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
+    crate::applications::api::notify(conn, orgs, subject, body, link).await
 }
 
 // ------------------------------------------------------------ cases
@@ -1435,7 +1408,7 @@ pub async fn case_step(
     if c.regulator_id != ctx.org_id {
         return Err(AppError::NotFound);
     }
-    let version = need_version(input.version)?;
+    let version = crate::web::need_version(input.version)?;
     let (role_ok, from, to): (bool, &[&str], &str) = match step {
         "propose" => (
             ctx.has(Role::Reviewer) || ctx.has(Role::Inspector),

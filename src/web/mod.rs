@@ -312,6 +312,19 @@ pub fn expected_version(
         })
 }
 
+/// The version read, required by every step and edit (stale edits are
+/// refused, never overwritten).
+pub fn need_version(v: Option<i32>) -> Result<i32, AppError> {
+    v.ok_or_else(|| {
+        AppError::field(
+            "version",
+            "version_required",
+            "请提供所读取记录的版本号，以免覆盖他人的修改",
+            "Send the version you read, so that no one else's change is overwritten",
+        )
+    })
+}
+
 /// An unguessable token: 160 random bits from the operating system, hex.
 pub fn random_token() -> String {
     use rand_core::{OsRng, TryRngCore};
@@ -356,6 +369,35 @@ pub fn terms(words: &[String], en: bool) -> String {
         .map(|w| term(w, en))
         .collect::<Vec<_>>()
         .join(if en { ", " } else { "、" })
+}
+
+/// The answer to a workflow step submitted from a page: back to `back` when
+/// it went through; a refusal the user can act on (validation, conflict,
+/// forbidden) re-renders the page built by `page` with the message and the
+/// refusal's status; anything else is the error page.
+pub async fn step_response<P, F, Fut>(
+    lang: Lang,
+    result: Result<(), AppError>,
+    back: &str,
+    page: F,
+) -> axum::response::Response
+where
+    P: axum::response::IntoResponse,
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = Result<P, AppError>>,
+{
+    use axum::response::IntoResponse;
+    match result {
+        Ok(()) => axum::response::Redirect::to(back).into_response(),
+        Err(e) if e.status_code().is_client_error() && !matches!(e, AppError::NotFound) => {
+            let status = e.status_code();
+            match page(e.summary(lang)).await {
+                Ok(p) => (status, p).into_response(),
+                Err(e) => PageError::new(e, lang).into_response(),
+            }
+        }
+        Err(e) => PageError::new(e, lang).into_response(),
+    }
 }
 
 /// A date a person could mean here: years 2000–2100. Anything else (a
