@@ -621,6 +621,12 @@ async fn a_passed_re_examination_renews_from_the_decision_date_with_the_same_tok
     .await;
     let e = assert_error(res, 422, "validation").await;
     assert_eq!(e["error"]["fields"].as_array().unwrap().len(), 2, "{e}");
+    // The approver may refuse the proposed result and send it back.
+    ok(&reviewer, &id, "propose", json!({"result": "pass"})).await;
+    let r = ok(&approver, &id, "return", json!({"reasons": "请附复查记录"})).await;
+    assert_eq!(r["state"], "submitted");
+    let (_, unchanged, _, _, _) = authorization(&app, "GD-EP-01").await;
+    assert_eq!(unchanged, "active");
     // R14.2: pass renews the validity from the decision date.
     ok(&reviewer, &id, "propose", json!({"result": "pass"})).await;
     let r = ok(&approver, &id, "confirm", json!({})).await;
