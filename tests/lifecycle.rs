@@ -172,6 +172,13 @@ async fn an_approved_termination_ends_the_authorization_on_its_end_date_and_not_
     let (_, status, _, _, _) = authorization(&app, "GD-EP-01").await;
     assert_eq!(status, "active");
     assert_eq!(station_status(&app, "GD-EP-01").await, "authorized");
+    // An adjustment still open when the end comes becomes moot.
+    let moot = create(
+        &dept,
+        "/api/v1/adjustments",
+        json!({"station_id": station, "reason": "区域", "region": ["440300"]}),
+    )
+    .await;
     // The day before the end date the job leaves it alone.
     let report = jiliang::lifecycle::job::run(&app.pool, end - Duration::days(1))
         .await
@@ -196,6 +203,16 @@ async fn an_approved_termination_ends_the_authorization_on_its_end_date_and_not_
     assert_eq!(station_status(&app, "GD-EP-01").await, "terminated");
     let (_, r) = dept.json(&format!("/api/v1/lifecycle-requests/{id}")).await;
     assert_eq!(r["state"], "completed");
+    let (_, m) = dept
+        .json(&format!(
+            "/api/v1/lifecycle-requests/{}",
+            moot["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(
+        m["state"], "withdrawn",
+        "open requests on an ended authorization are withdrawn"
+    );
     // Running it twice changes nothing the second time (also after downtime).
     let events = app.audit_count().await;
     let report = jiliang::lifecycle::job::run(&app.pool, end + Duration::days(3))

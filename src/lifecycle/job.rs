@@ -63,6 +63,16 @@ pub async fn run(pool: &PgPool, today: NaiveDate) -> Result<JobReport> {
                 .bind(auth)
                 .execute(&mut *tx)
                 .await?;
+                // Other open requests on it are moot now.
+                sqlx::query(
+                    "update lifecycle_request set state = 'withdrawn', version = version + 1, updated_at = now()
+                      where authorization_id = $1 and request_id <> $2
+                        and state in ('draft', 'submitted', 'proposed', 'approved')",
+                )
+                .bind(auth)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
                 sqlx::query("select snapshot_authorization($1, 'termination', $2, $3)")
                     .bind(auth)
                     .bind(id)

@@ -67,7 +67,7 @@ pub async fn inspection_plan(
     AppJson(input): AppJson<PlanInput>,
 ) -> Result<(StatusCode, AppJson<Inspection>)> {
     let mut tx = tenant_tx(&app.db, &ctx).await?;
-    let i = store::plan(&mut tx, &app.db, &ctx, &input).await?;
+    let i = store::plan(&mut tx, &ctx, &input).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, AppJson(i)))
 }
@@ -80,7 +80,7 @@ pub async fn inspectable_stations(
     ctx: Ctx,
 ) -> Result<AppJson<Vec<serde_json::Value>>> {
     let mut tx = tenant_tx(&app.db, &ctx).await?;
-    let l = store::inspectable(&mut tx, &app.db, &ctx).await?;
+    let l = store::inspectable(&mut tx, &ctx).await?;
     tx.commit().await?;
     Ok(AppJson(
         l.into_iter()
@@ -174,7 +174,7 @@ pub async fn draw_create(
     AppJson(input): AppJson<DrawInput>,
 ) -> Result<(StatusCode, AppJson<serde_json::Value>)> {
     let mut tx = tenant_tx(&app.db, &ctx).await?;
-    let (d, planned) = store::random_draw(&mut tx, &app.db, &ctx, &input).await?;
+    let (d, planned) = store::random_draw(&mut tx, &ctx, &input).await?;
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,
@@ -322,7 +322,7 @@ pub async fn case_create(
     AppJson(input): AppJson<CaseInput>,
 ) -> Result<(StatusCode, AppJson<Case>)> {
     let mut tx = tenant_tx(&app.db, &ctx).await?;
-    let c = store::case_create(&mut tx, &app.db, &ctx, &input).await?;
+    let c = store::case_create(&mut tx, &ctx, &input).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, AppJson(c)))
 }

@@ -111,7 +111,7 @@ async fn inspections_page(
         && (ctx.has(Role::Inspector) || ctx.has(Role::Reviewer) || ctx.has(Role::Officer));
     let (stations, people) = if can_plan {
         (
-            store::inspectable(&mut tx, &app.db, ctx).await?,
+            store::inspectable(&mut tx, ctx).await?,
             store::inspectors(&mut tx, ctx).await?,
         )
     } else {
@@ -165,7 +165,7 @@ pub async fn inspections_plan_submit(
                 seed: opt(&f.seed),
                 planned_on: date(&f.planned_on),
             };
-            let (d, _) = store::random_draw(&mut tx, &app.db, &ctx, &input).await?;
+            let (d, _) = store::random_draw(&mut tx, &ctx, &input).await?;
             format!("/inspection-draws/{}", d.id)
         } else {
             let input = PlanInput {
@@ -173,7 +173,7 @@ pub async fn inspections_plan_submit(
                 planned_on: date(&f.planned_on),
                 inspectors: ids(&f.inspectors),
             };
-            let i = store::plan(&mut tx, &app.db, &ctx, &input).await?;
+            let i = store::plan(&mut tx, &ctx, &input).await?;
             format!("/inspections/{}", i.id)
         };
         tx.commit().await?;
@@ -805,7 +805,7 @@ async fn cases_page(
         ctx.org_kind == OrgKind::Regulator && (ctx.has(Role::Reviewer) || ctx.has(Role::Inspector));
     let is_approver = ctx.org_kind == OrgKind::Regulator && ctx.has(Role::Approver);
     let stations = if can_open || is_approver {
-        store::inspectable(&mut tx, &app.db, ctx).await?
+        store::inspectable(&mut tx, ctx).await?
     } else {
         Vec::new()
     };
@@ -869,7 +869,7 @@ pub async fn cases_submit(
                 inspection_ids: Vec::new(),
                 evidence: opt(&f.evidence),
             };
-            let c = store::case_create(&mut tx, &app.db, &ctx, &input).await?;
+            let c = store::case_create(&mut tx, &ctx, &input).await?;
             format!("/cases/{}", c.id)
         };
         tx.commit().await?;

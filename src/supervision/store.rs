@@ -38,77 +38,115 @@ fn illegal(state: &str) -> AppError {
 
 // ------------------------------------------------------------ R17.1
 
-/// Whether the caller's organization may inspect a station (R17.1), read
-/// with the owner's pool through this narrow query so that a refusal can
-/// say why even for a station the caller cannot otherwise see.
-pub async fn may_inspect_station(
-    conn: &mut PgConnection,
-    pool: &PgPool,
-    ctx: &Ctx,
+/// What R17.1 looks at for one station the caller can see.
+struct InspectFacts {
     station: Uuid,
-) -> Result<Uuid> {
-    // A station the caller cannot see answers 404, like any other record
-    // of another tenant (no existence oracle).
-    let visible: Option<Uuid> =
-        sqlx::query_scalar("select station_id from station where station_id = $1")
-            .bind(station)
-            .fetch_optional(&mut *conn)
-            .await?;
-    if visible.is_none() {
-        return Err(AppError::NotFound);
-    }
-    let facts: Option<(String, Uuid, Vec<String>)> = sqlx::query_as(
-        "select s.location_division, s.department_id,
+    name: String,
+    code: String,
+    location: String,
+    department: Uuid,
+    region: Vec<String>,
+}
+
+/// The facts of the visible authorized stations (all, or one), in one query
+/// under the caller's row policies.
+async fn inspect_facts(conn: &mut PgConnection, one: Option<Uuid>) -> Result<Vec<InspectFacts>> {
+    let rows: Vec<(Uuid, String, String, String, Uuid, Vec<String>)> = sqlx::query_as(
+        "select s.station_id, o.name, s.code, s.location_division, s.department_id,
                 coalesce((select array_agg(distinct c) from station_authorization a, unnest(a.region) c
                            where a.station_id = s.station_id and a.status in ('active', 'suspended')), '{}')
-           from station s where s.station_id = $1",
+           from station s join organization o on o.organization_id = s.station_id
+          where ($1::uuid is null or s.station_id = $1)
+            and ($1::uuid is not null or s.status in ('authorized', 'suspended'))
+          order by o.name collate zh_pinyin",
     )
-    .bind(station)
-    .fetch_optional(pool)
+    .bind(one)
+    .fetch_all(conn)
     .await?;
-    let Some((location, department, region)) = facts else {
-        return Err(AppError::NotFound);
+    Ok(rows
+        .into_iter()
+        .map(
+            |(station, name, code, location, department, region)| InspectFacts {
+                station,
+                name,
+                code,
+                location,
+                department,
+                region,
+            },
+        )
+        .collect())
+}
+
+/// The caller as the rules see a regulator (None for a department).
+async fn regulator_ref(conn: &mut PgConnection, ctx: &Ctx) -> Result<Option<RegulatorRef<Uuid>>> {
+    if ctx.org_kind != OrgKind::Regulator {
+        return Ok(None);
+    }
+    let (level, division): (String, Option<String>) = sqlx::query_as(
+        "select regulator_level, division_code from organization where organization_id = $1",
+    )
+    .bind(ctx.org_id)
+    .fetch_one(conn)
+    .await?;
+    let level = match level.as_str() {
+        "national" => RegulatorLevel::National,
+        "provincial" => RegulatorLevel::Provincial,
+        "municipal" => RegulatorLevel::Municipal,
+        _ => RegulatorLevel::County,
     };
-    let verdict = match ctx.org_kind {
-        OrgKind::Regulator => {
-            let (level, division): (String, Option<String>) = sqlx::query_as(
-                "select regulator_level, division_code from organization where organization_id = $1",
-            )
-            .bind(ctx.org_id)
-            .fetch_one(pool)
-            .await?;
-            let level = match level.as_str() {
-                "national" => RegulatorLevel::National,
-                "provincial" => RegulatorLevel::Provincial,
-                "municipal" => RegulatorLevel::Municipal,
-                _ => RegulatorLevel::County,
-            };
-            let reg = RegulatorRef {
-                id: ctx.org_id,
-                level,
-                division: division
-                    .as_deref()
-                    .and_then(|d| DivisionCode::parse(d).ok()),
-            };
-            let Ok(loc) = DivisionCode::parse(&location) else {
+    Ok(Some(RegulatorRef {
+        id: ctx.org_id,
+        level,
+        division: division
+            .as_deref()
+            .and_then(|d| DivisionCode::parse(d).ok()),
+    }))
+}
+
+/// R17.1 for one station, by the rules module.
+fn decide(
+    ctx: &Ctx,
+    reg: Option<&RegulatorRef<Uuid>>,
+    f: &InspectFacts,
+) -> Result<Verdict<crate::rules::jurisdiction::JurisdictionReason>> {
+    match (ctx.org_kind, reg) {
+        (OrgKind::Regulator, Some(reg)) => {
+            let Ok(loc) = DivisionCode::parse(&f.location) else {
                 return Err(AppError::NotFound);
             };
-            let region: Vec<DivisionCode> = region
+            let region: Vec<DivisionCode> = f
+                .region
                 .iter()
                 .filter_map(|c| DivisionCode::parse(c).ok())
                 .collect();
-            may_inspect(&reg, &loc, &region, divisions())
+            Ok(may_inspect(reg, &loc, &region, divisions()))
         }
-        OrgKind::Department => competent_department_may_inspect(&ctx.org_id, &department),
-        _ => {
-            return Err(AppError::forbidden(
-                "只有市场监管部门或主管部门可以检查计量站（R17.1）",
-                "Only a regulator or the competent department inspects stations (R17.1)",
-            ))
+        (OrgKind::Department, _) => {
+            Ok(competent_department_may_inspect(&ctx.org_id, &f.department))
         }
+        _ => Err(AppError::forbidden(
+            "只有市场监管部门或主管部门可以检查计量站（R17.1）",
+            "Only a regulator or the competent department inspects stations (R17.1)",
+        )),
+    }
+}
+
+/// Whether the caller's organization may inspect a station (R17.1); the
+/// station's department when it may. A station the caller cannot see
+/// answers 404, like any other record of another tenant (no existence oracle).
+pub async fn may_inspect_station(
+    conn: &mut PgConnection,
+    ctx: &Ctx,
+    station: Uuid,
+) -> Result<Uuid> {
+    let facts = inspect_facts(conn, Some(station)).await?;
+    let Some(f) = facts.first() else {
+        return Err(AppError::NotFound);
     };
-    match verdict {
-        Verdict::Allowed { .. } => Ok(department),
+    let reg = regulator_ref(conn, ctx).await?;
+    match decide(ctx, reg.as_ref(), f)? {
+        Verdict::Allowed { .. } => Ok(f.department),
         Verdict::Refused { reasons } => Err(AppError::forbidden(
             format!(
                 "无权检查该计量站：{}（R17.1）",
@@ -131,22 +169,17 @@ pub async fn may_inspect_station(
 }
 
 /// Stations the caller may inspect (R17.1), for the planning pickers:
-/// (id, name, code).
+/// (id, name, code). Two queries, whatever the number of stations.
 pub async fn inspectable(
     conn: &mut PgConnection,
-    pool: &PgPool,
     ctx: &Ctx,
 ) -> Result<Vec<(Uuid, String, String)>> {
-    let visible: Vec<(Uuid, String, String)> = sqlx::query_as(
-        "select s.station_id, o.name, s.code from station s join organization o on o.organization_id = s.station_id
-          where s.status in ('authorized', 'suspended') order by o.name collate zh_pinyin",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+    let facts = inspect_facts(conn, None).await?;
+    let reg = regulator_ref(conn, ctx).await?;
     let mut out = Vec::new();
-    for s in visible {
-        if may_inspect_station(conn, pool, ctx, s.0).await.is_ok() {
-            out.push(s);
+    for f in facts {
+        if matches!(decide(ctx, reg.as_ref(), &f), Ok(Verdict::Allowed { .. })) {
+            out.push((f.station, f.name, f.code));
         }
     }
     Ok(out)
@@ -299,12 +332,7 @@ async fn insert_inspection(
 }
 
 /// Plans one inspection by hand (R17.1 decides whether the station may be chosen).
-pub async fn plan(
-    conn: &mut PgConnection,
-    pool: &PgPool,
-    ctx: &Ctx,
-    input: &PlanInput,
-) -> Result<Inspection> {
+pub async fn plan(conn: &mut PgConnection, ctx: &Ctx, input: &PlanInput) -> Result<Inspection> {
     may_plan(ctx)?;
     let Some(station) = input.station_id else {
         return Err(AppError::field(
@@ -314,7 +342,7 @@ pub async fn plan(
             "Choose the station",
         ));
     };
-    let department = may_inspect_station(conn, pool, ctx, station).await?;
+    let department = may_inspect_station(conn, ctx, station).await?;
     let mut errors = Vec::new();
     crate::web::check_date("planned_on", input.planned_on, &mut errors);
     if input.planned_on.is_none() {
@@ -372,7 +400,6 @@ fn run_draw(
 /// and plans one inspection per drawn station.
 pub async fn random_draw(
     conn: &mut PgConnection,
-    pool: &PgPool,
     ctx: &Ctx,
     input: &DrawInput,
 ) -> Result<(Draw, Vec<Inspection>)> {
@@ -394,7 +421,7 @@ pub async fn random_draw(
     }
     let mut departments = BTreeMap::new();
     for s in &stations {
-        match may_inspect_station(conn, pool, ctx, *s).await {
+        match may_inspect_station(conn, ctx, *s).await {
             Ok(d) => {
                 departments.insert(*s, d);
             }
@@ -1305,12 +1332,7 @@ pub async fn cases(conn: &mut PgConnection, ctx: &Ctx) -> Result<Vec<Case>> {
 }
 
 /// R19.1: opens a case (regulator's reviewer or inspector).
-pub async fn case_create(
-    conn: &mut PgConnection,
-    pool: &PgPool,
-    ctx: &Ctx,
-    input: &CaseInput,
-) -> Result<Case> {
+pub async fn case_create(conn: &mut PgConnection, ctx: &Ctx, input: &CaseInput) -> Result<Case> {
     if ctx.org_kind != OrgKind::Regulator || !(ctx.has(Role::Reviewer) || ctx.has(Role::Inspector))
     {
         return Err(AppError::forbidden(
@@ -1326,7 +1348,7 @@ pub async fn case_create(
             "Choose the station",
         ));
     };
-    let department = may_inspect_station(conn, pool, ctx, station).await?;
+    let department = may_inspect_station(conn, ctx, station).await?;
     let mut errors = Vec::new();
     let mut items = input.art16_items.clone();
     items.sort();
