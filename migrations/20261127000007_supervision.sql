@@ -195,14 +195,21 @@ create policy referral_insert on referral for insert
 alter table document drop constraint document_owner_type;
 alter table document add constraint document_owner_type check (owner_type in (
   'standard', 'traceability_record', 'qualification', 'change_request', 'application',
-  'inspection', 'rectification_order'));
+  'inspection', 'rectification_order', 'violation_case'));
 create policy document_insert_inspection on document for insert
   with check (owner_type = 'inspection' and exists (
     select 1 from inspection i where i.inspection_id = document.owner_id and i.org_id = app_org_id()));
+-- Evidence files of a violation case, uploaded by its regulator.
+create policy document_insert_violation_case on document for insert
+  with check (owner_type = 'violation_case' and exists (
+    select 1 from violation_case c where c.case_id = document.owner_id and c.regulator_id = app_org_id()));
 drop policy document_read on document;
 create policy document_read on document for select
   -- Inspection evidence is the inspecting organization's, not the station's.
-  using ((app_sees_station(station_id) and owner_type <> 'inspection')
+  using ((app_sees_station(station_id) and owner_type not in ('inspection', 'violation_case'))
+    or exists (select 1 from violation_case c
+                where document.owner_type = 'violation_case' and c.case_id = document.owner_id
+                  and c.regulator_id = app_org_id())
     or exists (select 1 from standard_change_request r
                 where document.owner_type = 'change_request' and r.change_request_id = document.owner_id
                   and r.decider_org_id = app_org_id())

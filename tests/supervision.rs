@@ -914,3 +914,172 @@ async fn a_head_station_reads_its_branchs_completed_inspection_and_orders_r3_2()
         404
     );
 }
+
+/// Uploads a small PDF as `user` to `path`.
+async fn upload_pdf(app: &TestApp, user: &str, path: &str) -> reqwest::Response {
+    let c = app.login(user).await;
+    let pdf = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n".to_vec();
+    let part = reqwest::multipart::Part::bytes(pdf)
+        .file_name("evidence.pdf")
+        .mime_str("application/pdf")
+        .unwrap();
+    c.http
+        .post(app.url(path))
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn evidence_files_belong_to_the_inspection_the_order_and_the_case() {
+    let app = TestApp::spawn().await;
+    let reviewer = app.login("gd.reviewer").await;
+    let st = app.station_id("GD-EP-01").await;
+    // Inspection evidence: the inspecting organization's, while recording.
+    let i = created(
+        reviewer
+            .post_json(
+                "/api/v1/inspections",
+                &json!({"station_id": st, "planned_on": "2026-11-20",
+                        "inspectors": [user_id(&app, "gd.reviewer").await]}),
+            )
+            .await,
+    )
+    .await;
+    let iid = i["id"].as_str().unwrap().to_owned();
+    let doc = created(
+        upload_pdf(
+            &app,
+            "gd.reviewer",
+            &format!("/api/v1/inspections/{iid}/documents"),
+        )
+        .await,
+    )
+    .await;
+    let did = doc["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        reviewer
+            .get(&format!("/api/v1/documents/{did}"))
+            .await
+            .status(),
+        200
+    );
+    // Not the station's to read, nor to add to.
+    let staff = app.login("station.staff").await;
+    assert_eq!(
+        staff
+            .get(&format!("/api/v1/documents/{did}"))
+            .await
+            .status(),
+        404
+    );
+    let res = upload_pdf(
+        &app,
+        "station.staff",
+        &format!("/api/v1/inspections/{iid}/documents"),
+    )
+    .await;
+    assert!(matches!(res.status().as_u16(), 403 | 404));
+    // Case evidence: the regulator's only.
+    let c = created(
+        reviewer
+            .post_json(
+                "/api/v1/violation-cases",
+                &json!({"station_id": st, "art16_items": ["5"], "description": "出具不实证书"}),
+            )
+            .await,
+    )
+    .await;
+    let cdoc = created(
+        upload_pdf(
+            &app,
+            "gd.reviewer",
+            &format!(
+                "/api/v1/violation-cases/{}/documents",
+                c["id"].as_str().unwrap()
+            ),
+        )
+        .await,
+    )
+    .await;
+    let cdid = cdoc["id"].as_str().unwrap();
+    assert_eq!(
+        reviewer
+            .get(&format!("/api/v1/documents/{cdid}"))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        staff
+            .get(&format!("/api/v1/documents/{cdid}"))
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        app.login("dept.officer")
+            .await
+            .get(&format!("/api/v1/documents/{cdid}"))
+            .await
+            .status(),
+        404
+    );
+    // Order evidence: the station's, read by the issuer and the department.
+    let done = completed_inspection(&app, "GD-EP-01", "nonconforming").await;
+    let o = created(
+        reviewer
+            .post_json(
+                &format!("/api/v1/inspections/{}/rectification-orders", done["id"].as_str().unwrap()),
+                &json!({"areas": ["fees"], "description": "退费", "period_unit": "calendar_days", "period_days": 10}),
+            )
+            .await,
+    )
+    .await;
+    let oid = o["id"].as_str().unwrap();
+    let res = upload_pdf(
+        &app,
+        "gd.reviewer",
+        &format!("/api/v1/rectification-orders/{oid}/documents"),
+    )
+    .await;
+    assert_eq!(
+        res.status(),
+        403,
+        "the issuer does not upload the station's evidence"
+    );
+    let odoc = created(
+        upload_pdf(
+            &app,
+            "station.staff",
+            &format!("/api/v1/rectification-orders/{oid}/documents"),
+        )
+        .await,
+    )
+    .await;
+    let odid = odoc["id"].as_str().unwrap();
+    assert_eq!(
+        reviewer
+            .get(&format!("/api/v1/documents/{odid}"))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.login("dept.officer")
+            .await
+            .get(&format!("/api/v1/documents/{odid}"))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.login("station2.staff")
+            .await
+            .get(&format!("/api/v1/documents/{odid}"))
+            .await
+            .status(),
+        404
+    );
+}

@@ -424,7 +424,16 @@ pub async fn upload_evidence(
         crate::standards::documents::read_file(multipart, app.config.max_upload_bytes).await?;
     let content_type = crate::standards::documents::sniff(&filename, &bytes)?;
     let mut tx = tenant_tx(&app.db, ctx).await?;
-    let station = if owner_type == "inspection" {
+    let station = if owner_type == "violation_case" {
+        let c = store::case_get(&mut tx, ctx, id).await?;
+        if c.regulator_id != ctx.org_id || !matches!(c.state.as_str(), "draft" | "proposed") {
+            return Err(crate::error::AppError::forbidden(
+                "只有立案机关在作出决定前可以上传证据",
+                "Only the regulator uploads evidence, before the decision",
+            ));
+        }
+        c.station_id
+    } else if owner_type == "inspection" {
         let i = store::inspection_get(&mut tx, ctx, id).await?;
         if i.org_id != ctx.org_id || !matches!(i.state.as_str(), "planned" | "recorded") {
             return Err(crate::error::AppError::forbidden(
@@ -457,6 +466,24 @@ pub async fn upload_evidence(
     .await?;
     tx.commit().await?;
     Ok(info)
+}
+
+/// Attach an evidence file (PDF, PNG, JPEG) to a violation case (R19.1).
+#[utoipa::path(post, path = "/api/v1/violation-cases/{id}/documents", tag = "supervision", params(("id" = Uuid, Path)),
+    request_body(content_type = "multipart/form-data", description = "field `file`"),
+    responses((status = 201, body = crate::standards::documents::DocumentInfo), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn case_document(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    multipart: axum::extract::Multipart,
+) -> Result<(
+    StatusCode,
+    AppJson<crate::standards::documents::DocumentInfo>,
+)> {
+    let id = parse_id(&id)?;
+    let d = upload_evidence(&app, &ctx, "violation_case", id, multipart).await?;
+    Ok((StatusCode::CREATED, AppJson(d)))
 }
 
 /// Attach an evidence file (PDF, PNG, JPEG) to an inspection's findings (R17.2).

@@ -21,7 +21,8 @@ pub fn pages(upload_limit: usize) -> Router<AppState> {
         post(pages::evidence_submit).layer(DefaultBodyLimit::max(upload_limit + 64 * 1024));
     Router::new()
         .route("/inspections/{id}/documents", evidence.clone())
-        .route("/rectification-orders/{id}/documents", evidence)
+        .route("/rectification-orders/{id}/documents", evidence.clone())
+        .route("/cases/{id}/documents", evidence)
         .route(
             "/inspections",
             get(pages::inspections_list).post(pages::inspections_plan_submit),
@@ -55,6 +56,7 @@ pub fn api(upload_limit: usize) -> OpenApiRouter<AppState> {
             OpenApiRouter::new()
                 .routes(routes!(api::inspection_document))
                 .routes(routes!(api::order_document))
+                .routes(routes!(api::case_document))
                 .layer(DefaultBodyLimit::max(upload_limit + 64 * 1024)),
         )
         .routes(routes!(api::inspections_list, api::inspection_plan))

@@ -889,6 +889,7 @@ pub async fn cases_submit(
 pub struct CasePage {
     layout: Layout,
     c: Case,
+    documents: Vec<crate::standards::documents::DocumentInfo>,
     is_reviewer: bool,
     is_approver: bool,
     own_proposal: bool,
@@ -914,6 +915,7 @@ impl CasePage {
 async fn case_page(app: &AppState, ctx: &Ctx, id: Uuid, error: Option<String>) -> Result<CasePage> {
     let mut tx = tenant_tx(&app.db, ctx).await?;
     let c = store::case_get(&mut tx, ctx, id).await?;
+    let documents = crate::standards::documents::list(&mut tx, "violation_case", id).await?;
     tx.commit().await?;
     let reg = ctx.org_id == c.regulator_id;
     Ok(CasePage {
@@ -930,6 +932,7 @@ async fn case_page(app: &AppState, ctx: &Ctx, id: Uuid, error: Option<String>) -
         is_approver: reg && ctx.has(Role::Approver),
         own_proposal: c.proposed_by == Some(ctx.user_id),
         error,
+        documents,
         c,
     })
 }
@@ -1019,6 +1022,8 @@ pub async fn evidence_submit(
     };
     let (owner, back) = if uri.path().starts_with("/inspections/") {
         ("inspection", format!("/inspections/{id}"))
+    } else if uri.path().starts_with("/cases/") {
+        ("violation_case", format!("/cases/{id}"))
     } else {
         ("rectification_order", format!("/rectification-orders/{id}"))
     };
@@ -1028,6 +1033,10 @@ pub async fn evidence_submit(
             let msg = e.summary(lang);
             let page = if owner == "inspection" {
                 inspection_page(&app, &ctx, id, None, Errors::none(lang), Some(msg))
+                    .await
+                    .map(|p| (e.status_code(), p).into_response())
+            } else if owner == "violation_case" {
+                case_page(&app, &ctx, id, Some(msg))
                     .await
                     .map(|p| (e.status_code(), p).into_response())
             } else {
