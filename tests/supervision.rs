@@ -1083,3 +1083,37 @@ async fn evidence_files_belong_to_the_inspection_the_order_and_the_case() {
         404
     );
 }
+
+#[tokio::test]
+async fn over_long_texts_and_odd_dates_are_refused_beside_their_fields() {
+    let app = TestApp::spawn().await;
+    let reviewer = app.login("gd.reviewer").await;
+    let st = app.station_id("GD-EP-01").await;
+    let res = reviewer
+        .post_json(
+            "/api/v1/violation-cases",
+            &json!({"station_id": st, "art16_items": ["1"], "description": "长".repeat(5001)}),
+        )
+        .await;
+    let e = assert_error(res, 422, "validation").await;
+    assert_eq!(e["error"]["fields"][0]["code"], "length");
+    let res = reviewer
+        .post_json(
+            "/api/v1/inspections",
+            &json!({"station_id": st, "planned_on": "1900-01-01",
+                    "inspectors": [user_id(&app, "gd.reviewer").await]}),
+        )
+        .await;
+    let e = assert_error(res, 422, "validation").await;
+    assert_eq!(e["error"]["fields"][0]["code"], "date_range");
+    let res = app
+        .login("gd.approver")
+        .await
+        .post_json(
+            "/api/v1/referrals",
+            &json!({"recipient": "纪".repeat(201), "referred_on": "2026-11-20", "reference": "x", "summary": "y"}),
+        )
+        .await;
+    let e = assert_error(res, 422, "validation").await;
+    assert_eq!(e["error"]["fields"][0]["field"], "recipient");
+}

@@ -393,6 +393,13 @@ async fn validate(
     }
     let reason = reason.unwrap_or_default();
     crate::web::check_date("end_date", input.end_date, errors);
+    crate::web::check_lengths(
+        &[
+            ("team", input.team.as_deref(), 200),
+            ("merged_into", input.merged_into.as_deref(), 200),
+        ],
+        errors,
+    );
     crate::web::check_date("scheduled_on", input.scheduled_on, errors);
     if reason.chars().count() > 2000 {
         errors.push(FieldError::new(
@@ -942,6 +949,14 @@ pub async fn step(
     let mut errors = Vec::new();
     crate::web::check_date("date", input.date, &mut errors);
     crate::web::check_date("effective_on", input.effective_on, &mut errors);
+    crate::web::check_lengths(
+        &[
+            ("reasons", input.reasons.as_deref(), 2000),
+            ("findings", input.findings.as_deref(), 2000),
+            ("team", input.team.as_deref(), 200),
+        ],
+        &mut errors,
+    );
     crate::web::check_date(
         "rectification_deadline",
         input.rectification_deadline,

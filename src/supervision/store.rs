@@ -671,6 +671,23 @@ pub async fn record(
             "Areas are the five of Art 17",
         ));
     }
+    crate::web::check_lengths(
+        &[
+            ("summary", input.summary.as_deref(), 5000),
+            (
+                "cooperation_notes",
+                input.cooperation_notes.as_deref(),
+                2000,
+            ),
+        ],
+        &mut errors,
+    );
+    for (k, f) in &input.areas {
+        crate::web::check_lengths(
+            &[(&format!("areas.{k}"), f.notes.as_deref(), 2000)],
+            &mut errors,
+        );
+    }
     crate::web::check_date("inspected_from", input.inspected_from, &mut errors);
     crate::web::check_date("inspected_to", input.inspected_to, &mut errors);
     match (input.inspected_from, input.inspected_to) {
@@ -750,6 +767,18 @@ pub async fn inspection_step(
     let i = inspection_get(conn, ctx, id).await?;
     if i.org_id != ctx.org_id {
         return Err(AppError::NotFound);
+    }
+    if input
+        .reasons
+        .as_deref()
+        .is_some_and(|r| r.chars().count() > 2000)
+    {
+        return Err(AppError::field(
+            "reasons",
+            "length",
+            "不得超过 2000 字",
+            "At most 2000 characters",
+        ));
     }
     let version = crate::web::need_version(input.version)?;
     let approver = match ctx.org_kind {
@@ -975,6 +1004,10 @@ pub async fn order_issue(
             ));
         }
     }
+    crate::web::check_lengths(
+        &[("description", input.description.as_deref(), 2000)],
+        &mut errors,
+    );
     let description = text(&input.description);
     if description.is_none() {
         errors.push(FieldError::new(
@@ -1136,6 +1169,13 @@ pub async fn order_step(
         return Err(illegal(&o.state));
     }
     let mut errors = Vec::new();
+    crate::web::check_lengths(
+        &[
+            ("reasons", input.reasons.as_deref(), 2000),
+            ("report", input.report.as_deref(), 5000),
+        ],
+        &mut errors,
+    );
     let reasons = text(&input.reasons);
     let report = text(&input.report);
     match step {
@@ -1361,6 +1401,13 @@ pub async fn case_create(conn: &mut PgConnection, ctx: &Ctx, input: &CaseInput) 
             "Choose the breached items among the seven of Art 16",
         ));
     }
+    crate::web::check_lengths(
+        &[
+            ("description", input.description.as_deref(), 5000),
+            ("evidence", input.evidence.as_deref(), 5000),
+        ],
+        &mut errors,
+    );
     let description = text(&input.description);
     if description.is_none() {
         errors.push(FieldError::new(
@@ -1476,6 +1523,7 @@ pub async fn case_step(
         ));
     }
     let mut errors = Vec::new();
+    crate::web::check_lengths(&[("notes", input.notes.as_deref(), 2000)], &mut errors);
     let mut fine: Option<String> = None;
     if step == "propose" {
         match input.decision.as_deref() {

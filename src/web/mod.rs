@@ -421,6 +421,24 @@ pub fn check_date(
     }
 }
 
+/// Free-text fields within their limits (characters), each refused beside
+/// its field: (field, value, limit).
+pub fn check_lengths(
+    fields: &[(&str, Option<&str>, usize)],
+    errors: &mut Vec<crate::error::FieldError>,
+) {
+    for (field, value, max) in fields {
+        if value.is_some_and(|v| v.chars().count() > *max) {
+            errors.push(crate::error::FieldError::new(
+                field,
+                "length",
+                format!("不得超过 {max} 字"),
+                format!("At most {max} characters"),
+            ));
+        }
+    }
+}
+
 /// A GB/T 2260 code with its name, e.g. `440000 广东省` (the code alone if unknown).
 pub fn division_label(code: &str) -> String {
     match crate::rules::DivisionCode::parse(code) {
