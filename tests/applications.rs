@@ -825,3 +825,40 @@ async fn every_step_after_acceptance_shows_its_clock() {
     let list = reviewer.get("/applications").await.text().await.unwrap();
     assert!(list.contains("审批决定"), "the list names the current step");
 }
+
+#[tokio::test]
+async fn an_application_past_its_clock_is_counted_on_the_regulators_home_page() {
+    let app = TestApp::spawn().await;
+    let dept = cnpc_officer(&app).await;
+    let station = app.station_id("SZ-GAS-01").await;
+    let a: Value = dept
+        .post_json(
+            "/api/v1/applications",
+            &json!({"station_id": station, "region": ["440304"], "items": [gas_item()]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = a["id"].as_str().unwrap().to_owned();
+    let codes: Vec<Value> = a["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["code"].clone())
+        .collect();
+    ok(&dept, &id, "submit", json!({"to_be_provided": codes})).await;
+    let reviewer = app.login("gd.reviewer").await;
+    let home = reviewer.get("/").await.text().await.unwrap();
+    assert!(home.contains("无超期"), "a fresh submission is not overdue");
+    // R6.4: submitted long ago and never accepted.
+    sqlx::query(
+        "update application set submitted_on = '2025-09-01' where application_id = $1::uuid",
+    )
+    .bind(&id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let home = reviewer.get("/").await.text().await.unwrap();
+    assert!(home.contains("超期 1"), "the home page counts it");
+}

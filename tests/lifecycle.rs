@@ -1059,3 +1059,47 @@ async fn a_request_on_an_authorization_that_ended_meanwhile_is_not_approved() {
             .unwrap();
     assert_eq!(status, "revoked", "a revoked authorization stays revoked");
 }
+
+#[tokio::test]
+async fn queue_counts_show_what_waits_for_whom_and_what_is_overdue() {
+    let app = TestApp::spawn().await;
+    let dept = app.login("dept.officer").await;
+    let reviewer = app.login("gd.reviewer").await;
+    let station = app.station_id("GD-EP-01").await;
+    let end = jiliang::rules::termination::earliest_end_date(today());
+    let r = create(
+        &dept,
+        "/api/v1/terminations",
+        json!({"station_id": station, "end_date": end, "reason": "终止"}),
+    )
+    .await;
+    let id = r["id"].as_str().unwrap().to_owned();
+    let count = |v: &Value, kind: &str, key: &str| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["kind"] == kind)
+            .unwrap()[key]
+            .as_i64()
+            .unwrap()
+    };
+    let (_, c) = dept.json("/api/v1/lifecycle-requests/counts").await;
+    assert_eq!(
+        count(&c, "termination", "awaiting_me"),
+        1,
+        "a draft waits for the department"
+    );
+    ok(&dept, &id, "submit", json!({})).await;
+    let (_, c) = reviewer.json("/api/v1/lifecycle-requests/counts").await;
+    assert_eq!(count(&c, "termination", "awaiting_me"), 1);
+    assert_eq!(count(&c, "termination", "overdue"), 0);
+    // Filed long ago: past the 20 working days.
+    sqlx::query("update lifecycle_request set filed_on = '2025-09-01' where request_id = $1::uuid")
+        .bind(&id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (_, c) = reviewer.json("/api/v1/lifecycle-requests/counts").await;
+    assert_eq!(count(&c, "termination", "overdue"), 1);
+    assert_eq!(count(&c, "termination", "open"), 1);
+}

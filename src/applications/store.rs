@@ -775,6 +775,29 @@ async fn register_station(
     }
 }
 
+/// How many of the caller's applications are past their current step's
+/// clock, without building each application's page (home page counts).
+pub async fn overdue_count(conn: &mut PgConnection, ctx: &Ctx) -> Result<i64> {
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "{SELECT} where (a.department_id = $1 or a.station_id = $1
+            or (a.regulator_id = $1 and a.state <> 'draft')
+            or (a.state = 'assessment' and $1 = any(a.cooperating_station_ids)))
+           and a.state not in ('draft', 'granted', 'refused', 'withdrawn')"
+    ))
+    .bind(ctx.org_id)
+    .fetch_all(conn)
+    .await?;
+    let today = today();
+    Ok(rows
+        .iter()
+        .filter(|r| {
+            clocks(&dates_of(r), today)
+                .last()
+                .is_some_and(|c| c.overdue)
+        })
+        .count() as i64)
+}
+
 /// Drafts an application for one of the department's unauthorized stations,
 /// or for a new station registered with it (R6.1).
 pub async fn create(

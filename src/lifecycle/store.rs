@@ -276,28 +276,33 @@ pub async fn list(conn: &mut PgConnection, ctx: &Ctx, f: &Filter) -> Result<Vec<
 
 /// Counts per kind: open, waiting for the caller, overdue.
 pub async fn queue_counts(conn: &mut PgConnection, ctx: &Ctx) -> Result<Vec<QueueCount>> {
-    let all = list(conn, ctx, &Filter::default()).await?;
-    let mine: Vec<Uuid> = list(
-        conn,
-        ctx,
-        &Filter {
-            mine: true,
-            ..Default::default()
-        },
-    )
-    .await?
-    .into_iter()
-    .map(|r| r.id)
-    .collect();
+    // Counts need states and due dates only: no per-request Art 7 check.
+    let rows: Vec<Row> = sqlx::query_as(&format!("{SELECT} where {VISIBLE}"))
+        .bind(ctx.org_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mine: Vec<Uuid> = sqlx::query_scalar(&format!(
+        "select r.request_id from lifecycle_request r where {VISIBLE} and ({})",
+        awaiting_clause(ctx)
+    ))
+    .bind(ctx.org_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let today = today();
     Ok(Kind::ALL
         .iter()
         .map(|k| {
-            let of_kind = all.iter().filter(|r| r.kind == *k);
+            let of_kind = rows.iter().filter(|r| kind_of(r) == *k);
             QueueCount {
                 kind: k.as_str().into(),
-                open: of_kind.clone().filter(|r| r.state.is_open()).count() as i64,
-                awaiting_me: of_kind.clone().filter(|r| mine.contains(&r.id)).count() as i64,
-                overdue: of_kind.filter(|r| r.overdue).count() as i64,
+                open: of_kind.clone().filter(|r| state_of(r).is_open()).count() as i64,
+                awaiting_me: of_kind
+                    .clone()
+                    .filter(|r| mine.contains(&r.request_id))
+                    .count() as i64,
+                overdue: of_kind
+                    .filter(|r| due_of(r).is_some_and(|d| today > d))
+                    .count() as i64,
             }
         })
         .collect())

@@ -277,11 +277,7 @@ pub async fn home(State(app): State<AppState>, ctx: Ctx) -> Result<HomePage, Pag
                     "badge-bad",
                 ));
             }
-            applications_overdue = crate::applications::store::list(&mut tx, &app.db, &ctx, None)
-                .await?
-                .iter()
-                .filter(|a| a.clock.as_ref().is_some_and(|c| c.overdue))
-                .count() as i64;
+            applications_overdue = crate::applications::store::overdue_count(&mut tx, &ctx).await?;
         }
         tx.commit().await?;
         let org_detail = match (&org.regulator_level, &org.station, &org.division_name) {
