@@ -72,6 +72,9 @@ pub enum AppError {
     InvalidCredentials,
     #[error("throttled for {retry_after_secs} s")]
     Throttled { retry_after_secs: i64 },
+    /// Busy or the database unreachable: try again shortly (503).
+    #[error("service unavailable, retry after {retry_after_secs} s")]
+    Unavailable { retry_after_secs: i64 },
     #[error("database error: {0}")]
     Database(sqlx::Error),
     #[error("internal error: {0:#}")]
@@ -136,6 +139,7 @@ impl AppError {
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -172,13 +176,28 @@ impl AppError {
                 "The request body is too large".into(),
             ),
             AppError::Throttled { retry_after_secs } => {
-                let minutes = (retry_after_secs + 59) / 60;
+                let (zh, en) = if *retry_after_secs < 30 {
+                    (
+                        format!("{retry_after_secs} 秒"),
+                        format!("{retry_after_secs} second(s)"),
+                    )
+                } else {
+                    let minutes = (retry_after_secs + 59) / 60;
+                    (format!("{minutes} 分钟"), format!("{minutes} minute(s)"))
+                };
                 (
                     "throttled",
-                    format!("登录尝试过于频繁，请 {minutes} 分钟后再试"),
-                    format!("Too many sign-in attempts; try again in {minutes} minute(s)"),
+                    format!("登录尝试过于频繁，请 {zh}后再试"),
+                    format!("Too many sign-in attempts; try again in {en}"),
                 )
             }
+            AppError::Unavailable { retry_after_secs } => (
+                "unavailable",
+                format!("服务暂时繁忙或数据库暂不可用，请 {retry_after_secs} 秒后重试"),
+                format!(
+                    "The service is busy or its database unreachable; try again in {retry_after_secs} s"
+                ),
+            ),
             AppError::Database(_) | AppError::Internal(_) => (
                 "internal",
                 "服务器内部错误，请稍后重试；如仍出现请联系管理员".into(),
@@ -230,7 +249,9 @@ impl AppError {
 
     /// Logs server-side failures once; called by both renderers.
     pub fn log(&self) {
-        if self.status_code().is_server_error() {
+        if let AppError::Unavailable { .. } = self {
+            tracing::warn!(error = %self, "request refused: busy or database unreachable");
+        } else if self.status_code().is_server_error() {
             tracing::error!(error = %self, "request failed");
         }
     }
@@ -252,15 +273,207 @@ impl From<sqlx::Error> for AppError {
         if matches!(e, sqlx::Error::RowNotFound) {
             return AppError::NotFound;
         }
+        if db_unreachable(&e) {
+            return AppError::Unavailable {
+                retry_after_secs: 2,
+            };
+        }
         AppError::Database(e)
     }
 }
 
-/// Maps a named constraint to a message by the field it concerns.
-fn constraint_error(constraint: &str) -> Option<AppError> {
+/// Whether `e` says the database cannot be reached right now (pool
+/// exhausted or closed, connection lost or refused, server shutting down
+/// or starting): a 503 to retry, not a 500.
+pub fn db_unreachable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+        sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| {
+            // 08: connection exception; 57P01–57P03: shutdown, crash, starting up.
+            c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
+    }
+}
+
+/// The declared limit (characters) of every free-text column, by table and
+/// column. The schema backs each with a check constraint named
+/// `<table>_<column>_length` (migration `…_trust.sql`; a test compares the
+/// two), and handlers check the same limit beside the field first.
+pub const TEXT_LIMITS: &[(&str, &str, usize)] = &[
+    ("app_user", "email", 254),
+    ("app_user", "display_name", 100),
+    ("organization", "name", 200),
+    ("organization", "name_en", 200),
+    ("organization", "address", 500),
+    ("organization", "contact_phone", 50),
+    ("organization", "credit_code", 32),
+    ("organization", "division_code", 12),
+    ("station", "field", 100),
+    ("station", "credit_code", 32),
+    ("station", "parent_entity_name", 200),
+    ("station", "parent_entity_credit_code", 32),
+    ("station", "location_division", 12),
+    ("measurement_standard", "name", 200),
+    ("measurement_standard", "range_text", 500),
+    ("measurement_standard", "accuracy_text", 500),
+    ("measurement_standard", "main_equipment", 500),
+    ("measurement_standard", "specification", 500),
+    ("measurement_standard", "responsible_person", 500),
+    ("measurement_standard", "location", 500),
+    ("measurement_standard", "environment", 500),
+    ("measurement_standard", "cert_number", 100),
+    ("traceability_record", "provider", 200),
+    ("traceability_record", "certificate_number", 100),
+    ("staff_member", "name", 100),
+    ("staff_member", "title", 100),
+    ("qualification", "certificate_number", 100),
+    ("qualification", "items", 200),
+    ("document", "filename", 200),
+    ("document", "doc_type", 64),
+    ("standard_change_request", "reason", 2000),
+    ("standard_change_request", "proposal_note", 2000),
+    ("standard_change_request", "decision_note", 2000),
+    ("authorization_item", "name", 200),
+    ("authorization_item", "range_text", 500),
+    ("authorization_item", "accuracy_text", 500),
+    ("authorization_item", "specification", 500),
+    ("application", "assessment_findings", 5000),
+    ("application", "assessment_team", 1000),
+    ("application", "correction_evidence", 5000),
+    ("application", "proposal_reasons", 2000),
+    ("application", "regulator_reason", 2000),
+    ("notification", "subject", 500),
+    ("notification", "body", 5000),
+    ("notification", "link", 500),
+    ("lifecycle_request", "reason", 2000),
+    ("lifecycle_request", "proposal_reasons", 2000),
+    ("lifecycle_request", "returned_reasons", 2000),
+    ("station_head", "person_name", 100),
+    ("inspection", "summary", 5000),
+    ("inspection", "cooperation_notes", 2000),
+    ("rectification_order", "description", 2000),
+    ("rectification_order", "report", 5000),
+    ("rectification_order", "extension_reason", 2000),
+    ("rectification_order", "rejection_reasons", 2000),
+    ("violation_case", "description", 5000),
+    ("violation_case", "evidence", 5000),
+    ("violation_case", "decision_notes", 2000),
+    ("referral", "recipient", 200),
+    ("referral", "reference", 100),
+    ("referral", "summary", 2000),
+    ("station_authorization", "certificate_number", 100),
+    ("authorization_version", "certificate_number", 100),
+];
+
+/// The declared limit of a text column (see [`TEXT_LIMITS`]).
+pub fn text_limit(table: &str, column: &str) -> usize {
+    TEXT_LIMITS
+        .iter()
+        .find(|(t, c, _)| *t == table && *c == column)
+        .map(|(_, _, n)| *n)
+        .unwrap_or(500)
+}
+
+/// Tables whose names prefix their constraints (longest first, so that
+/// `station_authorization_…` is not read as `station` + `authorization_…`).
+const TABLES: &[&str] = &[
+    "standard_change_request",
+    "station_authorization",
+    "authorization_version",
+    "measurement_standard",
+    "rectification_order",
+    "traceability_record",
+    "authorization_item",
+    "lifecycle_request",
+    "inspection_draw",
+    "violation_case",
+    "station_access",
+    "qualification",
+    "organization",
+    "notification",
+    "staff_member",
+    "station_head",
+    "calendar_day",
+    "application",
+    "audit_event",
+    "inspection",
+    "app_user",
+    "division",
+    "document",
+    "referral",
+    "station",
+];
+
+/// `<table>_<column>_<suffix>` split into table and column.
+fn table_column<'a>(constraint: &'a str, suffix: &str) -> Option<(&'static str, &'a str)> {
+    let rest = constraint.strip_suffix(suffix)?;
+    TABLES.iter().find_map(|t| {
+        rest.strip_prefix(t)
+            .and_then(|r| r.strip_prefix('_'))
+            .filter(|c| !c.is_empty())
+            .map(|c| (*t, c))
+    })
+}
+
+/// Constraints on values the app itself chooses (states, kinds, codes from
+/// a fixed list). Reaching one means a request named a value outside the
+/// list: a field error on that field.
+const VALUE_LISTS: &[(&str, &str)] = &[
+    ("app_user_roles_known", "roles"),
+    ("application_assessment_outcome", "outcome"),
+    ("application_proposal", "decision"),
+    ("application_state", "state"),
+    ("authorization_item_task_types", "task_types"),
+    ("authorization_version_reason", "reason"),
+    ("calendar_day_kind", "kind"),
+    ("division_code_format", "code"),
+    ("division_level", "level"),
+    ("document_owner_type", "owner_type"),
+    ("inspection_cooperation", "cooperation"),
+    ("inspection_org_kind", "org_kind"),
+    ("inspection_state", "state"),
+    ("inspection_draw_seed", "seed"),
+    ("lifecycle_request_kind", "kind"),
+    ("lifecycle_request_proposal", "decision"),
+    ("lifecycle_request_state", "state"),
+    ("measurement_standard_kind", "kind"),
+    ("measurement_standard_status", "status"),
+    ("organization_kind", "kind"),
+    ("organization_regulator_level", "regulator_level"),
+    ("qualification_kind", "kind"),
+    ("rectification_order_state", "state"),
+    ("rectification_order_unit", "period_unit"),
+    ("standard_change_kind", "change_kind"),
+    ("standard_change_proposal", "decision"),
+    ("standard_change_state", "state"),
+    ("station_status", "status"),
+    ("station_tier", "station.tier"),
+    ("station_access_relation", "relation"),
+    ("station_authorization_status", "status"),
+    ("station_authorization_region_nonempty", "region"),
+    ("station_authorization_token_length", "verify_token"),
+    ("violation_case_decision", "decision"),
+    ("violation_case_items", "art16_items"),
+    ("violation_case_state", "state"),
+];
+
+/// Maps a named constraint (check, unique, exclusion, a unique index, or
+/// a trigger raising with a constraint name) to a message by the field it
+/// concerns. Every constraint of the schema has a mapping: a test reads the
+/// catalog and fails on one without.
+pub fn constraint_error(constraint: &str) -> Option<AppError> {
     let open = |zh: &str, en: &str| {
         Some(AppError::Conflict {
             code: "already_open",
+            zh: zh.into(),
+            en: en.into(),
+        })
+    };
+    let conflict = |code: &'static str, zh: &str, en: &str| {
+        Some(AppError::Conflict {
+            code,
             zh: zh.into(),
             en: en.into(),
         })
@@ -278,7 +491,12 @@ fn constraint_error(constraint: &str) -> Option<AppError> {
                 "The head changed in another action; reload and try again",
             )
         }
-        "rectification_order_four_eyes" | "violation_case_four_eyes" | "inspection_four_eyes" => {
+        "rectification_order_four_eyes"
+        | "violation_case_four_eyes"
+        | "inspection_four_eyes"
+        | "application_four_eyes"
+        | "lifecycle_request_four_eyes"
+        | "standard_change_four_eyes" => {
             return Some(AppError::forbidden(
                 "须由提出人以外的另一人审批（双人复核）",
                 "Four eyes: someone other than the proposer must decide",
@@ -290,7 +508,53 @@ fn constraint_error(constraint: &str) -> Option<AppError> {
                 "A re-examination of this authorization is already scheduled and open",
             )
         }
+        "audit_event_chain_seq_key" | "station_authorization_token_key" => {
+            return conflict(
+                "concurrent_change",
+                "另一操作同时进行，请重试",
+                "Another action ran at the same time; try again",
+            )
+        }
+        "station_authorization_number_key" | "authorization_item_seq_key" => {
+            return conflict(
+                "already_issued",
+                "该证书编号或项目编号已被使用（可能是重复提交），请刷新后查看",
+                "This certificate or item number is already taken (perhaps a repeated submission); reload to see it",
+            )
+        }
+        "organization_station_row" => {
+            return Some(AppError::bad_request(
+                "station_row_required",
+                "计量站组织须同时登记其计量站信息",
+                "A station organization needs its station record",
+            ))
+        }
         _ => {}
+    }
+    if let Some((table, column)) = table_column(constraint, "_length") {
+        let max = text_limit(table, column);
+        return Some(AppError::field(
+            column,
+            "length",
+            format!("不得超过 {max} 字"),
+            format!("At most {max} characters"),
+        ));
+    }
+    if let Some((_, column)) = table_column(constraint, "_date_range") {
+        return Some(AppError::field(
+            column,
+            "date_range",
+            "日期超出合理范围（2000–2100 年）",
+            "The date is out of range (years 2000–2100)",
+        ));
+    }
+    if let Some((_, field)) = VALUE_LISTS.iter().find(|(c, _)| *c == constraint) {
+        return Some(AppError::field(
+            field,
+            "invalid",
+            "取值不在允许的范围内",
+            "This value is not one of the allowed ones",
+        ));
     }
     let (field, code, zh, en) = match constraint {
         "organization_name_key" => (
@@ -300,6 +564,20 @@ fn constraint_error(constraint: &str) -> Option<AppError> {
             "An organization with this name already exists",
         ),
         "organization_name_length" => ("name", "length", "名称长度应为 1–200 个字符", "Name must be 1–200 characters"),
+        "app_user_display_name_length" => ("display_name", "length", "姓名长度应为 1–100 个字符", "Name must be 1–100 characters"),
+        "measurement_standard_name_length" => ("name", "length", "名称长度应为 1–200 个字符", "Name must be 1–200 characters"),
+        "staff_member_name_length" => ("name", "length", "姓名长度应为 1–100 个字符", "Name must be 1–100 characters"),
+        "traceability_provider_length" => ("provider", "length", "溯源机构长度应为 1–200 个字符", "Provider must be 1–200 characters"),
+        "station_head_person" => ("person_name", "length", "姓名长度应为 1–100 个字符", "Name must be 1–100 characters"),
+        "standard_change_reason" => ("reason", "length", "理由长度应为 1–2000 个字符", "Reason must be 1–2000 characters"),
+        "referral_recipient" => ("recipient", "length", "接收机关长度应为 1–200 个字符", "Recipient must be 1–200 characters"),
+        "referral_reference" => ("reference", "length", "文号长度应为 1–100 个字符", "Reference must be 1–100 characters"),
+        "qualification_items_length" => (
+            "items",
+            "length",
+            "覆盖项目至多 100 项，每项不超过 200 字",
+            "At most 100 items of at most 200 characters each",
+        ),
         "app_user_username_key" => ("username", "duplicate", "该用户名已被使用", "This username is taken"),
         "app_user_username_format" => (
             "username",
@@ -338,6 +616,65 @@ fn constraint_error(constraint: &str) -> Option<AppError> {
             "市场监管部门须有层级；总局以外须有辖区行政区划代码",
             "A regulator needs a level, and a jurisdiction division code unless national",
         ),
+        "measurement_standard_cert_key" => (
+            "cert_number",
+            "duplicate",
+            "本站已登记过该证书编号的计量标准",
+            "This station already registered a standard with this certificate number",
+        ),
+        "measurement_standard_cert_dates" => (
+            "cert_expires_on",
+            "before_issue",
+            "有效期至须晚于发证日期",
+            "The expiry date must be after the issue date",
+        ),
+        "measurement_standard_protected" => (
+            "cert_number",
+            "change_request_required",
+            "该字段只能通过经发证机关批准的变更申请修改（R12.4）",
+            "This field changes only through a change request approved by the issuer (R12.4)",
+        ),
+        "qualification_protected" => (
+            "certificate_number",
+            "not_editable",
+            "资质证书及其有效期不能修改；请登记新的资质（R16.6）",
+            "A qualification's certificate and validity are not edited; record a new one (R16.6)",
+        ),
+        "qualification_dates" => (
+            "expires_on",
+            "before_issue",
+            "有效期至须晚于发证日期",
+            "The expiry date must be after the issue date",
+        ),
+        "traceability_record_dates" => (
+            "due_on",
+            "before_calibration",
+            "下次溯源日期须晚于校准日期",
+            "The next due date must be after the calibration date",
+        ),
+        "station_authorization_dates" => (
+            "valid_until",
+            "before_start",
+            "有效期至须晚于起始日期",
+            "The end of validity must be after its start",
+        ),
+        "rectification_order_areas" => ("areas", "required", "请选择本通知涵盖的不符合项", "Choose the nonconformities this order covers"),
+        "rectification_order_days" => ("period_days", "range", "整改期限应为 1–365 天", "The period is 1–365 days"),
+        "rectification_order_extension" => (
+            "new_due_on",
+            "not_later",
+            "延期后的期限须晚于原期限（R18.3）",
+            "The extended deadline must be later than the current one (R18.3)",
+        ),
+        "inspection_draw_inspectors" => ("inspectors_per_station", "range", "每站检查人员数应为 1–10", "Inspectors per station: 1–10"),
+        "inspection_draw_station_count" => ("station_count", "range", "抽取数量应为 1–500", "Stations to draw: 1–500"),
+        "violation_case_fine" => ("fine_amount", "range", "罚款金额须大于 0", "The fine must be more than 0"),
+        "violation_case_fine_amount" => (
+            "fine_amount",
+            "fine_amount",
+            "罚款决定须写明金额，其他决定不填金额",
+            "A fine needs its amount; other decisions have none",
+        ),
         _ => return None,
     };
     Some(AppError::field(field, code, zh, en))
@@ -348,7 +685,8 @@ impl IntoResponse for AppError {
         self.log();
         let status = self.status_code();
         let retry = match &self {
-            AppError::Throttled { retry_after_secs } => Some(*retry_after_secs),
+            AppError::Throttled { retry_after_secs }
+            | AppError::Unavailable { retry_after_secs } => Some(*retry_after_secs),
             _ => None,
         };
         let mut response = (

@@ -84,11 +84,16 @@ impl Application {
         let session_cleanup = tokio::spawn({
             let store = store.clone();
             async move {
-                if let Err(e) = store
-                    .continuously_delete_expired(tokio::time::Duration::from_secs(300))
-                    .await
-                {
-                    tracing::error!(error = %e, "expired-session cleanup stopped");
+                // Keeps going while the database is away (it returns on error).
+                loop {
+                    if let Err(e) = store
+                        .clone()
+                        .continuously_delete_expired(tokio::time::Duration::from_secs(300))
+                        .await
+                    {
+                        tracing::warn!(error = %e, "expired-session cleanup failed; retrying in a minute");
+                    }
+                    tokio::time::sleep(Duration::from_secs(60)).await;
                 }
             }
         });
@@ -235,6 +240,10 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
         .route("/static/{file}", get(static_file))
         .fallback(not_found)
         .layer(auth_layer)
+        .layer(axum::middleware::from_fn_with_state(
+            config.max_body_bytes,
+            web::input_guard,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(config.max_body_bytes))
         .layer(csrf)
         .layer(CatchPanicLayer::custom(|_| {
@@ -264,18 +273,27 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
         .with_state(state)
 }
 
-/// 200 when the database answers.
+/// 200 when the database answers; 503 within two seconds when it does not.
 async fn healthz(State(app): State<AppState>) -> Response {
-    match sqlx::query_scalar::<_, i32>("select 1")
-        .fetch_one(&app.db)
-        .await
-    {
-        Ok(_) => (StatusCode::OK, "ok").into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "health check: database does not answer");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+    let probe = sqlx::query_scalar::<_, i32>("select 1").fetch_one(&app.db);
+    match tokio::time::timeout(Duration::from_secs(2), probe).await {
+        Ok(Ok(_)) => (StatusCode::OK, "ok").into_response(),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "health check: database does not answer");
+            unavailable()
+        }
+        Err(_) => {
+            tracing::warn!("health check: database did not answer within 2 s");
+            unavailable()
         }
     }
+}
+
+fn unavailable() -> Response {
+    let mut res = (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response();
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+    res
 }
 
 async fn not_found(lang: Lang, req: Request) -> Response {

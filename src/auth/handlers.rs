@@ -40,7 +40,9 @@ pub async fn sign_in(
     if !missing.is_empty() {
         return Err(AppError::Validation(missing));
     }
-    throttle::check(&app.db, username, addr).await?;
+    // Reserved before the password is evaluated, atomically: parallel
+    // guesses beyond the limit are refused, never tried.
+    let attempt = throttle::reserve(&app.db, &app.config, username, addr).await?;
     let creds = Credentials {
         username: username.to_owned(),
         password: password.to_owned(),
@@ -48,13 +50,18 @@ pub async fn sign_in(
     let user = match auth.authenticate(creds).await {
         Ok(Some(user)) => user,
         Ok(None) => {
-            throttle::fail(&app.db, &app.config, username, addr).await?;
+            attempt.failed(&app.db, &app.config).await?;
             return Err(AppError::InvalidCredentials);
         }
-        Err(axum_login::Error::Backend(e)) => return Err(e),
-        Err(axum_login::Error::Session(e)) => return Err(anyhow::anyhow!("session: {e}").into()),
+        Err(e) => {
+            attempt.abandoned(&app.db).await?;
+            return Err(match e {
+                axum_login::Error::Backend(e) => e,
+                axum_login::Error::Session(e) => anyhow::anyhow!("session: {e}").into(),
+            });
+        }
     };
-    throttle::clear(&app.db, username).await?;
+    attempt.succeeded(&app.db).await?;
     auth.login(&user)
         .await
         .map_err(|e| anyhow::anyhow!("session login: {e}"))?;

@@ -1,9 +1,48 @@
 //! Password hashing: Argon2id with OWASP parameters (m = 19 MiB, t = 2,
-//! p = 1), always off the async runtime (architecture.md §6.8).
+//! p = 1), always off the async runtime (architecture.md §6.8), and never
+//! more at once than the machine has cores: each hash takes 19 MiB, so an
+//! unbounded burst of anonymous sign-ins would take the server's memory
+//! (ASVS V6/V2). A request waits briefly for a slot, then answers 503 with
+//! Retry-After.
 
 use std::sync::OnceLock;
+use std::time::Duration;
 
-use anyhow::Context;
+use tokio::sync::Semaphore;
+
+use crate::error::AppError;
+
+/// How long a sign-in waits for a hashing slot before answering 503.
+const QUEUE_WAIT: Duration = Duration::from_secs(3);
+
+fn slots() -> &'static Semaphore {
+    static SLOTS: OnceLock<Semaphore> = OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Semaphore::new(cores.clamp(1, 16))
+    })
+}
+
+/// Runs one Argon2 computation in a bounded slot off the runtime.
+async fn bounded<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, AppError> {
+    let permit = tokio::time::timeout(QUEUE_WAIT, slots().acquire())
+        .await
+        .map_err(|_| AppError::Unavailable {
+            retry_after_secs: 2,
+        })?
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing slots closed: {e}")))?;
+    let out = tokio::task::spawn_blocking(move || {
+        let out = work();
+        drop(permit);
+        out
+    })
+    .await
+    .map_err(|e| AppError::Internal(anyhow::anyhow!("password hashing task: {e}")))?;
+    Ok(out)
+}
+
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 
@@ -13,10 +52,8 @@ fn hasher() -> Argon2<'static> {
 }
 
 /// Hashes a password into a PHC string.
-pub async fn hash(password: String) -> anyhow::Result<String> {
-    tokio::task::spawn_blocking(move || hash_blocking(&password))
-        .await
-        .context("password hashing task")?
+pub async fn hash(password: String) -> Result<String, AppError> {
+    Ok(bounded(move || hash_blocking(&password)).await??)
 }
 
 /// The blocking form, for the seed and tools.
@@ -38,8 +75,8 @@ fn dummy_hash() -> &'static str {
 
 /// Verifies `password` against `stored` (or against the dummy hash when
 /// there is no such user). Returns whether it matched a real hash.
-pub async fn verify(stored: Option<String>, password: String) -> anyhow::Result<bool> {
-    tokio::task::spawn_blocking(move || {
+pub async fn verify(stored: Option<String>, password: String) -> Result<bool, AppError> {
+    bounded(move || {
         let real = stored.is_some();
         let hash = stored.unwrap_or_else(|| dummy_hash().to_owned());
         let ok = hasher()
@@ -48,7 +85,6 @@ pub async fn verify(stored: Option<String>, password: String) -> anyhow::Result<
         ok && real
     })
     .await
-    .context("password verification task")
 }
 
 /// A password's minimum quality: at least 10 characters, not all one class.

@@ -431,10 +431,15 @@ pub async fn certificate_pdf(
         url,
     };
     let fonts = pdf_fonts(&app.config.font_dir)?;
-    let pdf = tokio::task::spawn_blocking(move || certificate_pdf::render(&cert, fonts))
-        .await
-        .map_err(|e| anyhow::anyhow!("PDF task: {e}"))?
-        .map_err(|e| anyhow::anyhow!(e))?;
+    let slot = crate::web::bounds::Work::Pdf.slot().await?;
+    let pdf = tokio::task::spawn_blocking(move || {
+        let pdf = certificate_pdf::render(&cert, fonts);
+        drop(slot);
+        pdf
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("PDF task: {e}"))?
+    .map_err(|e| anyhow::anyhow!(e))?;
     let mut res = pdf.into_response();
     let h = res.headers_mut();
     h.insert(

@@ -40,6 +40,9 @@ pub struct EmbeddedPg {
     password: String,
     stop: Option<mpsc::Sender<()>>,
     stopped: Option<mpsc::Receiver<()>>,
+    /// Set once the server answered: from then on a server that dies is
+    /// restarted (before, a failed start is reported with its log).
+    ready: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The directory holding `initdb` and `postgres`: on `PATH` first, then
@@ -195,7 +198,9 @@ impl EmbeddedPg {
         }
 
         let port = free_port()?;
-        let (stop, stopped) = spawn_server(&bin, &cluster_dir, &log_file, port, identity)?;
+        let ready = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (stop, stopped) =
+            spawn_server(&bin, &cluster_dir, &log_file, port, identity, ready.clone())?;
         let pg = EmbeddedPg {
             _lock: lock,
             cluster_dir,
@@ -203,8 +208,10 @@ impl EmbeddedPg {
             password,
             stop: Some(stop),
             stopped: Some(stopped),
+            ready,
         };
         pg.wait_ready(&log_file).await?;
+        pg.ready.store(true, std::sync::atomic::Ordering::SeqCst);
         pg.ensure_database(DATABASE).await?;
         Ok(pg)
     }
@@ -371,6 +378,27 @@ fn init_cluster(
 
 type Control = (mpsc::Sender<()>, mpsc::Receiver<()>);
 
+/// Restarts in a row (each within a minute of the last) before we give up.
+const MAX_RESTARTS: u32 = 8;
+
+/// Fast shutdown of the server, then immediate shutdown if it lingers.
+fn stop_child(child: &mut std::process::Child) {
+    // SAFETY: plain kill(2) on our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if let Ok(None) = child.try_wait() {
+        // SAFETY: as above; immediate shutdown.
+        unsafe { libc::kill(child.id() as i32, libc::SIGQUIT) };
+        let _ = child.wait();
+    }
+}
+
 /// Spawns `postgres` from a thread that lives until [`EmbeddedPg::stop`]:
 /// the child's parent-death signal is tied to that thread.
 fn spawn_server(
@@ -379,6 +407,7 @@ fn spawn_server(
     log_file: &Path,
     port: u16,
     identity: Option<(u32, u32)>,
+    ready: std::sync::Arc<std::sync::atomic::AtomicBool>,
 ) -> anyhow::Result<Control> {
     let log = fs::OpenOptions::new()
         .create(true)
@@ -433,29 +462,52 @@ fn spawn_server(
                     return;
                 }
             };
-            loop {
+            let mut restarts = 0u32;
+            let mut started_at = Instant::now();
+            'serve: loop {
                 match stop_rx.recv_timeout(Duration::from_millis(250)) {
                     Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => {
-                        // SAFETY: plain kill(2) on our own child.
-                        unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-                        let deadline = Instant::now() + Duration::from_secs(30);
-                        while Instant::now() < deadline {
-                            if let Ok(Some(_)) = child.try_wait() {
-                                break;
-                            }
-                            std::thread::sleep(Duration::from_millis(50));
-                        }
-                        if let Ok(None) = child.try_wait() {
-                            // SAFETY: as above; immediate shutdown.
-                            unsafe { libc::kill(child.id() as i32, libc::SIGQUIT) };
-                            let _ = child.wait();
-                        }
+                        stop_child(&mut child);
                         break;
                     }
                     Err(mpsc::RecvTimeoutError::Timeout) => {
-                        if let Ok(Some(status)) = child.try_wait() {
-                            tracing::error!(%status, "the embedded PostgreSQL exited");
+                        let Ok(Some(status)) = child.try_wait() else {
+                            continue;
+                        };
+                        if !ready.load(std::sync::atomic::Ordering::SeqCst) {
+                            tracing::error!(%status, "the embedded PostgreSQL exited while starting");
                             break;
+                        }
+                        // The server died under us (killed, crashed): start it
+                        // again on the same port, with a growing pause; after
+                        // a few failed starts in a row, exit so that a
+                        // supervisor (systemd, compose) can act.
+                        if started_at.elapsed() > Duration::from_secs(60) {
+                            restarts = 0;
+                        }
+                        loop {
+                            restarts += 1;
+                            if restarts > MAX_RESTARTS {
+                                tracing::error!(
+                                    %status,
+                                    "the embedded PostgreSQL keeps exiting; giving up after {MAX_RESTARTS} restarts"
+                                );
+                                std::process::exit(70);
+                            }
+                            let pause = Duration::from_millis(250 * (1 << (restarts - 1).min(5)));
+                            tracing::error!(%status, restart = restarts, ?pause, "the embedded PostgreSQL exited; restarting it");
+                            match stop_rx.recv_timeout(pause) {
+                                Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => break 'serve,
+                                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                            }
+                            match cmd.spawn() {
+                                Ok(c) => {
+                                    child = c;
+                                    started_at = Instant::now();
+                                    break;
+                                }
+                                Err(e) => tracing::error!(error = %e, "restarting postgres failed"),
+                            }
                         }
                     }
                 }

@@ -24,7 +24,10 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> 
     let options = options.application_name("jiliang");
     PgPoolOptions::new()
         .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(10))
+        // While the database is unreachable, requests answer 503 within
+        // this bound instead of queueing (AppError::Unavailable); the pool
+        // reconnects by itself once it is back.
+        .acquire_timeout(Duration::from_secs(2))
         .connect_with(options)
         .await
         .context("connecting to PostgreSQL")

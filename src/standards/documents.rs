@@ -273,9 +273,33 @@ pub async fn document_download(
     let id = parse_id(&id)?;
     let mut tx = tenant_tx(&app.db, &ctx).await?;
     let row: Option<(String, String, Vec<u8>)> = sqlx::query_as(
-        "select filename, content_type, content from document where document_id = $1",
+        // A document is readable exactly when its owning record is (the
+        // owner tables' row policies apply inside; the same as document_read).
+        "select filename, content_type, content from document d
+          where d.document_id = $1
+            and case d.owner_type
+              when 'standard' then exists (
+                select 1 from measurement_standard s where s.standard_id = d.owner_id)
+              when 'traceability_record' then exists (
+                select 1 from traceability_record t where t.traceability_record_id = d.owner_id)
+              when 'qualification' then exists (
+                select 1 from qualification q where q.qualification_id = d.owner_id)
+              when 'change_request' then exists (
+                select 1 from standard_change_request r where r.change_request_id = d.owner_id)
+              when 'application' then exists (
+                select 1 from application a where a.application_id = d.owner_id)
+              when 'inspection' then exists (
+                select 1 from inspection i where i.inspection_id = d.owner_id)
+              when 'rectification_order' then exists (
+                select 1 from rectification_order o where o.order_id = d.owner_id)
+              when 'violation_case' then exists (
+                select 1 from violation_case c where c.case_id = d.owner_id
+                   and c.regulator_id = $2)
+              else false
+            end",
     )
     .bind(id)
+    .bind(ctx.org_id)
     .fetch_optional(&mut *tx)
     .await?;
     tx.commit().await?;

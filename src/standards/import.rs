@@ -24,7 +24,7 @@ use crate::db::tenant_tx;
 use crate::error::{ErrorBody, Result};
 use crate::i18n::Lang;
 use crate::state::AppState;
-use crate::web::{AppJson, AppQuery, Paging};
+use crate::web::{AppJson, AppQuery};
 
 /// The columns of the template, in order: (key, Chinese header, English header).
 pub const COLUMNS: &[(&str, &str, &str)] = &[
@@ -444,6 +444,11 @@ pub async fn standards_import(
 
 fn file_response(bytes: Vec<u8>, content_type: &'static str, filename: &str) -> Response {
     let mut res = bytes.into_response();
+    set_attachment(&mut res, content_type, filename);
+    res
+}
+
+fn set_attachment(res: &mut Response, content_type: &'static str, filename: &str) {
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     if let Ok(v) = HeaderValue::from_str(&format!(
@@ -456,7 +461,6 @@ fn file_response(bytes: Vec<u8>, content_type: &'static str, filename: &str) -> 
     )) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    res
 }
 
 const CSV_TYPE: &str = "text/csv; charset=utf-8";
@@ -535,63 +539,58 @@ pub async fn template_xlsx(_ctx: Ctx) -> Result<Response> {
     ))
 }
 
-async fn export_rows(
-    app: &AppState,
-    ctx: &Ctx,
-    q: &super::api::StandardQuery,
-) -> Result<Vec<Vec<String>>> {
-    let (filter, _) = super::api::parse_standard_query(q)?;
-    let mut tx = tenant_tx(&app.db, ctx).await?;
-    let (items, _) = store::standards_list(
-        &mut tx,
-        ctx,
-        &filter,
-        Paging {
-            page: 1,
-            per_page: i64::MAX / 2,
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    let mut rows = vec![{
-        let mut h = vec!["计量站".to_owned()];
-        h.extend(header_row());
-        h.push("状态".into());
-        h.push("下次溯源日期".into());
-        h.push("提示".into());
-        h
-    }];
-    for s in items {
-        rows.push(vec![
-            s.station_name,
-            s.kind.label(Lang::Zh).into(),
-            s.name,
-            s.range_text,
-            s.accuracy_text,
-            s.main_equipment,
-            s.specification,
-            s.responsible_person,
-            s.location,
-            s.environment,
-            s.cert_number,
-            s.cert_issuer_name,
-            s.cert_issued_on.to_string(),
-            s.cert_expires_on.to_string(),
-            s.status.label(Lang::Zh).into(),
-            s.traceability_due_on
-                .map(|d| d.to_string())
-                .unwrap_or_default(),
-            s.warnings
-                .iter()
-                .map(|w| w.message.clone())
-                .collect::<Vec<_>>()
-                .join("；"),
-        ]);
-    }
-    Ok(rows)
+fn export_header() -> Vec<String> {
+    let mut h = vec!["计量站".to_owned()];
+    h.extend(header_row());
+    h.push("状态".into());
+    h.push("下次溯源日期".into());
+    h.push("提示".into());
+    h
 }
 
-/// Export the visible registry (same filters as the list) as CSV.
+fn export_row(s: Standard) -> Vec<String> {
+    vec![
+        s.station_name,
+        s.kind.label(Lang::Zh).into(),
+        s.name,
+        s.range_text,
+        s.accuracy_text,
+        s.main_equipment,
+        s.specification,
+        s.responsible_person,
+        s.location,
+        s.environment,
+        s.cert_number,
+        s.cert_issuer_name,
+        s.cert_issued_on.to_string(),
+        s.cert_expires_on.to_string(),
+        s.status.label(Lang::Zh).into(),
+        s.traceability_due_on
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+        s.warnings
+            .iter()
+            .map(|w| w.message.clone())
+            .collect::<Vec<_>>()
+            .join("；"),
+    ]
+}
+
+/// Excel holds at most 32,767 characters in a cell: a longer stored value
+/// is cut there with a mark, so that an export never fails on stored data.
+fn excel_cell(value: &str) -> std::borrow::Cow<'_, str> {
+    const MAX: usize = 32_767;
+    if value.chars().count() <= MAX {
+        std::borrow::Cow::Borrowed(value)
+    } else {
+        let mut cut: String = value.chars().take(MAX - 1).collect();
+        cut.push('…');
+        std::borrow::Cow::Owned(cut)
+    }
+}
+
+/// Export the visible registry (same filters as the list) as CSV, streamed
+/// row by row from the database (memory stays flat for any size).
 #[utoipa::path(get, path = "/api/v1/standards/export.csv", tag = "standards",
     params(super::api::StandardQuery), responses((status = 200, description = "CSV")))]
 pub async fn export_csv(
@@ -599,11 +598,64 @@ pub async fn export_csv(
     ctx: Ctx,
     AppQuery(q): AppQuery<super::api::StandardQuery>,
 ) -> Result<Response> {
-    let rows = export_rows(&app, &ctx, &q).await?;
-    Ok(file_response(to_csv(&rows)?, CSV_TYPE, "计量标准登记.csv"))
+    use futures_util::TryStreamExt;
+    let (filter, _) = super::api::parse_standard_query(&q)?;
+    let slot = crate::web::bounds::Work::Export.slot().await?;
+    // Opened before the answer starts, so that a refusal is still an error.
+    let mut tx = tenant_tx(&app.db, &ctx).await?;
+    let (out, body) = tokio::sync::mpsc::channel::<std::io::Result<axum::body::Bytes>>(4);
+    tokio::spawn(async move {
+        let _slot = slot;
+        let result: Result<()> = async {
+            let mut buf: Vec<u8> = vec![0xEF, 0xBB, 0xBF];
+            let record = |buf: &mut Vec<u8>, row: Vec<String>| -> Result<()> {
+                let mut w = csv::WriterBuilder::new()
+                    .buffer_capacity(1024)
+                    .from_writer(buf);
+                w.write_record(row).map_err(anyhow::Error::from)?;
+                w.flush().map_err(anyhow::Error::from)?;
+                Ok(())
+            };
+            record(&mut buf, export_header())?;
+            let today = crate::web::today();
+            let mut qb = store::standards_query(&ctx, &filter);
+            let mut rows = qb.build_query_as::<store::StandardRow>().fetch(&mut *tx);
+            while let Some(r) = rows.try_next().await? {
+                let s = r.into_model(today);
+                if filter.warnings_only && s.warnings.is_empty() {
+                    continue;
+                }
+                record(&mut buf, export_row(s))?;
+                if buf.len() >= 64 * 1024 {
+                    let chunk = std::mem::take(&mut buf);
+                    if out.send(Ok(chunk.into())).await.is_err() {
+                        return Ok(()); // the client went away
+                    }
+                }
+            }
+            drop(rows);
+            let _ = out.send(Ok(buf.into())).await;
+            tx.commit().await?;
+            Ok(())
+        }
+        .await;
+        if let Err(e) = result {
+            e.log();
+            let _ = out
+                .send(Err(std::io::Error::other("export interrupted")))
+                .await;
+        }
+    });
+    let stream = futures_util::stream::unfold(body, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    let mut res = axum::body::Body::from_stream(stream).into_response();
+    set_attachment(&mut res, CSV_TYPE, "计量标准登记.csv");
+    Ok(res)
 }
 
-/// Export the visible registry (same filters as the list) as XLSX.
+/// Export the visible registry (same filters as the list) as XLSX, written
+/// in constant-memory mode (rows go to a temporary file as they come).
 #[utoipa::path(get, path = "/api/v1/standards/export.xlsx", tag = "standards",
     params(super::api::StandardQuery), responses((status = 200, description = "XLSX")))]
 pub async fn export_xlsx(
@@ -611,12 +663,46 @@ pub async fn export_xlsx(
     ctx: Ctx,
     AppQuery(q): AppQuery<super::api::StandardQuery>,
 ) -> Result<Response> {
-    let rows = export_rows(&app, &ctx, &q).await?;
-    Ok(file_response(
-        to_xlsx(&rows)?,
-        XLSX_TYPE,
-        "计量标准登记.xlsx",
-    ))
+    let (filter, _) = super::api::parse_standard_query(&q)?;
+    let _slot = crate::web::bounds::Work::Export.slot().await?;
+    let xlsx_err = |e: rust_xlsxwriter::XlsxError| anyhow::anyhow!("xlsx: {e}");
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book
+        .add_worksheet_with_constant_memory()
+        .map_err(xlsx_err)?;
+    sheet.set_name("计量标准").map_err(xlsx_err)?;
+    for (c, width) in [
+        22, 22, 30, 18, 18, 18, 16, 10, 14, 16, 26, 24, 12, 12, 10, 12, 30,
+    ]
+    .iter()
+    .enumerate()
+    {
+        sheet.set_column_width(c as u16, *width).map_err(xlsx_err)?;
+    }
+    let bold = rust_xlsxwriter::Format::new().set_bold();
+    for (c, value) in export_header().iter().enumerate() {
+        sheet
+            .write_string_with_format(0, c as u16, value, &bold)
+            .map_err(xlsx_err)?;
+    }
+    let mut row = 0u32;
+    let mut tx = tenant_tx(&app.db, &ctx).await?;
+    store::standards_each(&mut tx, &ctx, &filter, |s| {
+        row += 1;
+        for (c, value) in export_row(s).iter().enumerate() {
+            sheet
+                .write_string(row, c as u16, excel_cell(value))
+                .map_err(xlsx_err)?;
+        }
+        Ok(())
+    })
+    .await?;
+    tx.commit().await?;
+    let bytes = tokio::task::spawn_blocking(move || book.save_to_buffer())
+        .await
+        .map_err(|e| anyhow::anyhow!("xlsx task: {e}"))?
+        .map_err(xlsx_err)?;
+    Ok(file_response(bytes, XLSX_TYPE, "计量标准登记.xlsx"))
 }
 
 #[cfg(test)]

@@ -68,6 +68,7 @@ text_enum! {
         Personnel => "personnel", "负责人或人员变更", "Responsible person or staff";
         Environment => "environment", "环境条件或存放地点变更", "Environment or location";
         Status => "status", "状态变更（封存、停用、更换、注销、恢复）", "Status (seal, stop, replace, cancel, resume)";
+        Certificate => "certificate", "计量标准考核证书变更（复查换证、更正）", "The assessment certificate (renewal, correction)";
     }
 }
 
@@ -131,6 +132,8 @@ impl ChangeKind {
             ChangeKind::Personnel => &["responsible_person"],
             ChangeKind::Environment => &["location", "environment"],
             ChangeKind::Status => &["status"],
+            // R12.1: the certificate is the issuer's act, changed by the issuer.
+            ChangeKind::Certificate => &["cert_number", "cert_issued_on", "cert_expires_on"],
         }
     }
 }
@@ -151,6 +154,10 @@ pub const PROTECTED_FIELDS: &[(&str, &str, &str)] = &[
     ("location", "存放地点", "Location"),
     ("environment", "环境条件", "Environment"),
     ("status", "状态", "Status"),
+    ("cert_number", "考核证书编号", "Certificate number"),
+    ("cert_issuer_id", "发证机关", "Certificate issuer"),
+    ("cert_issued_on", "发证日期", "Certificate issued on"),
+    ("cert_expires_on", "证书有效期至", "Certificate valid until"),
 ];
 
 /// The label of a protected field.
@@ -303,6 +310,10 @@ impl Standard {
             "location" => self.location.clone(),
             "environment" => self.environment.clone(),
             "status" => self.status.as_str().to_owned(),
+            "cert_number" => self.cert_number.clone(),
+            "cert_issuer_id" => self.cert_issuer_id.to_string(),
+            "cert_issued_on" => self.cert_issued_on.to_string(),
+            "cert_expires_on" => self.cert_expires_on.to_string(),
             _ => return None,
         })
     }
@@ -389,6 +400,30 @@ pub fn check_field(field: &str, value: &str) -> Result<String, FieldError> {
                 e.message_en(),
             )),
         },
+        "cert_issued_on" | "cert_expires_on" => {
+            let bad = || {
+                FieldError::new(
+                    field,
+                    "date_range",
+                    "请填写 2000–2100 年间的日期（YYYY-MM-DD）",
+                    "Give a date in 2000–2100 (YYYY-MM-DD)",
+                )
+            };
+            let d = NaiveDate::parse_from_str(&v, "%Y-%m-%d").map_err(|_| bad())?;
+            let mut errors = Vec::new();
+            crate::web::check_date(field, Some(d), &mut errors);
+            match errors.pop() {
+                Some(e) => Err(e),
+                None => Ok(d.to_string()),
+            }
+        }
+        "cert_number" if v.is_empty() => Err(FieldError::required(field)),
+        "cert_number" if v.chars().count() > 100 => Err(FieldError::new(
+            field,
+            "length",
+            "不得超过 100 个字符",
+            "At most 100 characters",
+        )),
         "specification" if !v.is_empty() => match SpecCode::parse(&v) {
             // R7.4: kept in its canonical form.
             Ok(code) => Ok(code.to_string()),
@@ -464,6 +499,8 @@ pub fn validate_new(input: &StandardInput) -> Result<ValidStandard, Vec<FieldErr
     if issued.is_none() {
         errors.push(FieldError::required("cert_issued_on"));
     }
+    crate::web::check_date("cert_issued_on", issued, &mut errors);
+    crate::web::check_date("cert_expires_on", input.cert_expires_on, &mut errors);
     let expires = input.cert_expires_on.or_else(|| {
         issued.and_then(|d| d.checked_add_months(chrono::Months::new(12 * CERT_VALIDITY_YEARS)))
     });
@@ -754,9 +791,11 @@ mod tests {
             .flat_map(|k| k.fields().iter().copied())
             .collect();
         for (f, _, _) in PROTECTED_FIELDS {
+            // The issuer decides certificate changes; it is not itself one.
+            let expected = usize::from(*f != "cert_issuer_id");
             assert_eq!(
                 all.iter().filter(|x| *x == f).count(),
-                1,
+                expected,
                 "{f} belongs to exactly one kind"
             );
         }

@@ -467,6 +467,12 @@ pub struct ChangeForm {
     pub environment: String,
     #[serde(default)]
     pub status: String,
+    #[serde(default)]
+    pub cert_number: String,
+    #[serde(default)]
+    pub cert_issued_on: String,
+    #[serde(default)]
+    pub cert_expires_on: String,
 }
 
 impl ChangeForm {
@@ -483,6 +489,9 @@ impl ChangeForm {
             location: s.location.clone(),
             environment: s.environment.clone(),
             status: s.status.as_str().into(),
+            cert_number: s.cert_number.clone(),
+            cert_issued_on: s.cert_issued_on.to_string(),
+            cert_expires_on: s.cert_expires_on.to_string(),
         }
     }
 
@@ -497,6 +506,9 @@ impl ChangeForm {
             "location" => &self.location,
             "environment" => &self.environment,
             "status" => &self.status,
+            "cert_number" => &self.cert_number,
+            "cert_issued_on" => &self.cert_issued_on,
+            "cert_expires_on" => &self.cert_expires_on,
             _ => "",
         }
     }

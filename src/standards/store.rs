@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::model::*;
 use crate::audit::{self, Event};
 use crate::auth::{Ctx, OrgKind, Role};
-use crate::error::{AppError, FieldError, Result};
+use crate::error::{text_limit, AppError, FieldError, Result};
 use crate::web::{today, Paging};
 
 /// The caller's own station, or a refusal: only a station keeps its registry (R9.1).
@@ -39,7 +39,7 @@ const STANDARD_SELECT: &str =
   left join organization io on io.organization_id = m.cert_issuer_id";
 
 #[derive(sqlx::FromRow)]
-struct StandardRow {
+pub(super) struct StandardRow {
     standard_id: Uuid,
     station_id: Uuid,
     station_name: String,
@@ -63,7 +63,7 @@ struct StandardRow {
 }
 
 impl StandardRow {
-    fn into_model(self, today: NaiveDate) -> Standard {
+    pub(super) fn into_model(self, today: NaiveDate) -> Standard {
         let status = StandardStatus::parse(&self.status).unwrap_or(StandardStatus::InService);
         Standard {
             warnings: standard_warnings(
@@ -114,6 +114,28 @@ fn push_visible(qb: &mut QueryBuilder<Postgres>, ctx: &Ctx) {
         .push(")");
 }
 
+/// Every visible standard matching `f`, in list order, handed to `sink`
+/// one at a time as the database sends them (exports: memory stays flat
+/// however many rows there are).
+pub async fn standards_each(
+    conn: &mut PgConnection,
+    ctx: &Ctx,
+    f: &StandardFilter,
+    mut sink: impl FnMut(Standard) -> Result<()>,
+) -> Result<()> {
+    use futures_util::TryStreamExt;
+    let mut qb = standards_query(ctx, f);
+    let today = today();
+    let mut rows = qb.build_query_as::<StandardRow>().fetch(&mut *conn);
+    while let Some(r) = rows.try_next().await? {
+        let s = r.into_model(today);
+        if !f.warnings_only || !s.warnings.is_empty() {
+            sink(s)?;
+        }
+    }
+    Ok(())
+}
+
 /// Standards of the stations the caller may see (R3.2 for head stations).
 /// Warnings are computed on today's date; `warnings_only` filters after.
 pub async fn standards_list(
@@ -122,6 +144,25 @@ pub async fn standards_list(
     f: &StandardFilter,
     paging: Paging,
 ) -> Result<(Vec<Standard>, i64)> {
+    let mut qb = standards_query(ctx, f);
+    let rows: Vec<StandardRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
+    let today = today();
+    let all: Vec<Standard> = rows
+        .into_iter()
+        .map(|r| r.into_model(today))
+        .filter(|s| !f.warnings_only || !s.warnings.is_empty())
+        .collect();
+    let total = all.len() as i64;
+    let page = all
+        .into_iter()
+        .skip(paging.offset() as usize)
+        .take(paging.per_page as usize)
+        .collect();
+    Ok((page, total))
+}
+
+/// The list query: visible standards matching `f`, in list order.
+pub(super) fn standards_query<'a>(ctx: &Ctx, f: &StandardFilter) -> QueryBuilder<'a, Postgres> {
     let mut qb = QueryBuilder::new(format!("{STANDARD_SELECT} where true"));
     push_visible(&mut qb, ctx);
     if let Some(s) = f.station_id {
@@ -147,20 +188,7 @@ pub async fn standards_list(
             .push(")");
     }
     qb.push(" order by so.name collate zh_pinyin, m.name collate zh_pinyin, m.standard_id");
-    let rows: Vec<StandardRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
-    let today = today();
-    let all: Vec<Standard> = rows
-        .into_iter()
-        .map(|r| r.into_model(today))
-        .filter(|s| !f.warnings_only || !s.warnings.is_empty())
-        .collect();
-    let total = all.len() as i64;
-    let page = all
-        .into_iter()
-        .skip(paging.offset() as usize)
-        .take(paging.per_page as usize)
-        .collect();
-    Ok((page, total))
+    qb
 }
 
 /// One visible standard, or `NotFound`.
@@ -293,7 +321,12 @@ pub async fn standard_update(
         ));
     }
     let mut errors = Vec::new();
-    let given: [(&str, &Option<String>); 9] = [
+    // R12.1, R12.4: the certificate is the issuer's act; its number, issuer
+    // and dates change only through an approved change request.
+    let issuer = input.cert_issuer_id.map(|u| u.to_string());
+    let issued = input.cert_issued_on.map(|d| d.to_string());
+    let expires = input.cert_expires_on.map(|d| d.to_string());
+    let given: [(&str, &Option<String>); 13] = [
         ("kind", &input.kind),
         ("range_text", &input.range_text),
         ("accuracy_text", &input.accuracy_text),
@@ -303,6 +336,10 @@ pub async fn standard_update(
         ("location", &input.location),
         ("environment", &input.environment),
         ("status", &input.status),
+        ("cert_number", &input.cert_number),
+        ("cert_issuer_id", &issuer),
+        ("cert_issued_on", &issued),
+        ("cert_expires_on", &expires),
     ];
     for (field, value) in given {
         if let Some(v) = value {
@@ -312,13 +349,21 @@ pub async fn standard_update(
                 let rule = match (field, before.kind) {
                     ("status", _) => "R16.2",
                     ("location" | "main_equipment", StandardKind::Primary) => "R16.1",
+                    (f, _) if f.starts_with("cert_") => "R12.1、R12.4",
                     _ => "R12.4",
                 };
                 errors.push(FieldError::new(
                     field,
                     "change_request_required",
-                    format!("“{}”只能通过经发证机关批准的变更申请修改（{rule}）", field_label(field, crate::i18n::Lang::Zh)),
-                    format!("“{}” changes only through a change request approved by the issuer ({rule})", field_label(field, crate::i18n::Lang::En)),
+                    format!(
+                        "“{}”只能通过经发证机关批准的变更申请修改（{rule}）",
+                        field_label(field, crate::i18n::Lang::Zh)
+                    ),
+                    format!(
+                        "“{}” changes only through a change request approved by the issuer ({})",
+                        field_label(field, crate::i18n::Lang::En),
+                        rule.replace('、', ", ")
+                    ),
                 ));
             }
         }
@@ -331,47 +376,24 @@ pub async fn standard_update(
         Some(n) => n.to_owned(),
         None => before.name.clone(),
     };
-    let cert_number = input
-        .cert_number
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .unwrap_or_else(|| before.cert_number.clone());
-    let issuer = input.cert_issuer_id.unwrap_or(before.cert_issuer_id);
-    if issuer != before.cert_issuer_id && !check_issuer(conn, issuer).await? {
-        errors.push(FieldError::new(
-            "cert_issuer_id",
-            "not_regulator",
-            "发证机关须为市场监督管理部门",
-            "The issuer must be a market regulator",
-        ));
-    }
-    let issued = input.cert_issued_on.unwrap_or(before.cert_issued_on);
-    let expires = input.cert_expires_on.unwrap_or(before.cert_expires_on);
-    if expires <= issued {
-        errors.push(FieldError::new(
-            "cert_expires_on",
-            "before_issue",
-            "有效期至须晚于发证日期",
-            "The expiry date must be after the issue date",
-        ));
-    }
+    crate::web::check_lengths(
+        &[(
+            "name",
+            Some(&name),
+            text_limit("measurement_standard", "name"),
+        )],
+        &mut errors,
+    );
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
     let done = sqlx::query(
-        "update measurement_standard set name = $3, cert_number = $4, cert_issuer_id = $5,
-           cert_issued_on = $6, cert_expires_on = $7, version = version + 1, updated_at = now()
+        "update measurement_standard set name = $3, version = version + 1, updated_at = now()
          where standard_id = $1 and version = $2",
     )
     .bind(id)
     .bind(version)
     .bind(&name)
-    .bind(&cert_number)
-    .bind(issuer)
-    .bind(issued)
-    .bind(expires)
     .execute(&mut *conn)
     .await?;
     if done.rows_affected() == 0 {
@@ -437,6 +459,23 @@ pub async fn traceability_add(
     if input.due_on.is_none() {
         errors.push(FieldError::required("due_on"));
     }
+    crate::web::check_date("calibrated_on", input.calibrated_on, &mut errors);
+    crate::web::check_date("due_on", input.due_on, &mut errors);
+    crate::web::check_lengths(
+        &[
+            (
+                "provider",
+                provider,
+                text_limit("traceability_record", "provider"),
+            ),
+            (
+                "certificate_number",
+                number,
+                text_limit("traceability_record", "certificate_number"),
+            ),
+        ],
+        &mut errors,
+    );
     if let (Some(c), Some(d)) = (input.calibrated_on, input.due_on) {
         if d <= c {
             errors.push(FieldError::new(
@@ -877,6 +916,15 @@ pub async fn change_step(
     Ok(after)
 }
 
+/// The cast a protected field's text value needs in SQL.
+fn column_cast(field: &str) -> &'static str {
+    match field {
+        "cert_issued_on" | "cert_expires_on" => "::date",
+        "cert_issuer_id" => "::uuid",
+        _ => "",
+    }
+}
+
 /// Applies an approved request: each field must still hold its "before"
 /// value, else the standard changed meanwhile and nothing is applied.
 async fn apply_change(conn: &mut PgConnection, req: &ChangeRequest) -> Result<()> {
@@ -894,13 +942,15 @@ async fn apply_change(conn: &mut PgConnection, req: &ChangeRequest) -> Result<()
         }
         qb.push(format!("{field} = "))
             .push_bind(change.after.clone())
+            .push(column_cast(field))
             .push(", ");
     }
     qb.push("version = version + 1, updated_at = now() where standard_id = ")
         .push_bind(req.standard_id);
     for (field, change) in &req.changes {
         qb.push(format!(" and {field} = "))
-            .push_bind(change.before.clone());
+            .push_bind(change.before.clone())
+            .push(column_cast(field));
     }
     let done = qb.build().execute(&mut *conn).await?;
     if done.rows_affected() == 0 {
@@ -1005,8 +1055,16 @@ pub async fn staff_create(
             "At most 100 characters",
         ));
     }
-    let id = Uuid::now_v7();
     let title = input.title.as_deref().unwrap_or("").trim().to_owned();
+    let mut errors = Vec::new();
+    crate::web::check_lengths(
+        &[("title", Some(&title), text_limit("staff_member", "title"))],
+        &mut errors,
+    );
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let id = Uuid::now_v7();
     sqlx::query("insert into staff_member (staff_member_id, station_id, name, title) values ($1, $2, $3, $4)")
         .bind(id)
         .bind(station)
@@ -1074,6 +1132,25 @@ pub async fn qualification_add(
             "List the items the qualification covers",
         ));
     }
+    crate::web::check_lengths(
+        &[(
+            "certificate_number",
+            number,
+            text_limit("qualification", "certificate_number"),
+        )],
+        &mut errors,
+    );
+    let item_limit = text_limit("qualification", "items");
+    if items.len() > 100 || items.iter().any(|i| i.chars().count() > item_limit) {
+        errors.push(FieldError::new(
+            "items",
+            "length",
+            format!("覆盖项目至多 100 项，每项不超过 {item_limit} 字"),
+            format!("At most 100 items of at most {item_limit} characters each"),
+        ));
+    }
+    crate::web::check_date("issued_on", input.issued_on, &mut errors);
+    crate::web::check_date("expires_on", input.expires_on, &mut errors);
     match (input.issued_on, input.expires_on) {
         (Some(i), Some(e)) if e <= i => errors.push(FieldError::new(
             "expires_on",

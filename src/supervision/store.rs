@@ -962,6 +962,12 @@ pub async fn order_issue(
             en: "Orders follow a confirmed inspection record".into(),
         });
     }
+    // "Never the same area twice" holds under concurrency: orders on one
+    // inspection are issued one at a time (a row lock, not check-then-insert).
+    sqlx::query("select 1 from inspection where inspection_id = $1 for update")
+        .bind(inspection)
+        .execute(&mut *conn)
+        .await?;
     let mut errors = Vec::new();
     let nonconforming = i.nonconforming();
     let already: Vec<String> = sqlx::query_scalar(

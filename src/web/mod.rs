@@ -2,6 +2,7 @@
 //! error renderer, the JSON extractor that answers in our error format,
 //! security headers, static files.
 
+pub mod bounds;
 pub mod openapi;
 
 use askama::Template;
@@ -517,6 +518,18 @@ pub async fn security_headers(
         header::REFERRER_POLICY,
         HeaderValue::from_static("same-origin"),
     );
+    // Nothing but the static assets is cached: signed-in pages and JSON
+    // hold tenant data (a shared or back-button cache must not keep them),
+    // and public answers must show a revocation at once.
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    h.insert(
+        "permissions-policy",
+        HeaderValue::from_static(
+            "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(),              microphone=(), payment=(), usb=(), interest-cohort=()",
+        ),
+    );
     if secure {
         h.insert(
             header::STRICT_TRANSPORT_SECURITY,
@@ -524,6 +537,161 @@ pub async fn security_headers(
         );
     }
     res
+}
+
+/// Where a NUL character sits in a JSON value (`items[0].name`), if anywhere.
+fn nul_in_json(v: &serde_json::Value, path: &str) -> Option<String> {
+    use serde_json::Value;
+    match v {
+        Value::String(s) if s.contains('\0') => Some(path_or_body(path)),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| nul_in_json(x, &format!("{path}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(k, x)| {
+            let here = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            if k.contains('\0') {
+                Some(path_or_body(path))
+            } else {
+                nul_in_json(x, &here)
+            }
+        }),
+        _ => None,
+    }
+}
+
+fn path_or_body(path: &str) -> String {
+    if path.is_empty() {
+        "body".to_owned()
+    } else {
+        path.replace('\0', "")
+    }
+}
+
+/// The first name whose name or value holds a NUL in URL-encoded pairs.
+fn nul_in_pairs(raw: &[u8]) -> Option<String> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(raw).ok()?;
+    pairs
+        .into_iter()
+        .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+        .map(|(k, _)| {
+            let k = k.replace('\0', "");
+            if k.is_empty() {
+                "query".to_owned()
+            } else {
+                k
+            }
+        })
+}
+
+/// The refusal of a NUL character: a field error, as JSON or as a page.
+fn nul_refusal(field: &str, api: bool, lang: Lang) -> Response {
+    let e = AppError::field(
+        field,
+        "nul_character",
+        "输入中含有不允许的控制字符（NUL），请删除后重试",
+        "The input holds a NUL control character, which is not allowed; remove it and try again",
+    );
+    if api {
+        e.into_response()
+    } else {
+        PageError::new(e, lang).into_response()
+    }
+}
+
+/// Refuses, in one place for every route (JSON, forms, query strings,
+/// paths; sign-in and the public pages too), text with a NUL character,
+/// which PostgreSQL cannot store: a field error naming where it was,
+/// never a 500. JSON and form bodies are read here within `limit` bytes
+/// (the same limit the extractors apply) and handed on unchanged.
+pub async fn input_guard(
+    axum::extract::State(limit): axum::extract::State<usize>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let (parts, body) = req.into_parts();
+    let lang = Lang::from_parts(&parts);
+    let path = parts.uri.path();
+    if percent_decodes_to_nul(path.as_bytes()) {
+        return nul_refusal("path", api, lang);
+    }
+    if let Some(q) = parts.uri.query() {
+        if percent_decodes_to_nul(q.as_bytes()) {
+            return nul_refusal(
+                &nul_in_pairs(q.as_bytes()).unwrap_or("query".into()),
+                api,
+                lang,
+            );
+        }
+    }
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let json = content_type.starts_with("application/json") || content_type.contains("+json");
+    let form = content_type.starts_with("application/x-www-form-urlencoded");
+    if content_type.starts_with("multipart/") {
+        // An upload holds up to the upload limit in memory while it is
+        // read and stored: a few at a time (web::bounds).
+        let slot = match bounds::Work::Upload.slot().await {
+            Ok(s) => s,
+            Err(e) => {
+                return if api {
+                    e.into_response()
+                } else {
+                    PageError::new(e, lang).into_response()
+                }
+            }
+        };
+        let res = next.run(Request::from_parts(parts, body)).await;
+        drop(slot);
+        return res;
+    }
+    if !json && !form {
+        return next.run(Request::from_parts(parts, body)).await;
+    }
+    let bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(b) => b,
+        Err(_) => {
+            let e = AppError::PayloadTooLarge;
+            return if api {
+                e.into_response()
+            } else {
+                PageError::new(e, lang).into_response()
+            };
+        }
+    };
+    let field = if json {
+        match serde_json::from_slice::<serde_json::Value>(&bytes) {
+            Ok(v) => nul_in_json(&v, ""),
+            // Malformed JSON: the extractor says what is wrong with it.
+            Err(_) => None,
+        }
+    } else if percent_decodes_to_nul(&bytes) {
+        Some(nul_in_pairs(&bytes).unwrap_or("body".into()))
+    } else {
+        None
+    };
+    if let Some(field) = field {
+        return nul_refusal(&field, api, lang);
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
+}
+
+/// Whether URL-encoded bytes hold a NUL, raw or as `%00`.
+fn percent_decodes_to_nul(raw: &[u8]) -> bool {
+    raw.contains(&0)
+        || raw
+            .windows(3)
+            .any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0')
 }
 
 /// Pagination of a list: page (1-based) and page size, clamped.
