@@ -8,9 +8,12 @@ RUN cargo build --release --locked && cp target/release/jiliang /jiliang
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates fonts-noto-cjk \
- && rm -rf /var/lib/apt/lists/* && useradd --system --home /var/lib/jiliang jiliang
+ && rm -rf /var/lib/apt/lists/* && useradd --system --create-home --home-dir /var/lib/jiliang jiliang
 COPY --from=build /jiliang /usr/local/bin/jiliang
 USER jiliang
+# ./data and, beside it, the audit signing key and anchors file
+# (data.audit-key, data.audit-anchors.jsonl) unless JILIANG_AUDIT_* say otherwise.
+WORKDIR /var/lib/jiliang
 ENV JILIANG_ADDR=0.0.0.0:8080
 EXPOSE 8080
 CMD ["jiliang", "serve"]

@@ -76,6 +76,21 @@ pub struct Config {
     /// Largest database pool.
     #[arg(long, env = "JILIANG_DB_MAX_CONNECTIONS", default_value_t = 20)]
     pub db_max_connections: u32,
+
+    /// The ed25519 key that signs audit anchors (32-byte seed, hex), outside
+    /// the data directory. Default: `<data dir>.audit-key` beside it,
+    /// created (mode 600) when missing.
+    #[arg(long, env = "JILIANG_AUDIT_KEY_FILE")]
+    pub audit_key_file: Option<PathBuf>,
+
+    /// The anchors file (append-only JSON lines), outside the data
+    /// directory. Default: `<data dir>.audit-anchors.jsonl` beside it.
+    #[arg(long, env = "JILIANG_AUDIT_ANCHORS")]
+    pub audit_anchors: Option<PathBuf>,
+
+    /// Minutes between two anchors while serving (0: never).
+    #[arg(long, env = "JILIANG_AUDIT_ANCHOR_MINUTES", default_value_t = 60)]
+    pub audit_anchor_minutes: u64,
 }
 
 impl Config {
@@ -98,7 +113,49 @@ impl Config {
             public_url: None,
             font_dir: std::path::PathBuf::from("/usr/share/fonts/opentype/noto"),
             db_max_connections: 10,
+            audit_key_file: None,
+            audit_anchors: None,
+            audit_anchor_minutes: 0,
         }
+    }
+
+    /// A file beside the data directory: `./data` gives `./data<suffix>`.
+    fn beside_data_dir(&self, suffix: &str) -> PathBuf {
+        let dir = std::path::absolute(&self.data_dir).unwrap_or_else(|_| self.data_dir.clone());
+        // `absolute` keeps `.` and `..`, which have no file name; drop them.
+        let mut norm = PathBuf::new();
+        for c in dir.components() {
+            match c {
+                std::path::Component::CurDir => {}
+                std::path::Component::ParentDir => {
+                    norm.pop();
+                }
+                other => norm.push(other),
+            }
+        }
+        let dir = norm;
+        match dir.file_name() {
+            Some(name) => {
+                let mut name = name.to_owned();
+                name.push(suffix);
+                dir.with_file_name(name)
+            }
+            None => dir.join(format!("jiliang{suffix}")),
+        }
+    }
+
+    /// The audit signing key file.
+    pub fn audit_key_path(&self) -> PathBuf {
+        self.audit_key_file
+            .clone()
+            .unwrap_or_else(|| self.beside_data_dir(".audit-key"))
+    }
+
+    /// The audit anchors file.
+    pub fn audit_anchors_path(&self) -> PathBuf {
+        self.audit_anchors
+            .clone()
+            .unwrap_or_else(|| self.beside_data_dir(".audit-anchors.jsonl"))
     }
 
     /// Whether cookies are `Secure` with the `__Host-` prefix.
@@ -145,6 +202,43 @@ impl std::fmt::Debug for Config {
             .field("demo", &self.demo_mode())
             .field("session_idle_minutes", &self.session_idle_minutes)
             .field("session_absolute_hours", &self.session_absolute_hours)
+            .field("audit_key_file", &self.audit_key_path())
+            .field("audit_anchors", &self.audit_anchors_path())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_audit_key_and_anchors_default_to_files_beside_the_data_dir() {
+        let mut c = Config::for_database(String::new());
+        for dir in [
+            "/srv/jiliang/data",
+            "/srv/jiliang/data/",
+            "/srv/jiliang/data/.",
+        ] {
+            c.data_dir = PathBuf::from(dir);
+            assert_eq!(
+                c.audit_key_path(),
+                PathBuf::from("/srv/jiliang/data.audit-key")
+            );
+            assert_eq!(
+                c.audit_anchors_path(),
+                PathBuf::from("/srv/jiliang/data.audit-anchors.jsonl")
+            );
+        }
+        c.data_dir = PathBuf::from("/srv/jiliang/data/x/..");
+        assert_eq!(
+            c.audit_key_path(),
+            PathBuf::from("/srv/jiliang/data.audit-key")
+        );
+        c.data_dir = PathBuf::from("data");
+        assert!(c.audit_key_path().is_absolute());
+        assert!(c.audit_key_path().ends_with("data.audit-key"));
+        c.audit_key_file = Some(PathBuf::from("/etc/jiliang/audit.key"));
+        assert_eq!(c.audit_key_path(), PathBuf::from("/etc/jiliang/audit.key"));
     }
 }

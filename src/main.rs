@@ -1,6 +1,8 @@
-//! `jiliang`: serve (default), migrate, seed-demo, audit-verify.
+//! `jiliang`: serve (default), migrate, seed-demo, audit-verify, audit-anchor,
+//! run-jobs.
 
 use clap::{Parser, Subcommand};
+use jiliang::audit::anchor;
 use jiliang::config::Config;
 use jiliang::db::{self, embedded::EmbeddedPg};
 use jiliang::startup::{shutdown_signal, Application};
@@ -27,8 +29,24 @@ enum Command {
     Migrate,
     /// Seed the demo tenants (demo mode only), then exit.
     SeedDemo,
-    /// Recompute the audit log's hash chains; exit 1 on any break.
-    AuditVerify,
+    /// Recompute the audit log's hash chains; exit 1 on any break. With
+    /// `--anchors FILE`, also check every chain against its signed anchors.
+    AuditVerify {
+        /// An anchors file (`jiliang audit-anchor` and `serve` write them).
+        #[arg(long)]
+        anchors: Option<std::path::PathBuf>,
+        /// The public key (hex) anchors must be signed with. Default: the
+        /// public half of JILIANG_AUDIT_KEY_FILE.
+        #[arg(long, requires = "anchors")]
+        public_key: Option<String>,
+    },
+    /// Sign the audit chain heads once and append them to the anchors file
+    /// (JILIANG_AUDIT_ANCHORS); prints the line written.
+    AuditAnchor {
+        /// Print the public key of JILIANG_AUDIT_KEY_FILE and exit.
+        #[arg(long)]
+        print_public_key: bool,
+    },
     /// Run the daily job once (R15.2 terminations, R14.1 reminders) as of
     /// today, or of `--date` (YYYY-MM-DD); idempotent. `serve` also runs it hourly.
     RunJobs {
@@ -114,21 +132,81 @@ async fn main() -> std::process::ExitCode {
             })
             .await
         }
-        Command::AuditVerify => {
-            with_database(&config, async |pool| {
-                let report = jiliang::audit::verify(pool).await?;
-                for b in &report.breaks {
-                    eprintln!("BREAK: {b}");
+        Command::AuditVerify {
+            anchors,
+            public_key,
+        } => {
+            let trusted = match (&anchors, &public_key) {
+                (None, _) => None,
+                (Some(_), Some(hex)) => Some(anchor::parse_public_key(hex)),
+                (Some(_), None) => Some(
+                    anchor::load_key(&config, false)
+                        .map(|k| k.verifying_key())
+                        .map_err(|e| e.context("pass --public-key, or set JILIANG_AUDIT_KEY_FILE")),
+                ),
+            };
+            match trusted.transpose() {
+                Err(e) => Err(e),
+                Ok(trusted) => {
+                    with_database(&config, async |pool| {
+                        let report = jiliang::audit::verify(pool).await?;
+                        for b in &report.breaks {
+                            eprintln!("BREAK: {b}");
+                        }
+                        println!(
+                            "audit log: {} chains, {} events, {} breaks",
+                            report.chains,
+                            report.events,
+                            report.breaks.len()
+                        );
+                        let mut ok = report.breaks.is_empty();
+                        if let (Some(path), Some(key)) = (&anchors, &trusted) {
+                            let text = std::fs::read_to_string(path)
+                                .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+                            let r = anchor::verify_against(pool, &text, key).await?;
+                            for b in &r.breaks {
+                                eprintln!("BREAK: {b}");
+                            }
+                            println!(
+                                "anchors: {} signed lines, {} chains anchored, {} breaks",
+                                r.anchors,
+                                r.chains,
+                                r.breaks.len()
+                            );
+                            ok &= r.breaks.is_empty();
+                        }
+                        Ok(ok)
+                    })
+                    .await
                 }
-                println!(
-                    "audit log: {} chains, {} events, {} breaks",
-                    report.chains,
-                    report.events,
-                    report.breaks.len()
-                );
-                Ok(report.breaks.is_empty())
-            })
-            .await
+            }
+        }
+        Command::AuditAnchor { print_public_key } => {
+            if print_public_key {
+                anchor::load_key(&config, false).map(|k| {
+                    println!("{}", hex::encode(k.verifying_key().as_bytes()));
+                    true
+                })
+            } else {
+                match anchor::load_key(&config, true)
+                    .and_then(|k| Ok((k, anchor::anchors_path(&config)?)))
+                {
+                    Err(e) => Err(e),
+                    Ok((key, path)) => {
+                        with_database(&config, async |pool| {
+                            let a = anchor::anchor_once(pool, &key, &path).await?;
+                            println!(
+                                "anchored {} chains in {}:\n{}",
+                                a.chains.len(),
+                                path.display(),
+                                serde_json::to_string(&a)?
+                            );
+                            Ok(true)
+                        })
+                        .await
+                    }
+                }
+            }
         }
         Command::RunJobs { date } => {
             with_database(&config, async |pool| {

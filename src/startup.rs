@@ -67,6 +67,7 @@ impl Application {
         }
         // R15.2, R14.1: the daily job, hourly (tests call it directly instead).
         crate::lifecycle::job::spawn(pool.clone());
+        crate::audit::anchor::spawn(pool.clone(), &config)?;
         Self::build_with_pool(config, pool, embedded).await
     }
 
