@@ -68,12 +68,21 @@ pub enum AppError {
     },
     #[error("payload too large")]
     PayloadTooLarge,
+    /// An upload over its limit, said beside the file field (413).
+    #[error("upload too large")]
+    UploadTooLarge(FieldError),
+    /// The body is not of the type the endpoint reads (415).
+    #[error("unsupported media type: {en}")]
+    UnsupportedMediaType { zh: String, en: String },
     #[error("invalid credentials")]
     InvalidCredentials,
     #[error("throttled for {retry_after_secs} s")]
     Throttled { retry_after_secs: i64 },
     #[error("database error: {0}")]
     Database(sqlx::Error),
+    /// The database does not answer (no connection in time, pool closed, I/O): 503.
+    #[error("database unavailable: {0}")]
+    Unavailable(sqlx::Error),
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
 }
@@ -126,6 +135,13 @@ impl AppError {
         AppError::Validation(vec![FieldError::new(field, code, zh, en)])
     }
 
+    pub fn unsupported_media_type(zh: impl Into<String>, en: impl Into<String>) -> Self {
+        AppError::UnsupportedMediaType {
+            zh: zh.into(),
+            en: en.into(),
+        }
+    }
+
     pub fn status_code(&self) -> StatusCode {
         match self {
             AppError::Unauthenticated | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
@@ -134,7 +150,11 @@ impl AppError {
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
-            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::PayloadTooLarge | AppError::UploadTooLarge(_) => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            AppError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -166,10 +186,18 @@ impl AppError {
             ),
             AppError::BadRequest { code, zh, en } => (code, zh.clone(), en.clone()),
             AppError::Conflict { code, zh, en } => (code, zh.clone(), en.clone()),
-            AppError::PayloadTooLarge => (
+            AppError::PayloadTooLarge | AppError::UploadTooLarge(_) => (
                 "payload_too_large",
                 "请求内容过大".into(),
                 "The request body is too large".into(),
+            ),
+            AppError::UnsupportedMediaType { zh, en } => {
+                ("unsupported_media_type", zh.clone(), en.clone())
+            }
+            AppError::Unavailable(_) => (
+                "unavailable",
+                "服务暂时不可用（数据库无响应），请稍后重试".into(),
+                "The service is unavailable for now (the database does not answer); try again later".into(),
             ),
             AppError::Throttled { retry_after_secs } => {
                 let minutes = (retry_after_secs + 59) / 60;
@@ -187,6 +215,7 @@ impl AppError {
         };
         let fields = match self {
             AppError::Validation(f) => f.clone(),
+            AppError::UploadTooLarge(f) => vec![f.clone()],
             _ => Vec::new(),
         };
         ErrorDetail {
@@ -251,6 +280,12 @@ impl From<sqlx::Error> for AppError {
         }
         if matches!(e, sqlx::Error::RowNotFound) {
             return AppError::NotFound;
+        }
+        if matches!(
+            e,
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
+        ) {
+            return AppError::Unavailable(e);
         }
         AppError::Database(e)
     }
