@@ -8,6 +8,10 @@
 #
 #   tests/fuzz/run.sh                     # as CI runs it
 #   FUZZ_MAX_EXAMPLES=20 tests/fuzz/run.sh   # deeper
+#   FUZZ_ALLOW_X00=true tests/fuzz/run.sh    # also NUL characters in strings
+#
+# Failing cases are kept under .schemathesis/ (ignored by git): `st replay`
+# with the virtualenv's st re-sends them to a running server.
 #
 # Runs as root (CI) or a sudoer; needs python3 and network access to PyPI
 # on the first run (the virtualenv is kept under ~/.cache).
@@ -19,6 +23,7 @@ SCHEMATHESIS_VERSION="${SCHEMATHESIS_VERSION:-4.32.5}"
 VENV="${FUZZ_VENV:-$HOME/.cache/schemathesis-venv}"
 MAX_EXAMPLES="${FUZZ_MAX_EXAMPLES:-5}"
 SEED="${FUZZ_SEED:-20250101}"
+ALLOW_X00="${FUZZ_ALLOW_X00:-false}"
 PASSWORD="demo-pass-2025"
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -97,7 +102,7 @@ fuzz() {
       --checks "$CHECKS" \
       --phases examples,coverage,fuzzing \
       --max-examples "$MAX_EXAMPLES" --seed "$SEED" \
-      --generation-allow-x00 false \
+      --generation-allow-x00 "$ALLOW_X00" \
       --generation-database none \
       --workers 2 --request-timeout 30 --no-color \
       --suppress-health-check all \
