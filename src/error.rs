@@ -68,6 +68,12 @@ pub enum AppError {
     },
     #[error("payload too large")]
     PayloadTooLarge,
+    /// An upload over its limit, said beside the file field (413).
+    #[error("upload too large")]
+    UploadTooLarge(FieldError),
+    /// The body is not of the type the endpoint reads (415).
+    #[error("unsupported media type: {en}")]
+    UnsupportedMediaType { zh: String, en: String },
     #[error("invalid credentials")]
     InvalidCredentials,
     #[error("throttled for {retry_after_secs} s")]
@@ -129,6 +135,13 @@ impl AppError {
         AppError::Validation(vec![FieldError::new(field, code, zh, en)])
     }
 
+    pub fn unsupported_media_type(zh: impl Into<String>, en: impl Into<String>) -> Self {
+        AppError::UnsupportedMediaType {
+            zh: zh.into(),
+            en: en.into(),
+        }
+    }
+
     pub fn status_code(&self) -> StatusCode {
         match self {
             AppError::Unauthenticated | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
@@ -137,7 +150,10 @@ impl AppError {
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
-            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::PayloadTooLarge | AppError::UploadTooLarge(_) => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            AppError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -170,11 +186,14 @@ impl AppError {
             ),
             AppError::BadRequest { code, zh, en } => (code, zh.clone(), en.clone()),
             AppError::Conflict { code, zh, en } => (code, zh.clone(), en.clone()),
-            AppError::PayloadTooLarge => (
+            AppError::PayloadTooLarge | AppError::UploadTooLarge(_) => (
                 "payload_too_large",
                 "请求内容过大".into(),
                 "The request body is too large".into(),
             ),
+            AppError::UnsupportedMediaType { zh, en } => {
+                ("unsupported_media_type", zh.clone(), en.clone())
+            }
             AppError::Throttled { retry_after_secs } => {
                 let (zh, en) = if *retry_after_secs < 30 {
                     (
@@ -206,6 +225,7 @@ impl AppError {
         };
         let fields = match self {
             AppError::Validation(f) => f.clone(),
+            AppError::UploadTooLarge(f) => vec![f.clone()],
             _ => Vec::new(),
         };
         ErrorDetail {

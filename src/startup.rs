@@ -193,7 +193,9 @@ fn api_router(upload_limit: usize) -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document as served at `/api/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router(10 * 1024 * 1024).split_for_parts().1
+    let mut doc = api_router(10 * 1024 * 1024).split_for_parts().1;
+    web::openapi::add_standard_errors(&mut doc);
+    doc
 }
 
 /// All routes and layers.
@@ -212,7 +214,8 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
     let auth_layer =
         AuthManagerLayerBuilder::new(Backend::new(state.db.clone()), session_layer).build();
 
-    let (api, openapi) = api_router(config.max_upload_bytes).split_for_parts();
+    let (api, mut openapi) = api_router(config.max_upload_bytes).split_for_parts();
+    web::openapi::add_standard_errors(&mut openapi);
     let csrf = CsrfLayer::new().with_rejection_response(|_e| {
         AppError::forbidden(
             "跨站请求已被拒绝：请从本站页面提交",

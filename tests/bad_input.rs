@@ -54,7 +54,7 @@ async fn unknown_fields_are_refused_by_name() {
 }
 
 #[tokio::test]
-async fn a_wrong_type_or_a_missing_content_type_is_a_400() {
+async fn a_wrong_type_is_a_400_and_a_missing_content_type_a_415() {
     let app = TestApp::spawn().await;
     let c = app.login("operator").await;
     let res = c
@@ -71,7 +71,121 @@ async fn a_wrong_type_or_a_missing_content_type_is_a_400() {
         .send()
         .await
         .unwrap();
-    assert_error(res, 400, "unsupported_media_type").await;
+    assert_error(res, 415, "unsupported_media_type").await;
+    let res = c
+        .http
+        .post(app.url("/api/v1/organizations"))
+        .header("content-type", "text/plain")
+        .body("{\"kind\": \"department\", \"name\": \"x\"}")
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, 415, "unsupported_media_type").await;
+}
+
+#[tokio::test]
+async fn uploads_that_are_not_multipart_answer_in_our_format() {
+    let app = TestApp::spawn().await;
+    let c = app.login("station.staff").await;
+    let (_, list) = c.json("/api/v1/standards?per_page=1").await;
+    let id = list["items"][0]["id"].as_str().expect("a seeded standard");
+    let upload = format!("/api/v1/standards/{id}/documents");
+    // JSON where a file upload is expected.
+    let res = c.post_json(&upload, &json!({"file": "x"})).await;
+    assert_error(res, 415, "unsupported_media_type").await;
+    // Multipart without a boundary.
+    let res = c
+        .http
+        .post(app.url(&upload))
+        .header("content-type", "multipart/form-data")
+        .body("--x\r\n")
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, 400, "bad_multipart").await;
+    // A body that is not the multipart it says it is.
+    let res = c
+        .http
+        .post(app.url(&upload))
+        .header("content-type", "multipart/form-data; boundary=XYZ")
+        .body("this is not multipart at all")
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, 400, "bad_multipart").await;
+}
+
+#[tokio::test]
+async fn an_oversize_upload_is_a_413_beside_the_file_field() {
+    let app = TestApp::spawn_with(|c| c.max_upload_bytes = 1024).await;
+    let c = app.login("station.staff").await;
+    let (_, list) = c.json("/api/v1/standards?per_page=1").await;
+    let id = list["items"][0]["id"].as_str().expect("a seeded standard");
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    pdf.resize(4096, b' ');
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(pdf).file_name("big.pdf"),
+    );
+    let res = c
+        .http
+        .post(app.url(&format!("/api/v1/standards/{id}/documents")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let body = assert_error(res, 413, "payload_too_large").await;
+    assert_eq!(body["error"]["fields"][0]["field"], "file", "{body}");
+}
+
+/// The request body's property names, following `$ref`, `allOf`, `oneOf`, `anyOf`.
+fn body_properties(doc: &serde_json::Value, schema: &serde_json::Value) -> Vec<String> {
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.trim_start_matches("#/components/schemas/");
+        return body_properties(doc, &doc["components"]["schemas"][name]);
+    }
+    let mut names: Vec<String> = schema["properties"]
+        .as_object()
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
+    for key in ["allOf", "oneOf", "anyOf"] {
+        for s in schema[key].as_array().into_iter().flatten() {
+            names.extend(body_properties(doc, s));
+        }
+    }
+    names
+}
+
+#[tokio::test]
+async fn each_step_documents_its_own_input_and_every_operation_its_errors() {
+    let app = TestApp::spawn().await;
+    let (status, doc) = app.client().json("/api/openapi.json").await;
+    assert_eq!(status, 200);
+    let body = |path: &str| {
+        let schema =
+            &doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"];
+        assert!(!schema.is_null(), "{path} documents its body");
+        body_properties(&doc, schema)
+    };
+    for (path, field) in [
+        ("/api/v1/rectification-orders/{id}/report", "report"),
+        ("/api/v1/rectification-orders/{id}/extend", "new_due_on"),
+        ("/api/v1/violation-cases/{id}/propose", "fine_amount"),
+        ("/api/v1/lifecycle-requests/{id}/propose", "result"),
+        ("/api/v1/lifecycle-requests/{id}/record", "effective_on"),
+        ("/api/v1/applications/{id}/submit", "to_be_provided"),
+    ] {
+        let props = body(path);
+        assert!(props.iter().any(|p| p == field), "{path}: {props:?}");
+    }
+    // The standard error answers, in our envelope.
+    let op = &doc["paths"]["/api/v1/rectification-orders/{id}/report"]["post"];
+    for status in ["400", "401", "403", "404", "413", "415", "422", "503"] {
+        let schema = &op["responses"][status]["content"]["application/json"]["schema"]["$ref"];
+        assert_eq!(schema, "#/components/schemas/ErrorBody", "{status}");
+    }
+    let sign_in = &doc["paths"]["/api/v1/session"]["post"]["responses"];
+    assert!(sign_in.get("429").is_some() && sign_in.get("415").is_some());
 }
 
 #[tokio::test]

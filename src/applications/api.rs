@@ -165,7 +165,7 @@ pub async fn application_document(
     State(app): State<AppState>,
     ctx: Ctx,
     Path(id): Path<String>,
-    multipart: Multipart,
+    crate::web::AppMultipart(multipart): crate::web::AppMultipart,
 ) -> Result<(
     StatusCode,
     AppJson<crate::standards::documents::DocumentInfo>,

@@ -144,6 +144,7 @@ pub struct NewStationInput {
 /// One step of the workflow; which fields matter depends on the step.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ApplicationStepInput)]
 pub struct StepInput {
     pub version: Option<i32>,
     /// submit: codes of unmet conditions declared as to be provided.

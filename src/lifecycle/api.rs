@@ -53,7 +53,7 @@ impl RequestQuery {
             },
             station_id: match blank(&self.station_id) {
                 None => None,
-                Some(s) => Some(parse_id(&s)?),
+                Some(s) => Some(crate::web::parse_filter_id("station_id", &s)?),
             },
             mine: self.mine.unwrap_or(false),
             overdue_only: self.overdue.unwrap_or(false),

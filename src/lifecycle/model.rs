@@ -280,6 +280,7 @@ pub struct RequestInput {
 /// One step; which fields matter depends on the step and kind.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = LifecycleStepInput)]
 pub struct StepInput {
     pub version: Option<i32>,
     /// propose: `approve` or `refuse`.

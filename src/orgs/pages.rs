@@ -44,6 +44,12 @@ impl Errors {
                 top: Some(lang.t("form-has-errors")),
                 fields,
             }),
+            // An oversize file is said beside the file field, like a validation error.
+            AppError::UploadTooLarge(field) => Ok(Errors {
+                lang,
+                top: Some(lang.t("form-has-errors")),
+                fields: vec![field],
+            }),
             e @ AppError::Conflict { .. } => {
                 let d = e.detail();
                 Ok(Errors {

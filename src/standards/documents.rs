@@ -90,12 +90,12 @@ pub fn sniff(filename: &str, bytes: &[u8]) -> Result<&'static str> {
 pub async fn read_file(mut multipart: Multipart, limit: usize) -> Result<(String, Bytes)> {
     let too_big = || {
         let mb = limit as f64 / (1024.0 * 1024.0);
-        AppError::field(
+        AppError::UploadTooLarge(crate::error::FieldError::new(
             "file",
             "too_large",
             format!("文件超过 {mb:.0} MB 的上限"),
             format!("The file exceeds the {mb:.0} MB limit"),
-        )
+        ))
     };
     loop {
         let field = match multipart.next_field().await {
@@ -156,7 +156,7 @@ pub async fn standard_document_upload(
     State(app): State<AppState>,
     ctx: Ctx,
     Path(id): Path<String>,
-    multipart: Multipart,
+    crate::web::AppMultipart(multipart): crate::web::AppMultipart,
 ) -> Result<(StatusCode, AppJson<DocumentInfo>)> {
     let id = parse_id(&id)?;
     let (filename, bytes) = read_file(multipart, app.config.max_upload_bytes).await?;

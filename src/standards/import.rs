@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io::Cursor;
 
-use axum::extract::{Multipart, State};
+use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use calamine::{Data, Reader, Xlsx};
@@ -417,16 +417,26 @@ pub async fn import(
     }
 }
 
+/// A refused import, as documented: the report of every problem by line,
+/// or (no file, an unreadable one) the usual error envelope.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum ImportRefusal {
+    Problems(ImportReport),
+    Error(crate::error::ErrorBody),
+}
+
 /// Import standards from a CSV or XLSX file (field `file`), all or nothing.
 #[utoipa::path(post, path = "/api/v1/standards/import", tag = "standards",
     request_body(content_type = "multipart/form-data", description = "field `file`: .csv (UTF-8) or .xlsx in the template's columns"),
     responses((status = 200, description = "Imported", body = ImportReport),
-      (status = 422, description = "Nothing imported; problems by line", body = ImportReport),
+      (status = 422, description = "Nothing imported: problems by line, or no readable file", body = ImportRefusal),
       (status = 413, body = ErrorBody)))]
 pub async fn standards_import(
     State(app): State<AppState>,
     ctx: Ctx,
-    multipart: Multipart,
+    crate::web::AppMultipart(multipart): crate::web::AppMultipart,
 ) -> Result<Response> {
     store::own_station(&ctx)?;
     let (filename, bytes) =

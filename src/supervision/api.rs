@@ -31,7 +31,7 @@ impl ListQuery {
             .filter(|s| !s.is_empty())
         {
             None => Ok(None),
-            Some(s) => Ok(Some(parse_id(s)?)),
+            Some(s) => Ok(Some(crate::web::parse_filter_id("station_id", s)?)),
         }
     }
     pub fn state(&self) -> Option<&str> {
@@ -476,7 +476,7 @@ pub async fn case_document(
     State(app): State<AppState>,
     ctx: Ctx,
     Path(id): Path<String>,
-    multipart: axum::extract::Multipart,
+    crate::web::AppMultipart(multipart): crate::web::AppMultipart,
 ) -> Result<(
     StatusCode,
     AppJson<crate::standards::documents::DocumentInfo>,
@@ -494,7 +494,7 @@ pub async fn inspection_document(
     State(app): State<AppState>,
     ctx: Ctx,
     Path(id): Path<String>,
-    multipart: axum::extract::Multipart,
+    crate::web::AppMultipart(multipart): crate::web::AppMultipart,
 ) -> Result<(
     StatusCode,
     AppJson<crate::standards::documents::DocumentInfo>,
@@ -512,7 +512,7 @@ pub async fn order_document(
     State(app): State<AppState>,
     ctx: Ctx,
     Path(id): Path<String>,
-    multipart: axum::extract::Multipart,
+    crate::web::AppMultipart(multipart): crate::web::AppMultipart,
 ) -> Result<(
     StatusCode,
     AppJson<crate::standards::documents::DocumentInfo>,

@@ -179,6 +179,7 @@ pub struct RecordInput {
 /// A step on an inspection, order or case.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SupervisionStepInput)]
 pub struct StepInput {
     pub version: Option<i32>,
     /// Reasons (return, reject, extension).

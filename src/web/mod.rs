@@ -227,8 +227,7 @@ fn json_rejection(rejection: JsonRejection) -> AppError {
         return AppError::PayloadTooLarge;
     }
     match rejection {
-        JsonRejection::MissingJsonContentType(_) => AppError::bad_request(
-            "unsupported_media_type",
+        JsonRejection::MissingJsonContentType(_) => AppError::unsupported_media_type(
             "请求须为 JSON（Content-Type: application/json）",
             "The request must be JSON (Content-Type: application/json)",
         ),
@@ -256,6 +255,42 @@ fn json_rejection(rejection: JsonRejection) -> AppError {
 impl<T: serde::Serialize> IntoResponse for AppJson<T> {
     fn into_response(self) -> Response {
         axum::Json(self.0).into_response()
+    }
+}
+
+/// `Multipart` whose rejection (not `multipart/form-data`, or no boundary)
+/// answers in our error format: 415 for another content type, 400 for a
+/// multipart type without a usable boundary.
+pub struct AppMultipart(pub axum::extract::Multipart);
+
+impl<S> FromRequest<S> for AppMultipart
+where
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let multipart_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("multipart/form-data")
+            });
+        match axum::extract::Multipart::from_request(req, state).await {
+            Ok(m) => Ok(AppMultipart(m)),
+            Err(_) if !multipart_type => Err(AppError::unsupported_media_type(
+                "请求须为文件上传（Content-Type: multipart/form-data）",
+                "The request must be a file upload (Content-Type: multipart/form-data)",
+            )),
+            Err(e) => Err(AppError::bad_request(
+                "bad_multipart",
+                format!("上传内容无法读取：{}", e.body_text()),
+                format!("Unreadable upload: {}", e.body_text()),
+            )),
+        }
     }
 }
 
@@ -287,6 +322,13 @@ where
 /// A record id from the path; anything but a UUID is simply not found.
 pub fn parse_id(raw: &str) -> Result<uuid::Uuid, AppError> {
     uuid::Uuid::parse_str(raw).map_err(|_| AppError::NotFound)
+}
+
+/// A record id given as a filter (query parameter): anything but a UUID is
+/// refused beside the parameter (a filter by an unknown id just finds nothing).
+pub fn parse_filter_id(field: &str, raw: &str) -> Result<uuid::Uuid, AppError> {
+    uuid::Uuid::parse_str(raw)
+        .map_err(|_| AppError::field(field, "invalid_id", "编号格式无效", "Not a valid id (UUID)"))
 }
 
 /// The version a client read: the body's `version`, or an `If-Match`

@@ -22,3 +22,100 @@ State-changing calls from browsers must be same-origin. Updates take the version
     )
 )]
 pub struct ApiDoc;
+
+/// The error answers every operation may give, added to the assembled
+/// document in one place (per-operation annotations keep their own, more
+/// specific descriptions): all in the [`ErrorBody`](crate::error::ErrorBody) envelope.
+///
+/// - 400: a malformed body or query (operations with either);
+/// - 401: not signed in (all but sign-in and the public pages);
+/// - 403: not the caller's to do, or a cross-site state change (CSRF);
+/// - 404: a path id, or an id in the body, that does not exist or is not visible;
+/// - 413, 415: a body too large or of another content type;
+/// - 422: a body or query that does not validate;
+/// - 429: sign-in throttling and the public pages' rate limit;
+/// - 503: the database does not answer.
+pub fn add_standard_errors(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::{Operation, ParameterIn};
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+
+    fn error(status: &str) -> RefOr<utoipa::openapi::Response> {
+        let text = match status {
+            "400" => "Malformed request (body or query)",
+            "401" => "Not signed in",
+            "403" => "Forbidden (role, organization, or a cross-site request)",
+            "404" => "Not found, or not visible to the caller",
+            "409" => "Conflict with the record's state or version",
+            "413" => "Request body too large",
+            "415" => "Unsupported content type",
+            "422" => "Invalid input",
+            "429" => "Too many requests",
+            _ => "Service unavailable (the database does not answer)",
+        };
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(text)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build(),
+        )
+    }
+
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let ops: [(&str, Option<&mut Operation>); 5] = [
+            ("get", item.get.as_mut()),
+            ("put", item.put.as_mut()),
+            ("post", item.post.as_mut()),
+            ("delete", item.delete.as_mut()),
+            ("patch", item.patch.as_mut()),
+        ];
+        for (method, op) in ops {
+            let Some(op) = op else { continue };
+            let public = op
+                .tags
+                .as_ref()
+                .is_some_and(|t| t.iter().any(|t| t == "public"))
+                || (path == "/api/v1/session" && method == "post");
+            let params = op.parameters.as_deref().unwrap_or_default();
+            let has_in = |place: ParameterIn| {
+                params
+                    .iter()
+                    .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == place))
+            };
+            let body = op.request_body.is_some();
+            let query = has_in(ParameterIn::Query);
+            let path_id = has_in(ParameterIn::Path);
+            let mut add = Vec::new();
+            if body || query {
+                add.extend(["400", "422"]);
+            }
+            if !public {
+                add.push("401");
+            }
+            if !public || method != "get" {
+                add.push("403");
+            }
+            // A path id, or an id in the body, that does not exist or is not visible.
+            if path_id || body {
+                add.push("404");
+            }
+            if body {
+                add.extend(["413", "415"]);
+            }
+            if public {
+                add.push("429");
+            }
+            add.push("503");
+            for status in add {
+                op.responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| error(status));
+            }
+        }
+    }
+}
