@@ -94,6 +94,7 @@ async fn with_database<T>(
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    jiliang::startup::tune_allocator();
     init_tracing();
     let cli = Cli::parse();
     let config = cli.config;

@@ -4,23 +4,9 @@
 
 mod common;
 
-use common::{assert_error, Client, TestApp};
+use common::{assert_error, completed_inspection, created, okj, record, user_id, Client, TestApp};
 use serde_json::{json, Value};
 use uuid::Uuid;
-
-async fn created(res: reqwest::Response) -> Value {
-    let status = res.status();
-    let v: Value = res.json().await.unwrap();
-    assert_eq!(status, 201, "{v}");
-    v
-}
-
-async fn okj(res: reqwest::Response) -> Value {
-    let status = res.status();
-    let v: Value = res.json().await.unwrap();
-    assert_eq!(status, 200, "{v}");
-    v
-}
 
 /// A user of a regulator, made by the operator.
 async fn user(app: &TestApp, org: &str, name: &str, roles: &[&str]) -> (Client, Uuid) {
@@ -39,14 +25,6 @@ async fn user(app: &TestApp, org: &str, name: &str, roles: &[&str]) -> (Client, 
     (app.login_with(name, "Inspector-pass-2025").await, id)
 }
 
-async fn user_id(app: &TestApp, name: &str) -> Uuid {
-    sqlx::query_scalar("select user_id from app_user where username = $1")
-        .bind(name)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
-}
-
 async fn staff_status(app: &TestApp, user: &str, inspection: &str) -> u16 {
     app.login(user)
         .await
@@ -54,52 +32,6 @@ async fn staff_status(app: &TestApp, user: &str, inspection: &str) -> u16 {
         .await
         .status()
         .as_u16()
-}
-
-fn record(version: &Value, fees: &str) -> Value {
-    let mut areas = json!({
-        "compliance": {"finding": "conforming"},
-        "technical_specifications": {"finding": "conforming"},
-        "standards_management": {"finding": "not_inspected"},
-        "fees": {"finding": fees, "notes": "超标准收取检定费"},
-        "conduct": {"finding": "conforming"}});
-    if fees == "conforming" {
-        areas["fees"] = json!({"finding": "conforming"});
-    }
-    json!({"version": version, "inspected_from": "2026-11-20", "inspected_to": "2026-11-21",
-           "areas": areas, "cooperation": "cooperated", "summary": "现场检查"})
-}
-
-/// A completed inspection of `station` by 广东 with the fees area as given.
-async fn completed_inspection(app: &TestApp, station: &str, fees: &str) -> Value {
-    let reviewer = app.login("gd.reviewer").await;
-    let approver = app.login("gd.approver").await;
-    let st = app.station_id(station).await;
-    let i = created(
-        reviewer
-            .post_json(
-                "/api/v1/inspections",
-                &json!({"station_id": st, "planned_on": "2026-11-20",
-                        "inspectors": [user_id(app, "gd.reviewer").await]}),
-            )
-            .await,
-    )
-    .await;
-    let id = i["id"].as_str().unwrap().to_owned();
-    let i = okj(reviewer
-        .put_json(
-            &format!("/api/v1/inspections/{id}/record"),
-            &record(&i["version"], fees),
-        )
-        .await)
-    .await;
-    okj(approver
-        .post_json(
-            &format!("/api/v1/inspections/{id}/approve"),
-            &json!({"version": i["version"]}),
-        )
-        .await)
-    .await
 }
 
 #[tokio::test]

@@ -7,36 +7,14 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::{assert_error, Client, TestApp};
+use common::{assert_error, completed_inspection, created, okj, user_id, Client, TestApp};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 const PDF: &[u8] = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n";
 
-async fn created(res: reqwest::Response) -> Value {
-    let status = res.status();
-    let v: Value = res.json().await.unwrap();
-    assert_eq!(status, 201, "{v}");
-    v
-}
-
-async fn okj(res: reqwest::Response) -> Value {
-    let status = res.status();
-    let v: Value = res.json().await.unwrap();
-    assert_eq!(status, 200, "{v}");
-    v
-}
-
 fn id(v: &Value) -> String {
     v["id"].as_str().expect("an id").to_owned()
-}
-
-async fn user_id(app: &TestApp, name: &str) -> Uuid {
-    sqlx::query_scalar("select user_id from app_user where username = $1")
-        .bind(name)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
 }
 
 /// A new user of `org` made by the operator, signed in.
@@ -77,42 +55,6 @@ async fn document(app: &TestApp, station: Uuid, owner_type: &str, owner: &str) -
 
 async fn status(c: &Client, path: &str) -> u16 {
     c.get(path).await.status().as_u16()
-}
-
-/// A completed 广东 inspection of GD-EP-01 with a nonconforming fees area.
-async fn completed_inspection(app: &TestApp) -> Value {
-    let reviewer = app.login("gd.reviewer").await;
-    let approver = app.login("gd.approver").await;
-    let st = app.station_id("GD-EP-01").await;
-    let i = created(
-        reviewer
-            .post_json(
-                "/api/v1/inspections",
-                &json!({"station_id": st, "planned_on": "2026-11-20",
-                        "inspectors": [user_id(app, "gd.reviewer").await]}),
-            )
-            .await,
-    )
-    .await;
-    let iid = id(&i);
-    let record = json!({"version": i["version"], "inspected_from": "2026-11-20",
-        "inspected_to": "2026-11-21", "cooperation": "cooperated", "summary": "现场检查",
-        "areas": {"compliance": {"finding": "conforming"},
-                  "technical_specifications": {"finding": "conforming"},
-                  "standards_management": {"finding": "not_inspected"},
-                  "fees": {"finding": "nonconforming", "notes": "超标准收取检定费"},
-                  "conduct": {"finding": "conforming"}}});
-    let i = okj(reviewer
-        .put_json(&format!("/api/v1/inspections/{iid}/record"), &record)
-        .await)
-    .await;
-    okj(approver
-        .post_json(
-            &format!("/api/v1/inspections/{iid}/approve"),
-            &json!({"version": i["version"]}),
-        )
-        .await)
-    .await
 }
 
 #[tokio::test]
@@ -181,7 +123,7 @@ async fn a_document_is_readable_exactly_when_its_owning_record_is() {
             .await,
     )
     .await;
-    let done = completed_inspection(&app).await;
+    let done = completed_inspection(&app, "GD-EP-01", "nonconforming").await;
     let order = created(
         reviewer
             .post_json(
@@ -484,7 +426,7 @@ fn one_effect(codes: &[u16], what: &str) {
 async fn fifty_parallel_identical_requests_have_exactly_one_effect() {
     let app = TestApp::spawn().await;
     // One order per area of an inspection (R18.1).
-    let done = completed_inspection(&app).await;
+    let done = completed_inspection(&app, "GD-EP-01", "nonconforming").await;
     let iid = id(&done);
     let reviewer = app.login("gd.reviewer").await;
     let notes_before = count(&app, "select count(*) from notification").await;

@@ -128,12 +128,17 @@ impl Attempt {
         Ok(())
     }
 
-    /// Forgets the pair's failures; the address's stay.
+    /// Forgets the pair's failures (keeping the count of other attempts
+    /// still in flight); the address's stay.
     pub async fn succeeded(self, pool: &PgPool) -> Result<()> {
-        sqlx::query("delete from login_throttle where key = $1")
-            .bind(&self.pair)
-            .execute(pool)
-            .await?;
+        sqlx::query(
+            "update login_throttle set failures = 0, last_failure_at = null, locked_until = null,
+               in_flight = greatest(in_flight - 1, 0)
+             where key = $1",
+        )
+        .bind(&self.pair)
+        .execute(pool)
+        .await?;
         release_key(pool, &self.ip).await
     }
 

@@ -29,7 +29,8 @@ impl Work {
         static UPLOAD: OnceLock<Semaphore> = OnceLock::new();
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         match self {
-            Work::Pdf => PDF.get_or_init(|| Semaphore::new(cores.clamp(1, 4))),
+            // One at a time: a typst run over the CJK fonts peaks at hundreds of MB.
+            Work::Pdf => PDF.get_or_init(|| Semaphore::new(1)),
             Work::Export => EXPORT.get_or_init(|| Semaphore::new(cores.clamp(1, 4))),
             Work::Upload => UPLOAD.get_or_init(|| Semaphore::new(8)),
         }

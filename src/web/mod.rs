@@ -660,7 +660,12 @@ pub async fn input_guard(
     let lang = Lang::from_parts(&parts);
     let path = parts.uri.path();
     if percent_decodes_to_nul(path.as_bytes()) {
-        return nul_refusal("path", api, lang);
+        // No record is named with a NUL: not found, as any unknown path.
+        return if api {
+            AppError::NotFound.into_response()
+        } else {
+            PageError::new(AppError::NotFound, lang).into_response()
+        };
     }
     if let Some(q) = parts.uri.query() {
         if percent_decodes_to_nul(q.as_bytes()) {

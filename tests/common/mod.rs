@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use jiliang::config::Config;
 use jiliang::db::embedded::{EmbeddedPg, DATABASE};
 use jiliang::startup::Application;
-use serde_json::Value;
+use serde_json::{json, Value};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection, PgPool};
 use tokio::sync::OnceCell;
@@ -388,4 +388,78 @@ pub async fn assert_error(res: reqwest::Response, status: u16, code: &str) -> Va
 
 pub fn set(items: &[&str]) -> HashSet<String> {
     items.iter().map(|s| s.to_string()).collect()
+}
+
+// ------------------------------------------------ shared workflow helpers
+
+/// The body of a 201 answer (the status asserted).
+pub async fn created(res: reqwest::Response) -> Value {
+    let status = res.status();
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(status, 201, "{v}");
+    v
+}
+
+/// The body of a 200 answer (the status asserted).
+pub async fn okj(res: reqwest::Response) -> Value {
+    let status = res.status();
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(status, 200, "{v}");
+    v
+}
+
+/// A user's id by username.
+pub async fn user_id(app: &TestApp, name: &str) -> Uuid {
+    sqlx::query_scalar("select user_id from app_user where username = $1")
+        .bind(name)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+/// An inspection record with the five areas, fees as given.
+pub fn record(version: &Value, fees: &str) -> Value {
+    let mut areas = json!({
+        "compliance": {"finding": "conforming"},
+        "technical_specifications": {"finding": "conforming"},
+        "standards_management": {"finding": "not_inspected"},
+        "fees": {"finding": fees, "notes": "超标准收取检定费"},
+        "conduct": {"finding": "conforming"}});
+    if fees == "conforming" {
+        areas["fees"] = json!({"finding": "conforming"});
+    }
+    json!({"version": version, "inspected_from": "2026-11-20", "inspected_to": "2026-11-21",
+           "areas": areas, "cooperation": "cooperated", "summary": "现场检查"})
+}
+
+/// A completed inspection of `station` by 广东 with the fees area as given.
+pub async fn completed_inspection(app: &TestApp, station: &str, fees: &str) -> Value {
+    let reviewer = app.login("gd.reviewer").await;
+    let approver = app.login("gd.approver").await;
+    let st = app.station_id(station).await;
+    let i = created(
+        reviewer
+            .post_json(
+                "/api/v1/inspections",
+                &json!({"station_id": st, "planned_on": "2026-11-20",
+                        "inspectors": [user_id(app, "gd.reviewer").await]}),
+            )
+            .await,
+    )
+    .await;
+    let id = i["id"].as_str().unwrap().to_owned();
+    let i = okj(reviewer
+        .put_json(
+            &format!("/api/v1/inspections/{id}/record"),
+            &record(&i["version"], fees),
+        )
+        .await)
+    .await;
+    okj(approver
+        .post_json(
+            &format!("/api/v1/inspections/{id}/approve"),
+            &json!({"version": i["version"]}),
+        )
+        .await)
+    .await
 }

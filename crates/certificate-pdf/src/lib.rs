@@ -77,6 +77,12 @@ pub fn render(cert: &Certificate, fonts: Vec<Vec<u8>>) -> Result<Vec<u8>, String
         .compile_with_input(cert.inputs())
         .output
         .map_err(|e| format!("typesetting the certificate: {e:?}"))?;
-    typst_pdf::pdf(&doc, &typst_pdf::PdfOptions::default())
-        .map_err(|e| format!("writing the certificate PDF: {e:?}"))
+    let pdf = typst_pdf::pdf(&doc, &typst_pdf::PdfOptions::default())
+        .map_err(|e| format!("writing the certificate PDF: {e:?}"));
+    drop(doc);
+    drop(engine);
+    // typst memoizes layout in process-wide caches that are never freed on
+    // their own; one certificate's are of no use to the next (new inputs).
+    typst::comemo::evict(0);
+    pdf
 }
