@@ -323,6 +323,12 @@ pub fn db_unreachable(e: &sqlx::Error) -> bool {
 /// two), and handlers check the same limit beside the field first.
 pub const TEXT_LIMITS: &[(&str, &str, usize)] = &[
     ("app_user", "email", 254),
+    ("calendar_version", "source_title", 200),
+    ("calendar_version", "source_number", 100),
+    ("calendar_version", "source_url", 500),
+    ("calendar_version", "note", 1000),
+    ("calendar_version_day", "name_en", 50),
+    ("calendar_version_day", "name_zh", 50),
     ("app_user", "display_name", 100),
     ("organization", "name", 200),
     ("organization", "name_en", 200),
@@ -415,7 +421,8 @@ const TABLES: &[&str] = &[
     "notification",
     "staff_member",
     "station_head",
-    "calendar_day",
+    "calendar_version_day",
+    "calendar_version",
     "application",
     "audit_event",
     "inspection",
@@ -447,7 +454,8 @@ const VALUE_LISTS: &[(&str, &str)] = &[
     ("application_state", "state"),
     ("authorization_item_task_types", "task_types"),
     ("authorization_version_reason", "reason"),
-    ("calendar_day_kind", "kind"),
+    ("calendar_version_day_kind", "kind"),
+    ("calendar_version_loaded_via", "loaded_via"),
     ("division_code_format", "code"),
     ("division_level", "level"),
     ("document_owner_type", "owner_type"),
@@ -577,6 +585,20 @@ pub fn constraint_error(constraint: &str) -> Option<AppError> {
         ));
     }
     let (field, code, zh, en) = match constraint {
+        "calendar_version_year_range" => ("year", "year", "年份应在 2000–2100 之间", "The year is between 2000 and 2100"),
+        "calendar_version_version_positive" | "calendar_version_year_version_key" | "calendar_version_id_year_key" => (
+            "year",
+            "concurrent",
+            "该年的日历刚被另一导入改变，请重新预览",
+            "Another import just changed this year; preview again",
+        ),
+        "calendar_version_day_in_year" => ("csv", "outside_year", "日期不在该年内", "A date is not in its year"),
+        "calendar_version_day_workday_weekend" => (
+            "csv",
+            "workday_on_weekday",
+            "调休上班日只能是星期六或星期日",
+            "A make-up workday is a Saturday or a Sunday",
+        ),
         "organization_name_key" => (
             "name",
             "duplicate",

@@ -9,6 +9,7 @@ pub mod applications;
 pub mod audit;
 pub mod auth;
 pub mod authorizations;
+pub mod calendar;
 pub mod config;
 pub mod db;
 pub mod error;

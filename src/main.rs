@@ -1,5 +1,5 @@
 //! `jiliang`: serve (default), migrate, seed-demo, audit-verify, audit-anchor,
-//! run-jobs.
+//! run-jobs, calendar import|export.
 
 use clap::{Parser, Subcommand};
 use jiliang::audit::anchor;
@@ -52,6 +52,41 @@ enum Command {
     RunJobs {
         #[arg(long)]
         date: Option<chrono::NaiveDate>,
+    },
+    /// The official holiday calendar (R6.4, R18.1): `export` prints every
+    /// year's current days as CSV; `import FILE` loads a file of the same
+    /// format (each changed year a new version; provisional deadlines
+    /// recomputed). A malformed file exits 1 naming each line and reason.
+    #[command(subcommand)]
+    Calendar(CalendarCommand),
+}
+
+#[derive(Subcommand)]
+enum CalendarCommand {
+    /// Print `date,kind,holiday_en,holiday_zh` for every year held.
+    Export,
+    /// Load FILE (`-` for standard input).
+    Import {
+        file: std::path::PathBuf,
+        /// Title of the source document, e.g. 《国务院办公厅关于2027年部分节假日安排的通知》
+        /// (required when a year changes).
+        #[arg(long)]
+        title: Option<String>,
+        /// Its document number.
+        #[arg(long)]
+        number: Option<String>,
+        /// Its date (YYYY-MM-DD).
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+        /// Where it was published.
+        #[arg(long)]
+        url: Option<String>,
+        /// A note, e.g. what a correction changes.
+        #[arg(long)]
+        note: Option<String>,
+        /// Only show what would change.
+        #[arg(long)]
+        preview: bool,
     },
 }
 
@@ -227,6 +262,7 @@ async fn main() -> std::process::ExitCode {
             })
             .await
         }
+        Command::Calendar(c) => calendar_command(&config, c).await,
     };
     match result {
         Ok(true) => std::process::ExitCode::SUCCESS,
@@ -234,6 +270,127 @@ async fn main() -> std::process::ExitCode {
         Err(e) => {
             eprintln!("jiliang: {e:#}");
             std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// `jiliang calendar export|import`: the data on stdout, messages on stderr.
+async fn calendar_command(config: &Config, command: CalendarCommand) -> anyhow::Result<bool> {
+    use jiliang::calendar::{model::Source, store};
+    match command {
+        CalendarCommand::Export => {
+            with_database(config, async |pool| {
+                db::migrate(pool).await?;
+                let mut conn = pool.acquire().await?;
+                let text = store::export(&mut conn)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                print!("{text}");
+                Ok(true)
+            })
+            .await
+        }
+        CalendarCommand::Import {
+            file,
+            title,
+            number,
+            date,
+            url,
+            note,
+            preview,
+        } => {
+            let text = if file.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin())?
+            } else {
+                std::fs::read_to_string(&file)
+                    .map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?
+            };
+            let entered = match store::parse_csv(&text) {
+                Ok(e) => e,
+                Err(errors) => {
+                    for e in &errors {
+                        eprintln!("{}: {} / {}", file.display(), e.message, e.message_en);
+                    }
+                    return Ok(false);
+                }
+            };
+            let source = Source {
+                title,
+                number,
+                date,
+                url,
+                note,
+            };
+            with_database(config, async |pool| {
+                db::migrate(pool).await?;
+                let result = if preview {
+                    let mut conn = pool.acquire().await?;
+                    store::preview(&mut conn, &entered, None).await
+                } else {
+                    store::import(
+                        pool,
+                        store::Actor {
+                            ctx: None,
+                            via: store::Via::Cli,
+                        },
+                        &entered,
+                        None,
+                        &source,
+                        None,
+                        jiliang::web::today(),
+                    )
+                    .await
+                };
+                match result {
+                    Ok(report) => {
+                        for y in &report.years {
+                            let what = match (y.change.as_str(), y.new_version) {
+                                ("unchanged", _) => "unchanged".to_string(),
+                                (c, Some(v)) => {
+                                    format!("{c}, version {v}, {} dates differ", y.changes.len())
+                                }
+                                (c, None) => c.to_string(),
+                            };
+                            println!(
+                                "{}: {} holidays, {} make-up workdays: {what}",
+                                y.year, y.holidays, y.workdays
+                            );
+                        }
+                        for r in &report.recomputed {
+                            println!(
+                                "recomputed {} {}: {} -> {}{}",
+                                r.kind,
+                                r.id,
+                                r.before.map(|d| d.to_string()).unwrap_or_default(),
+                                r.after.map(|d| d.to_string()).unwrap_or_default(),
+                                if r.still_provisional {
+                                    " (still provisional)"
+                                } else {
+                                    ""
+                                }
+                            );
+                        }
+                        if preview {
+                            println!("preview only: nothing was loaded");
+                        } else if report.years.iter().all(|y| y.change == "unchanged") {
+                            println!("nothing changed");
+                        }
+                        Ok(true)
+                    }
+                    Err(jiliang::AppError::Validation(errors)) => {
+                        for e in &errors {
+                            eprintln!("{}: {} / {}", file.display(), e.message, e.message_en);
+                        }
+                        Ok(false)
+                    }
+                    Err(e) => {
+                        let d = e.detail();
+                        eprintln!("{}: {} / {}", file.display(), d.message, d.message_en);
+                        Ok(false)
+                    }
+                }
+            })
+            .await
         }
     }
 }

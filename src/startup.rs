@@ -203,6 +203,7 @@ fn api_router(upload_limit: usize) -> OpenApiRouter<AppState> {
         .merge(crate::applications::api(upload_limit))
         .merge(crate::lifecycle::api())
         .merge(crate::supervision::api(upload_limit))
+        .merge(crate::calendar::api())
 }
 
 /// The OpenAPI document as served at `/api/openapi.json`.
@@ -246,6 +247,7 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
         .merge(crate::applications::pages(config.max_upload_bytes))
         .merge(crate::lifecycle::pages())
         .merge(crate::supervision::pages(config.max_upload_bytes))
+        .merge(crate::calendar::pages())
         .route(
             "/login",
             get(auth_handlers::login_page).post(auth_handlers::login_submit),

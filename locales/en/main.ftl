@@ -3,6 +3,7 @@ nav-home = Home
 nav-stations = Stations
 nav-organizations = Organizations
 nav-users = Users
+nav-calendar = Holiday calendar
 nav-org-users = Our users
 nav-api = API docs
 login-title = Sign in

@@ -3,6 +3,7 @@ nav-home = 首页
 nav-stations = 计量站
 nav-organizations = 组织管理
 nav-users = 用户管理
+nav-calendar = 节假日日历
 nav-org-users = 本组织用户
 nav-api = 接口文档
 login-title = 登录

@@ -196,6 +196,12 @@ pub struct Clock {
     pub paused: bool,
     pub overdue: bool,
     pub due: Option<NaiveDate>,
+    /// The due date lies past the loaded calendar years: computed by the
+    /// weekday rule with 1 January off, recomputed when the year is loaded.
+    pub due_provisional: bool,
+    /// Why the date is provisional (one line), when it is.
+    pub due_note: Option<String>,
+    pub due_note_en: Option<String>,
     pub message: String,
     pub message_en: String,
 }

@@ -2,7 +2,7 @@
 //! state and the version read, runs in the caller's transaction and leaves
 //! one audit event; the grant issues the certificate in the same transaction.
 
-use chrono::{Months, NaiveDate};
+use chrono::{Datelike, Months, NaiveDate};
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -10,10 +10,10 @@ use uuid::Uuid;
 use super::model::*;
 use crate::audit::{self, Event};
 use crate::auth::{Ctx, OrgKind, Role};
-use crate::db::reference::{calendar, divisions};
+use crate::db::reference::divisions;
 use crate::error::{AppError, FieldError, Result};
 use crate::i18n::Lang;
-use crate::rules::calendar::{review_clock, Pause};
+use crate::rules::calendar::{provisional_note, review_clock, Calendar, Pause};
 use crate::rules::conditions::{
     check_application, ApplicationFacts, ConditionsPolicy, DocumentType, LegalPersonality,
     OfferedStandard, RequestedItem, StaffMember as RuleStaff,
@@ -457,8 +457,12 @@ async fn cooperators(pool: &PgPool, row: &Row, items: &[ItemInput]) -> Result<Ve
 }
 
 /// One step's clock from `start` (working days, `limit`), stopped at `end`
-/// when the step is over; a date outside the official calendar is said so.
+/// when the step is over. Past the loaded years the clock is provisional
+/// 暂定 (R6.4, R18.1); a date the calendar cannot answer even so (before its
+/// first year) is said so.
+#[allow(clippy::too_many_arguments)]
 fn step_clock(
+    cal: &Calendar,
     step: &str,
     label: (&str, &str),
     (start, limit): (NaiveDate, u32),
@@ -469,33 +473,45 @@ fn step_clock(
 ) -> Clock {
     let as_of = end.unwrap_or(today);
     let done = end.is_some() || closed;
-    match review_clock(calendar(), start, limit, pauses, as_of) {
-        Ok(c) => Clock {
-            step: step.into(),
-            label: label.0.into(),
-            label_en: label.1.into(),
-            done,
-            limit: c.limit,
-            used: c.used,
-            left: c.left,
-            paused: c.paused && !done,
-            overdue: c.overdue && !done,
-            due: c.due,
-            message: if done {
-                format!("{}已完成", label.0)
-            } else {
-                c.state.message_zh()
-            },
-            message_en: if done {
-                format!("{} finished", label.1)
-            } else {
-                c.state.message_en()
-            },
-        },
-        // A due date beyond the official calendar: count what can be
-        // counted (the days used) and say so instead of guessing the rest.
+    match cal.or_provisional(|c| review_clock(c, start, limit, pauses, as_of)) {
+        Ok((c, provisional)) => {
+            // Only a date still ahead can change when the year is loaded.
+            let provisional = provisional && !done;
+            let note_year = c.due.unwrap_or(as_of).year().max(as_of.year());
+            Clock {
+                step: step.into(),
+                label: label.0.into(),
+                label_en: label.1.into(),
+                done,
+                limit: c.limit,
+                used: c.used,
+                left: c.left,
+                paused: c.paused && !done,
+                overdue: c.overdue && !done,
+                due: c.due,
+                due_provisional: provisional,
+                due_note: provisional.then(|| provisional_note(note_year, RLang::Zh)),
+                due_note_en: provisional.then(|| provisional_note(note_year, RLang::En)),
+                message: if done {
+                    format!("{}已完成", label.0)
+                } else if provisional {
+                    format!("{}（暂定）", c.state.message_zh())
+                } else {
+                    c.state.message_zh()
+                },
+                message_en: if done {
+                    format!("{} finished", label.1)
+                } else if provisional {
+                    format!("{} (provisional)", c.state.message_en())
+                } else {
+                    c.state.message_en()
+                },
+            }
+        }
+        // A date the calendar cannot answer: count what can be counted
+        // (the days used) and say so instead of guessing the rest.
         Err(e) => {
-            let used = review_clock(calendar(), start, 0, pauses, as_of)
+            let used = review_clock(cal, start, 0, pauses, as_of)
                 .map(|c| c.used)
                 .ok();
             Clock {
@@ -510,6 +526,9 @@ fn step_clock(
                 paused: !done && pauses.iter().any(|p| p.resubmitted.is_none()),
                 overdue: false,
                 due: None,
+                due_provisional: false,
+                due_note: None,
+                due_note_en: None,
                 message: if done && used.is_some() {
                     format!("{}已完成", label.0)
                 } else {
@@ -556,7 +575,7 @@ fn dates_of(row: &Row) -> StepDates {
 /// Every step's clock so far, as of `today` (R6.4 for acceptance; the
 /// policy limits [`ASSESSMENT_DAYS`] and [`DECISION_DAYS`] after it). A
 /// withdrawn or decided application has no running clock.
-pub fn clocks(d: &StepDates, today: NaiveDate) -> Vec<Clock> {
+pub fn clocks(cal: &Calendar, d: &StepDates, today: NaiveDate) -> Vec<Clock> {
     let mut out = Vec::new();
     let Some(submitted) = d.submitted_on else {
         return out;
@@ -570,6 +589,7 @@ pub fn clocks(d: &StepDates, today: NaiveDate) -> Vec<Clock> {
         .into_iter()
         .collect();
     out.push(step_clock(
+        cal,
         "acceptance",
         ("受理", "Acceptance"),
         (submitted, ACCEPTANCE_DAYS),
@@ -580,6 +600,7 @@ pub fn clocks(d: &StepDates, today: NaiveDate) -> Vec<Clock> {
     ));
     if let Some(accepted) = d.accepted_on {
         out.push(step_clock(
+            cal,
             "assessment",
             ("考核", "Assessment"),
             (accepted, ASSESSMENT_DAYS),
@@ -597,6 +618,7 @@ pub fn clocks(d: &StepDates, today: NaiveDate) -> Vec<Clock> {
             _ => assessed,
         };
         out.push(step_clock(
+            cal,
             "decision",
             ("审批决定", "Decision"),
             (start, DECISION_DAYS),
@@ -648,7 +670,8 @@ async fn view(conn: &mut PgConnection, pool: &PgPool, row: Row) -> Result<Applic
     let proposed_cooperators = cooperators(pool, &row, &items).await?;
     let documents =
         crate::standards::documents::list(conn, "application", row.application_id).await?;
-    let clocks = clocks(&dates_of(&row), today());
+    let cal = crate::calendar::store::current(conn).await?;
+    let clocks = clocks(&cal, &dates_of(&row), today());
     Ok(Application {
         id: row.application_id,
         station_id: row.station_id,
@@ -775,6 +798,66 @@ async fn register_station(
     }
 }
 
+/// R6.4: after the calendar changed from `old` to `new`, the clocks of
+/// open applications that were provisional on `old`: each with its due date
+/// before and after; a changed one is notified to the station and the
+/// regulator. Runs as system work inside the import's transaction.
+pub async fn recompute_provisional(
+    conn: &mut PgConnection,
+    old: &Calendar,
+    new: &Calendar,
+    today: NaiveDate,
+) -> Result<Vec<crate::calendar::model::Recomputed>> {
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "{SELECT} where a.state not in ('draft', 'granted', 'refused', 'withdrawn') order by a.application_id"
+    ))
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::new();
+    for row in &rows {
+        let dates = dates_of(row);
+        let before = clocks(old, &dates, today);
+        let after = clocks(new, &dates, today);
+        for (b, a) in before.iter().zip(after.iter()) {
+            if !b.due_provisional {
+                continue;
+            }
+            let changed = b.due != a.due;
+            let link = format!("/applications/{}", row.application_id);
+            if changed {
+                let show =
+                    |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_else(|| "—".into());
+                crate::applications::api::notify(
+                    conn,
+                    &[Some(row.station_id), row.regulator_id]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>(),
+                    &format!("办理期限已按节假日安排重算：{}", row.station_name),
+                    &format!(
+                        "授权申请“{}”环节的期限由 {}（暂定）改为 {}。/ The {} deadline moved from {} (provisional) to {}.",
+                        b.label, show(b.due), show(a.due), b.label_en.to_lowercase(), show(b.due), show(a.due)
+                    ),
+                    &link,
+                )
+                .await?;
+            }
+            out.push(crate::calendar::model::Recomputed {
+                kind: "application".into(),
+                id: row.application_id,
+                label: format!("授权申请：{}（{}）", row.station_name, b.label),
+                link,
+                step: Some(b.step.clone()),
+                before: b.due,
+                after: a.due,
+                still_provisional: a.due_provisional,
+                changed,
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// How many of the caller's applications are past their current step's
 /// clock, without building each application's page (home page counts).
 pub async fn overdue_count(conn: &mut PgConnection, ctx: &Ctx) -> Result<i64> {
@@ -785,13 +868,14 @@ pub async fn overdue_count(conn: &mut PgConnection, ctx: &Ctx) -> Result<i64> {
            and a.state not in ('draft', 'granted', 'refused', 'withdrawn')"
     ))
     .bind(ctx.org_id)
-    .fetch_all(conn)
+    .fetch_all(&mut *conn)
     .await?;
     let today = today();
+    let cal = crate::calendar::store::current(conn).await?;
     Ok(rows
         .iter()
         .filter(|r| {
-            clocks(&dates_of(r), today)
+            clocks(&cal, &dates_of(r), today)
                 .last()
                 .is_some_and(|c| c.overdue)
         })
@@ -1511,11 +1595,11 @@ mod tests {
             submitted_on: Some(d("2025-09-01")),
             ..Default::default()
         };
-        let on_due = clocks(&dates, d("2025-09-08"));
+        let on_due = clocks(crate::db::reference::calendar(), &dates, d("2025-09-08"));
         assert_eq!(on_due.len(), 1);
         assert_eq!(on_due[0].due, Some(d("2025-09-08")));
         assert!(!on_due[0].overdue);
-        let after = clocks(&dates, d("2025-09-09"));
+        let after = clocks(crate::db::reference::calendar(), &dates, d("2025-09-09"));
         assert!(after[0].overdue);
         assert!(!after[0].done);
     }
@@ -1528,7 +1612,7 @@ mod tests {
             ..Default::default()
         };
         // National Day week: 10 working days from Fri 2025-09-26 end on 2025-10-16.
-        let c = clocks(&dates, d("2025-10-16"));
+        let c = clocks(crate::db::reference::calendar(), &dates, d("2025-10-16"));
         assert_eq!(c.len(), 2);
         assert!(
             c[0].done && !c[0].overdue,
@@ -1549,19 +1633,26 @@ mod tests {
             pass_after_correction_deadline: Some(d("2025-09-26")),
             ..Default::default()
         };
-        let c = clocks(&dates, d("2025-10-16"));
+        let c = clocks(crate::db::reference::calendar(), &dates, d("2025-10-16"));
         let decision = c.last().unwrap();
         assert_eq!(decision.step, "decision");
         assert_eq!(decision.due, Some(d("2025-10-16")));
         assert!(!decision.overdue);
-        assert!(clocks(&dates, d("2025-10-17")).last().unwrap().overdue);
+        assert!(
+            clocks(crate::db::reference::calendar(), &dates, d("2025-10-17"))
+                .last()
+                .unwrap()
+                .overdue
+        );
         // A decided (or withdrawn) application has no running, overdue clock.
         let closed = StepDates {
             closed: true,
             ..dates
         };
-        assert!(clocks(&closed, d("2025-12-01"))
-            .iter()
-            .all(|c| c.done && !c.overdue));
+        assert!(
+            clocks(crate::db::reference::calendar(), &closed, d("2025-12-01"))
+                .iter()
+                .all(|c| c.done && !c.overdue)
+        );
     }
 }

@@ -20,17 +20,12 @@ struct DivisionRow {
     parent_code: String,
 }
 
-#[derive(Debug, Deserialize)]
-struct CalendarRow {
-    date: chrono::NaiveDate,
-    kind: String,
-    holiday_en: String,
-    holiday_zh: String,
-}
-
-/// Loads both tables when their row counts differ from the shipped files
-/// (first start, or a newer file). Idempotent.
+/// Loads the divisions when their row count differs from the shipped file
+/// (first start, or a newer file), and seeds the calendar's years that the
+/// database does not hold yet (never a year the operator loaded).
+/// Idempotent.
 pub async fn load(pool: &PgPool) -> anyhow::Result<()> {
+    crate::calendar::store::seed_reference(pool, CALENDAR_CSV).await?;
     let rows: Vec<DivisionRow> = csv::Reader::from_reader(DIVISIONS_CSV.as_bytes())
         .deserialize()
         .collect::<Result<_, _>>()
@@ -43,17 +38,10 @@ pub async fn load(pool: &PgPool) -> anyhow::Result<()> {
         .into_iter()
         .filter(|d| d.parent_code != d.code && seen.insert(d.code.clone()))
         .collect();
-    let calendar: Vec<CalendarRow> = csv::Reader::from_reader(CALENDAR_CSV.as_bytes())
-        .deserialize()
-        .collect::<Result<_, _>>()
-        .context("parsing cn_calendar_adjustments.csv")?;
-
-    let (have_div, have_cal): (i64, i64) = sqlx::query_as(
-        "select (select count(*) from division), (select count(*) from calendar_day)",
-    )
-    .fetch_one(pool)
-    .await?;
-    if have_div as usize == divisions.len() && have_cal as usize == calendar.len() {
+    let have_div: i64 = sqlx::query_scalar("select count(*) from division")
+        .fetch_one(pool)
+        .await?;
+    if have_div as usize == divisions.len() {
         return Ok(());
     }
 
@@ -105,23 +93,6 @@ pub async fn load(pool: &PgPool) -> anyhow::Result<()> {
     .await
     .context("loading divisions")?;
 
-    let days: Vec<chrono::NaiveDate> = calendar.iter().map(|c| c.date).collect();
-    let kinds: Vec<&str> = calendar.iter().map(|c| c.kind.as_str()).collect();
-    let en: Vec<&str> = calendar.iter().map(|c| c.holiday_en.as_str()).collect();
-    let zh: Vec<&str> = calendar.iter().map(|c| c.holiday_zh.as_str()).collect();
-    sqlx::query(
-        "insert into calendar_day (day, kind, name_en, name_zh)
-         select * from unnest($1::date[], $2::text[], $3::text[], $4::text[])
-         on conflict (day) do update set kind = excluded.kind, name_en = excluded.name_en,
-           name_zh = excluded.name_zh",
-    )
-    .bind(&days)
-    .bind(&kinds)
-    .bind(&en)
-    .bind(&zh)
-    .execute(&mut *tx)
-    .await
-    .context("loading the holiday calendar")?;
     tx.commit().await?;
     Ok(())
 }
@@ -135,7 +106,9 @@ pub fn divisions() -> &'static crate::rules::divisions::Divisions {
     })
 }
 
-/// The official working-day calendar for the rules module, parsed once.
+/// The shipped reference calendar (2004–2026), parsed once: what a fresh
+/// database is seeded with, and the fixture of unit tests. The workflows
+/// use the operated calendar ([`crate::calendar::store::current`]).
 pub fn calendar() -> &'static crate::rules::calendar::Calendar {
     static C: std::sync::OnceLock<crate::rules::calendar::Calendar> = std::sync::OnceLock::new();
     C.get_or_init(|| {

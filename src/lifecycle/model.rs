@@ -339,6 +339,12 @@ pub struct Request {
     /// The date the current step is due, and whether it is past.
     pub due: Option<NaiveDate>,
     pub overdue: bool,
+    /// The due date lies past the loaded calendar years (R18.1): computed
+    /// by the weekday rule with 1 January off, recomputed when the year is loaded.
+    pub due_provisional: bool,
+    /// Why it is provisional (one line), when it is.
+    pub due_note: Option<String>,
+    pub due_note_en: Option<String>,
     /// Adjustment: Art 7 problems of the added or changed items (R13.2).
     pub problems: Vec<Problem>,
 }

@@ -13,9 +13,9 @@ use crate::applications::model::ItemInput;
 use crate::applications::store::{art7_problems, check_items, check_region, Art7Input};
 use crate::audit::{self, Event};
 use crate::auth::{Ctx, OrgKind, Role};
-use crate::db::reference::calendar;
 use crate::error::{AppError, FieldError, Result};
 use crate::i18n::Lang;
+use crate::rules::calendar::Calendar;
 use crate::rules::conditions::{DocumentType, LegalPersonality};
 use crate::rules::termination::{check_requested_end, earliest_end_date};
 use crate::rules::{Message, Verdict};
@@ -101,26 +101,91 @@ async fn load_row(conn: &mut PgConnection, ctx: &Ctx, id: Uuid) -> Result<Row> {
 
 /// The date the current step is due: a filed request within
 /// [`DECISION_DAYS`] working days of filing; a scheduled re-examination on
-/// its date. `None` outside the official calendar or when nothing is due.
-fn due_of(row: &Row) -> Option<NaiveDate> {
+/// its date. Past the loaded calendar years the date is provisional 暂定
+/// (`true`, R18.1); `None` when nothing is due (or the calendar cannot
+/// answer even provisionally).
+fn due_of(cal: &Calendar, row: &Row) -> Option<(NaiveDate, bool)> {
     let kind = kind_of(row);
     match state_of(row) {
         State::Submitted | State::Proposed if kind == Kind::Reexamination => row
             .payload
             .get("scheduled_on")
             .and_then(|v| v.as_str())
-            .and_then(|s| s.parse().ok()),
-        State::Submitted | State::Proposed => calendar()
-            .add_working_days(row.filed_on?, DECISION_DAYS)
-            .ok(),
+            .and_then(|s| s.parse().ok())
+            .map(|d| (d, false)),
+        State::Submitted | State::Proposed => {
+            let filed = row.filed_on?;
+            cal.or_provisional(|c| c.add_working_days(filed, DECISION_DAYS))
+                .ok()
+        }
         _ => None,
     }
+}
+
+/// R18.1: after the calendar changed from `old` to `new`, the open
+/// requests whose due date was provisional on `old`, with the date before
+/// and after; a changed one is notified to its parties. Runs as system work
+/// inside the import's transaction.
+pub async fn recompute_provisional(
+    conn: &mut PgConnection,
+    old: &Calendar,
+    new: &Calendar,
+) -> Result<Vec<crate::calendar::model::Recomputed>> {
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "{SELECT} where r.state in ('submitted', 'proposed') order by r.request_id"
+    ))
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::new();
+    for row in &rows {
+        let Some((before, true)) = due_of(old, row) else {
+            continue;
+        };
+        let after = due_of(new, row);
+        let changed = after.map(|a| a.0) != Some(before);
+        let link = format!("/requests/{}", row.request_id);
+        let kind = kind_of(row);
+        if changed {
+            let shown = after.map(|a| a.0.to_string()).unwrap_or_else(|| "—".into());
+            crate::applications::api::notify(
+                conn,
+                &[row.station_id, row.department_id, row.regulator_id],
+                &format!("办理期限已按节假日安排重算：{}", row.station_name),
+                &format!(
+                    "{}的办理期限由 {before}（暂定）改为 {shown}。/ The {} request's due date moved from {before} (provisional) to {shown}.",
+                    kind.label(crate::i18n::Lang::Zh),
+                    kind.label(crate::i18n::Lang::En).to_lowercase()
+                ),
+                &link,
+            )
+            .await?;
+        }
+        out.push(crate::calendar::model::Recomputed {
+            kind: "lifecycle_request".into(),
+            id: row.request_id,
+            label: format!(
+                "{}：{}",
+                kind.label(crate::i18n::Lang::Zh),
+                row.station_name
+            ),
+            link,
+            step: None,
+            before: Some(before),
+            after: after.map(|a| a.0),
+            still_provisional: after.is_some_and(|a| a.1),
+            changed,
+        });
+    }
+    Ok(out)
 }
 
 async fn view(conn: &mut PgConnection, row: Row) -> Result<Request> {
     let kind = kind_of(&row);
     let state = state_of(&row);
-    let due = due_of(&row);
+    let cal = crate::calendar::store::current(conn).await?;
+    let due_at = due_of(&cal, &row);
+    let due = due_at.map(|d| d.0);
+    let due_provisional = due_at.is_some_and(|d| d.1);
     let problems = if kind == Kind::Adjustment && state.is_open() {
         adjustment_problems(conn, &row).await?
     } else {
@@ -158,6 +223,19 @@ async fn view(conn: &mut PgConnection, row: Row) -> Result<Request> {
         version: row.version,
         created_at: row.created_at,
         overdue: due.is_some_and(|d| today() > d),
+        due_provisional,
+        due_note: due_provisional.then(|| {
+            crate::rules::calendar::provisional_note(
+                cal.loaded_last_year() + 1,
+                crate::rules::Lang::Zh,
+            )
+        }),
+        due_note_en: due_provisional.then(|| {
+            crate::rules::calendar::provisional_note(
+                cal.loaded_last_year() + 1,
+                crate::rules::Lang::En,
+            )
+        }),
         due,
         problems,
     })
@@ -289,6 +367,7 @@ pub async fn queue_counts(conn: &mut PgConnection, ctx: &Ctx) -> Result<Vec<Queu
     .fetch_all(&mut *conn)
     .await?;
     let today = today();
+    let cal = crate::calendar::store::current(conn).await?;
     Ok(Kind::ALL
         .iter()
         .map(|k| {
@@ -301,7 +380,7 @@ pub async fn queue_counts(conn: &mut PgConnection, ctx: &Ctx) -> Result<Vec<Queu
                     .filter(|r| mine.contains(&r.request_id))
                     .count() as i64,
                 overdue: of_kind
-                    .filter(|r| due_of(r).is_some_and(|d| today > d))
+                    .filter(|r| due_of(&cal, r).is_some_and(|d| today > d.0))
                     .count() as i64,
             }
         })

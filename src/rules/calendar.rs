@@ -13,9 +13,18 @@
 //! 2026-10-10); later days of a covered year follow the weekday rule. A date
 //! outside the covered years is [`CalendarError::OutOfRange`], never a guess.
 //!
+//! The platform holds the calendar as operated data (one version per year,
+//! loaded by the operator); [`Calendar::new`] takes the loaded years
+//! explicitly. Past the last loaded year, [`Calendar::or_provisional`]
+//! answers provisionally 暂定 by the weekday rule with 1 January off
+//! ([`Calendar::with_provisional_years`]), and says that it did, so a
+//! workflow can store and show the date as provisional and recompute it when
+//! the year is loaded. The strict functions keep refusing.
+//! [`check_arrangement`] validates a year's arrangement before it is loaded.
+//!
 //! It also owns [`add_months`] (month-end clamped) and the R6.4 review clock.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Datelike, Months, NaiveDate, Weekday};
 use serde::Serialize;
@@ -130,9 +139,93 @@ pub struct Calendar {
     adjustments: BTreeMap<NaiveDate, DayKind>,
     first_year: i32,
     last_year: i32,
+    /// Set on a provisional extension: the last year actually loaded.
+    provisional_after: Option<i32>,
 }
 
+/// How many years past the loaded ones a provisional answer may reach
+/// (a one-year rectification period issued late in December needs one).
+pub const PROVISIONAL_YEARS: i32 = 2;
+
 impl Calendar {
+    /// A calendar of the loaded years `first..=last` with their adjusted
+    /// days (dates outside those years are ignored).
+    pub fn new(
+        first_year: i32,
+        last_year: i32,
+        days: impl IntoIterator<Item = (NaiveDate, DayKind)>,
+    ) -> Result<Self, CalendarError> {
+        if first_year > last_year {
+            return Err(CalendarError::Empty);
+        }
+        let adjustments = days
+            .into_iter()
+            .filter(|(d, _)| (first_year..=last_year).contains(&d.year()))
+            .collect();
+        Ok(Self {
+            adjustments,
+            first_year,
+            last_year,
+            provisional_after: None,
+        })
+    }
+
+    /// R18.1: this calendar extended by [`PROVISIONAL_YEARS`] years past its
+    /// last loaded year under the provisional rule: Monday–Friday work,
+    /// Saturday and Sunday rest, 1 January (New Year's Day) off. Dates it
+    /// gives past the loaded years are provisional ([`Self::is_provisional`]).
+    pub fn with_provisional_years(&self) -> Calendar {
+        let loaded = self.loaded_last_year();
+        let mut adjustments = self.adjustments.clone();
+        for year in loaded + 1..=loaded + PROVISIONAL_YEARS {
+            if let Some(new_year) = NaiveDate::from_ymd_opt(year, 1, 1) {
+                adjustments.entry(new_year).or_insert(DayKind::Holiday);
+            }
+        }
+        Calendar {
+            adjustments,
+            first_year: self.first_year,
+            last_year: self.last_year.max(loaded + PROVISIONAL_YEARS),
+            provisional_after: Some(loaded),
+        }
+    }
+
+    /// The last year whose arrangement is loaded (not provisional).
+    pub fn loaded_last_year(&self) -> i32 {
+        self.provisional_after.unwrap_or(self.last_year)
+    }
+
+    /// Whether `date` lies past the loaded years, so that a deadline
+    /// reaching it is provisional.
+    pub fn is_provisional(&self, date: NaiveDate) -> bool {
+        date.year() > self.loaded_last_year()
+    }
+
+    /// R18.1, R6.4: runs `f` on this calendar; when it fails only because a
+    /// date lies after the loaded years, runs it again on the provisional
+    /// extension and returns `(value, true)`. Any other failure (a date
+    /// before the first loaded year, or beyond the provisional reach) stays
+    /// an error.
+    pub fn or_provisional<T>(
+        &self,
+        f: impl Fn(&Calendar) -> Result<T, CalendarError>,
+    ) -> Result<(T, bool), CalendarError> {
+        match f(self) {
+            Ok(v) => Ok((v, false)),
+            Err(CalendarError::OutOfRange { date, .. }) if date.year() > self.last_year => {
+                f(&self.with_provisional_years()).map(|v| (v, true))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The adjusted days of `year` (holidays and make-up workdays).
+    pub fn days_of(&self, year: i32) -> impl Iterator<Item = (NaiveDate, DayKind)> + '_ {
+        let from = NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or(NaiveDate::MIN);
+        let to = NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or(NaiveDate::MAX);
+        self.adjustments.range(from..=to).map(|(d, k)| (*d, *k))
+    }
+
     /// Builds a calendar from adjusted days; the covered years are the first
     /// to the last year present. A later entry for the same date wins.
     pub fn from_adjustments(
@@ -145,6 +238,7 @@ impl Calendar {
             first_year: first.year(),
             last_year: last.year(),
             adjustments,
+            provisional_after: None,
         })
     }
 
@@ -459,6 +553,217 @@ pub fn review_clock(
     })
 }
 
+/// One day of a year's arrangement as entered or imported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ArrangedDay {
+    pub date: NaiveDate,
+    pub kind: DayKind,
+    /// The holiday it belongs to, e.g. `Spring Festival` / `春节`.
+    pub name_en: String,
+    pub name_zh: String,
+}
+
+/// Why a year's arrangement cannot be loaded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum ArrangementError {
+    /// A date of another year than the one loaded.
+    #[error("{date} is not in {year}")]
+    OutsideYear { date: NaiveDate, year: i32 },
+    /// A make-up workday on a Monday–Friday (already a working day).
+    #[error("{date} is a {weekday}; a make-up workday is a Saturday or a Sunday")]
+    WorkdayOnWeekday { date: NaiveDate, weekday: String },
+    /// The same date listed twice.
+    #[error("{date} is listed twice")]
+    Duplicate { date: NaiveDate },
+    /// A holiday period whose last day is before its first.
+    #[error("the holiday period {from} – {to} ends before it starts")]
+    PeriodReversed { from: NaiveDate, to: NaiveDate },
+    /// A year without a single holiday (New Year's Day at least is one).
+    #[error("{year} has no holiday")]
+    NoHoliday { year: i32 },
+    /// Loading the year would leave a year without an arrangement between
+    /// it and the years held.
+    #[error("{year} cannot be loaded before {missing}: the calendar holds {first}–{last}")]
+    YearGap {
+        year: i32,
+        missing: i32,
+        first: i32,
+        last: i32,
+    },
+}
+
+impl Message for ArrangementError {
+    fn message(&self, lang: Lang) -> String {
+        match (lang, self) {
+            (Lang::En, _) => self.to_string(),
+            (Lang::Zh, Self::OutsideYear { date, year }) => format!("{date} 不在 {year} 年内"),
+            (Lang::Zh, Self::WorkdayOnWeekday { date, weekday }) => {
+                let zh = weekday_zh_of(weekday);
+                format!("{date} 是{zh}，调休上班日只能是星期六或星期日")
+            }
+            (Lang::Zh, Self::Duplicate { date }) => format!("{date} 重复出现"),
+            (Lang::Zh, Self::PeriodReversed { from, to }) => {
+                format!("放假期间 {from} 至 {to} 的结束日期早于开始日期")
+            }
+            (Lang::Zh, Self::NoHoliday { year }) => {
+                format!("{year} 年没有任何放假日期（至少应有元旦）")
+            }
+            (
+                Lang::Zh,
+                Self::YearGap {
+                    year,
+                    missing,
+                    first,
+                    last,
+                },
+            ) => format!("日历现有 {first}–{last} 年，须先导入 {missing} 年，才能导入 {year} 年"),
+        }
+    }
+}
+
+/// English and Chinese names of a weekday.
+fn weekday_name(w: Weekday) -> (&'static str, &'static str) {
+    match w {
+        Weekday::Mon => ("Monday", "星期一"),
+        Weekday::Tue => ("Tuesday", "星期二"),
+        Weekday::Wed => ("Wednesday", "星期三"),
+        Weekday::Thu => ("Thursday", "星期四"),
+        Weekday::Fri => ("Friday", "星期五"),
+        Weekday::Sat => ("Saturday", "星期六"),
+        Weekday::Sun => ("Sunday", "星期日"),
+    }
+}
+
+fn weekday_zh_of(english: &str) -> &'static str {
+    [
+        Weekday::Mon,
+        Weekday::Tue,
+        Weekday::Wed,
+        Weekday::Thu,
+        Weekday::Fri,
+        Weekday::Sat,
+        Weekday::Sun,
+    ]
+    .into_iter()
+    .map(weekday_name)
+    .find(|(en, _)| *en == english)
+    .map(|(_, zh)| zh)
+    .unwrap_or("工作日")
+}
+
+/// The days of holiday periods `(from, to)`, each day a holiday with the
+/// period's names; a reversed period is an error.
+pub fn period_days(
+    from: NaiveDate,
+    to: NaiveDate,
+    name_en: &str,
+    name_zh: &str,
+) -> Result<Vec<ArrangedDay>, ArrangementError> {
+    if to < from {
+        return Err(ArrangementError::PeriodReversed { from, to });
+    }
+    Ok(from
+        .iter_days()
+        .take_while(|d| *d <= to)
+        .map(|date| ArrangedDay {
+            date,
+            kind: DayKind::Holiday,
+            name_en: name_en.to_string(),
+            name_zh: name_zh.to_string(),
+        })
+        .collect())
+}
+
+/// R18.1: validates one year's arrangement: every date in `year`, no date
+/// twice, every make-up workday a Saturday or Sunday, at least one holiday.
+/// Returns every problem with the index of the day it concerns (`None` for
+/// the year as a whole), in the order of the days.
+pub fn check_arrangement(
+    year: i32,
+    days: &[ArrangedDay],
+) -> Vec<(Option<usize>, ArrangementError)> {
+    let mut problems = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (i, day) in days.iter().enumerate() {
+        if day.date.year() != year {
+            problems.push((
+                Some(i),
+                ArrangementError::OutsideYear {
+                    date: day.date,
+                    year,
+                },
+            ));
+        }
+        if !seen.insert(day.date) {
+            problems.push((Some(i), ArrangementError::Duplicate { date: day.date }));
+        }
+        let weekday = day.date.weekday();
+        if day.kind == DayKind::Workday && !matches!(weekday, Weekday::Sat | Weekday::Sun) {
+            problems.push((
+                Some(i),
+                ArrangementError::WorkdayOnWeekday {
+                    date: day.date,
+                    weekday: weekday_name(weekday).0.to_string(),
+                },
+            ));
+        }
+    }
+    if !days.iter().any(|d| d.kind == DayKind::Holiday) {
+        problems.push((None, ArrangementError::NoHoliday { year }));
+    }
+    problems
+}
+
+/// R18.1: the years to load must extend the held range `first..=last`
+/// without a gap (the State Council publishes one year at a time; a year
+/// missing in between would make every deadline across it unanswerable).
+pub fn check_years(held: Option<(i32, i32)>, years: &BTreeSet<i32>) -> Vec<ArrangementError> {
+    let Some((first, last)) = held else {
+        return Vec::new();
+    };
+    let mut problems = Vec::new();
+    let (mut lo, mut hi) = (first, last);
+    // Extend upwards and downwards one year at a time.
+    for &year in years.iter().filter(|y| **y > last) {
+        if year > hi + 1 {
+            problems.push(ArrangementError::YearGap {
+                year,
+                missing: hi + 1,
+                first,
+                last,
+            });
+        } else {
+            hi = hi.max(year);
+        }
+    }
+    for &year in years.iter().rev().filter(|y| **y < first) {
+        if year < lo - 1 {
+            problems.push(ArrangementError::YearGap {
+                year,
+                missing: lo - 1,
+                first,
+                last,
+            });
+        } else {
+            lo = lo.min(year);
+        }
+    }
+    problems
+}
+
+/// R18.1: the one-line explanation shown beside a provisional date.
+pub fn provisional_note(year: i32, lang: Lang) -> String {
+    match lang {
+        Lang::Zh => format!(
+            "暂定：{year} 年节假日安排尚未导入，按周一至周五为工作日、1 月 1 日放假推算，导入后自动重算"
+        ),
+        Lang::En => format!(
+            "Provisional: the {year} holiday arrangement is not loaded yet; counted Monday–Friday with 1 January off, and recomputed once it is"
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -645,6 +950,122 @@ mod tests {
         let c = clock(&[pause], "2025-10-10");
         assert_eq!((c.used, c.left, c.paused), (3, 2, false));
         assert_eq!(c.due, Some(d("2025-10-13")));
+    }
+
+    fn fixture_days(text: &[(&str, DayKind)]) -> Vec<ArrangedDay> {
+        text.iter()
+            .map(|(date, kind)| ArrangedDay {
+                date: d(date),
+                kind: *kind,
+                name_en: "Test".into(),
+                name_zh: "测试".into(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn past_the_loaded_years_an_answer_is_provisional_by_the_weekday_rule_with_new_year_off() {
+        // R18.1: 2026-12-31 (Thu) + 2 working days: 2027-01-01 is off (New
+        // Year's Day), so Mon 01-04 and Tue 01-05.
+        let cal = official();
+        assert!(cal.add_working_days(d("2026-12-31"), 2).is_err());
+        let (due, provisional) = cal
+            .or_provisional(|c| c.add_working_days(d("2026-12-31"), 2))
+            .unwrap();
+        assert_eq!((due, provisional), (d("2027-01-05"), true));
+        assert!(cal.is_provisional(due));
+        // Inside the loaded years nothing is provisional.
+        let (due, provisional) = cal
+            .or_provisional(|c| c.add_working_days(d("2026-12-01"), 10))
+            .unwrap();
+        assert_eq!((due, provisional), (d("2026-12-15"), false));
+        // Before the first loaded year it stays an error.
+        assert!(cal
+            .or_provisional(|c| c.add_working_days(d("2003-06-01"), 1))
+            .is_err());
+        let ext = cal.with_provisional_years();
+        assert_eq!(ext.loaded_last_year(), 2026);
+        assert!(!ext.is_working_day(d("2027-01-01")).unwrap());
+        assert!(!ext.is_working_day(d("2028-01-01")).unwrap());
+        assert!(ext.is_working_day(d("2028-01-03")).unwrap());
+        assert!(provisional_note(2027, Lang::Zh).contains("暂定"));
+    }
+
+    #[test]
+    fn new_takes_the_loaded_years_explicitly() {
+        let cal = Calendar::new(2026, 2027, [(d("2027-02-10"), DayKind::Holiday)]).unwrap();
+        assert_eq!((cal.first_year(), cal.last_year()), (2026, 2027));
+        assert!(cal.is_working_day(d("2026-01-01")).unwrap());
+        assert!(!cal.is_working_day(d("2027-02-10")).unwrap());
+        assert!(Calendar::new(2027, 2026, []).is_err());
+    }
+
+    #[test]
+    fn an_arrangement_is_refused_for_a_weekday_make_up_day_another_year_or_a_date_twice() {
+        // R18.1: 2031-01-06 is a Monday.
+        let days = fixture_days(&[
+            ("2031-01-01", DayKind::Holiday),
+            ("2031-01-06", DayKind::Workday),
+            ("2030-12-31", DayKind::Holiday),
+            ("2031-01-01", DayKind::Holiday),
+            ("2031-01-04", DayKind::Workday),
+        ]);
+        let problems = check_arrangement(2031, &days);
+        let codes: Vec<(Option<usize>, &ArrangementError)> =
+            problems.iter().map(|(i, e)| (*i, e)).collect();
+        assert_eq!(codes.len(), 3, "{problems:?}");
+        assert!(matches!(
+            codes[0],
+            (Some(1), ArrangementError::WorkdayOnWeekday { .. })
+        ));
+        assert!(codes[0].1.message_zh().contains("星期一"));
+        assert!(codes[0].1.message_en().contains("Monday"));
+        assert!(matches!(
+            codes[1],
+            (Some(2), ArrangementError::OutsideYear { .. })
+        ));
+        assert!(matches!(
+            codes[2],
+            (Some(3), ArrangementError::Duplicate { .. })
+        ));
+        assert_eq!(
+            check_arrangement(2031, &fixture_days(&[("2031-01-04", DayKind::Workday)])),
+            vec![(None, ArrangementError::NoHoliday { year: 2031 })]
+        );
+        assert!(
+            check_arrangement(2031, &fixture_days(&[("2031-01-01", DayKind::Holiday)])).is_empty()
+        );
+    }
+
+    #[test]
+    fn a_holiday_period_is_contiguous_and_not_reversed() {
+        let days = period_days(d("2031-10-01"), d("2031-10-07"), "National Day", "国庆节").unwrap();
+        assert_eq!(days.len(), 7);
+        assert!(days.iter().all(|x| x.kind == DayKind::Holiday));
+        assert!(matches!(
+            period_days(d("2031-10-07"), d("2031-10-01"), "x", "x"),
+            Err(ArrangementError::PeriodReversed { .. })
+        ));
+    }
+
+    #[test]
+    fn years_are_loaded_without_a_gap() {
+        let held = Some((2004, 2026));
+        assert!(check_years(held, &BTreeSet::from([2026, 2027])).is_empty());
+        assert!(check_years(held, &BTreeSet::from([2027, 2028])).is_empty());
+        let gap = check_years(held, &BTreeSet::from([2031]));
+        assert_eq!(
+            gap,
+            vec![ArrangementError::YearGap {
+                year: 2031,
+                missing: 2027,
+                first: 2004,
+                last: 2026
+            }]
+        );
+        assert!(gap[0].message_zh().contains("须先导入 2027 年"));
+        assert!(check_years(held, &BTreeSet::from([2003])).is_empty());
+        assert!(check_years(None, &BTreeSet::from([2031])).is_empty());
     }
 
     proptest! {

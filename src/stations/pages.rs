@@ -111,6 +111,9 @@ pub struct HomePage {
     lifecycle: Vec<(String, String, i64, i64, i64)>,
     /// Applications whose current step is past its clock.
     applications_overdue: i64,
+    /// R18.1: next year's holiday arrangement is not loaded although it is
+    /// due (operator and regulators, from 1 October).
+    calendar_warning: Option<crate::calendar::model::Warning>,
 }
 
 /// The home page for the signed-in user's kind of organization.
@@ -279,6 +282,12 @@ pub async fn home(State(app): State<AppState>, ctx: Ctx) -> Result<HomePage, Pag
             }
             applications_overdue = crate::applications::store::overdue_count(&mut tx, &ctx).await?;
         }
+        let calendar_warning = if ctx.is_operator() || ctx.org_kind == OrgKind::Regulator {
+            let cal = crate::calendar::store::current(&mut tx).await?;
+            crate::calendar::store::warning_for(&cal, crate::web::today())
+        } else {
+            None
+        };
         tx.commit().await?;
         let org_detail = match (&org.regulator_level, &org.station, &org.division_name) {
             (Some(level), _, div) => format!(
@@ -310,6 +319,7 @@ pub async fn home(State(app): State<AppState>, ctx: Ctx) -> Result<HomePage, Pag
             inbox,
             lifecycle,
             applications_overdue,
+            calendar_warning,
         })
     }
     .await;

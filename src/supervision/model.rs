@@ -326,6 +326,15 @@ pub struct Order {
     /// Four eyes: who proposed to close.
     pub closure_proposed_by: Option<Uuid>,
     pub version: i32,
+    /// The deadline in force lies past the loaded calendar years (R18.1):
+    /// computed by the weekday rule with 1 January off, recomputed when the
+    /// year is loaded.
+    pub due_provisional: bool,
+    /// Why it is provisional (one line), when it is.
+    #[sqlx(skip)]
+    pub due_note: Option<String>,
+    #[sqlx(skip)]
+    pub due_note_en: Option<String>,
     /// The deadline in force (the extension's, if any).
     #[sqlx(skip)]
     pub effective_due: Option<NaiveDate>,

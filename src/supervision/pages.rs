@@ -213,9 +213,52 @@ pub struct InspectionPage {
     form: RecordForm,
     errors: Errors,
     error: Option<String>,
+    /// The order form as typed (kept when it is refused).
+    order: OrderValues,
+    order_errors: Errors,
+}
+
+/// The rectification order form's values as typed.
+#[derive(Debug, Clone)]
+pub struct OrderValues {
+    pub areas: Vec<String>,
+    pub description: String,
+    pub period_days: String,
+    pub period_unit: String,
+    pub issued_on: String,
+    /// Typed by the user (else every open area is preselected).
+    pub kept: bool,
+}
+
+impl Default for OrderValues {
+    fn default() -> Self {
+        OrderValues {
+            areas: Vec::new(),
+            description: String::new(),
+            period_days: "10".into(),
+            period_unit: "working_days".into(),
+            issued_on: String::new(),
+            kept: false,
+        }
+    }
 }
 
 impl InspectionPage {
+    pub fn order_area_checked(&self, a: &str) -> bool {
+        !self.order.kept || self.order.areas.iter().any(|x| x == a)
+    }
+    pub fn order_err(&self, field: &str) -> Option<String> {
+        self.order_errors.get(field)
+    }
+    pub fn order_other_errors(&self) -> Vec<String> {
+        self.order_errors.others(&[
+            "areas",
+            "description",
+            "period_days",
+            "period_unit",
+            "issued_on",
+        ])
+    }
     pub fn w(&self, s: &str) -> String {
         word(s, self.layout.current_lang())
     }
@@ -376,6 +419,8 @@ async fn inspection_page(
         form: form.unwrap_or_else(|| RecordForm::of(&i)),
         errors,
         error,
+        order: OrderValues::default(),
+        order_errors: Errors::none(ctx.lang),
         orders,
         documents,
         i,
@@ -488,21 +533,13 @@ pub async fn inspection_step_submit(
     let Ok(id) = parse_id(&id) else {
         return PageError::new(AppError::NotFound, lang).into_response();
     };
+    if step == "orders" {
+        return order_issue_submit(app, ctx, id, f).await;
+    }
     let result = async {
         need_confirmation(&step, &f)?;
         let mut tx = tenant_tx(&app.db, &ctx).await?;
-        if step == "orders" {
-            let input = OrderInput {
-                areas: f.areas.clone(),
-                description: opt(&f.description),
-                period_unit: opt(&f.period_unit),
-                period_days: f.period_days.trim().parse().ok(),
-                issued_on: date(&f.issued_on),
-            };
-            store::order_issue(&mut tx, &ctx, id, &input).await?;
-        } else {
-            store::inspection_step(&mut tx, &ctx, id, &step, &f.step()).await?;
-        }
+        store::inspection_step(&mut tx, &ctx, id, &step, &f.step()).await?;
         tx.commit().await?;
         Ok::<_, AppError>(())
     }
@@ -511,6 +548,74 @@ pub async fn inspection_step_submit(
         inspection_page(&app, &ctx, id, None, Errors::none(lang), Some(msg))
     })
     .await
+}
+
+/// R18.1: issues a rectification order from the inspection page; a refused
+/// form comes back with every choice and text as typed, each message beside
+/// its field.
+async fn order_issue_submit(app: AppState, ctx: Ctx, id: Uuid, f: StepForm) -> Response {
+    let lang = ctx.lang;
+    let input = OrderInput {
+        areas: f.areas.clone(),
+        description: opt(&f.description),
+        period_unit: opt(&f.period_unit),
+        period_days: f.period_days.trim().parse().ok(),
+        issued_on: date(&f.issued_on),
+    };
+    let mut errors = Vec::new();
+    if !f.period_days.trim().is_empty() && f.period_days.trim().parse::<u32>().is_err() {
+        errors.push(crate::error::FieldError::new(
+            "period_days",
+            "number",
+            "整改期限应为 1–365 之间的整数",
+            "The period is a whole number 1–365",
+        ));
+    }
+    if !f.issued_on.trim().is_empty() && input.issued_on.is_none() {
+        errors.push(crate::error::FieldError::new(
+            "issued_on",
+            "date",
+            "日期格式应为 YYYY-MM-DD",
+            "Date as YYYY-MM-DD",
+        ));
+    }
+    let result = async {
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
+        let mut tx = tenant_tx(&app.db, &ctx).await?;
+        store::order_issue(&mut tx, &ctx, id, &input).await?;
+        tx.commit().await?;
+        Ok::<_, AppError>(())
+    }
+    .await;
+    match result {
+        Ok(()) => Redirect::to(&format!("/inspections/{id}")).into_response(),
+        Err(e) if matches!(e, AppError::Validation(_) | AppError::Conflict { .. }) => {
+            let values = OrderValues {
+                areas: f.areas.clone(),
+                description: f.description.clone(),
+                period_days: f.period_days.clone(),
+                period_unit: f.period_unit.clone(),
+                issued_on: f.issued_on.clone(),
+                kept: true,
+            };
+            Errors::rerender(lang, e, |errors| async {
+                let mut page =
+                    inspection_page(&app, &ctx, id, None, Errors::none(lang), None).await?;
+                page.order = values;
+                page.order_errors = errors;
+                Ok(page)
+            })
+            .await
+        }
+        Err(e) => {
+            crate::web::step_response(lang, Err(e), &format!("/inspections/{id}"), |msg| {
+                inspection_page(&app, &ctx, id, None, Errors::none(lang), Some(msg))
+            })
+            .await
+        }
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -614,6 +719,24 @@ impl OrdersPage {
             .map(|x| area_label(x, self.layout.current_lang()))
             .collect::<Vec<_>>()
             .join("；")
+    }
+    /// Whether a listed deadline is provisional (R18.1).
+    pub fn any_provisional(&self) -> bool {
+        self.rows.iter().any(|o| o.due_provisional)
+    }
+    /// The explanation under the list, for the first provisional row.
+    pub fn provisional_note(&self) -> String {
+        self.rows
+            .iter()
+            .find(|o| o.due_provisional)
+            .and_then(|o| {
+                if self.layout.is_en() {
+                    o.due_note_en.clone()
+                } else {
+                    o.due_note.clone()
+                }
+            })
+            .unwrap_or_default()
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -13,14 +13,15 @@ use uuid::Uuid;
 use super::model::*;
 use crate::audit::{self, Event};
 use crate::auth::{Ctx, OrgKind, Role};
-use crate::db::reference::{calendar, divisions};
+use crate::db::reference::divisions;
 use crate::error::{AppError, FieldError, Result};
+use crate::rules::calendar::provisional_note;
 use crate::rules::deadlines::{rectification_due, Period};
 use crate::rules::draw::{draw, Candidate, DRAW_ALGORITHM_VERSION};
 use crate::rules::jurisdiction::{
     competent_department_may_inspect, may_inspect, RegulatorLevel, RegulatorRef,
 };
-use crate::rules::{DivisionCode, Message, Verdict};
+use crate::rules::{DivisionCode, Lang as RLang, Message, Verdict};
 use crate::web::today;
 
 /// Trimmed; empty is none.
@@ -885,7 +886,7 @@ pub async fn public_inspections(pool: &PgPool) -> Result<Vec<PublicInspection>> 
 const ORDER: &str = "select o.order_id as id, o.inspection_id, o.station_id, so.name as station_name, o.department_id,
        o.issuer_id, og.name as issuer_name, o.areas, o.description, o.period_unit, o.period_days,
        o.issued_on, o.due_on, o.extended_due_on, o.extension_reason, o.state, o.report,
-       o.rejection_reasons, o.closed_on, o.closure_proposed_by, o.version
+       o.rejection_reasons, o.closed_on, o.closure_proposed_by, o.version, o.due_provisional
   from rectification_order o
   join organization so on so.organization_id = o.station_id
   join organization og on og.organization_id = o.issuer_id";
@@ -893,6 +894,12 @@ const ORDER: &str = "select o.order_id as id, o.inspection_id, o.station_id, so.
 fn finish(mut o: Order, today: NaiveDate) -> Order {
     let due = o.extended_due_on.unwrap_or(o.due_on);
     o.effective_due = Some(due);
+    // An extension is a date the issuer chose: never provisional.
+    o.due_provisional = o.due_provisional && o.extended_due_on.is_none();
+    if o.due_provisional {
+        o.due_note = Some(provisional_note(due.year(), RLang::Zh));
+        o.due_note_en = Some(provisional_note(due.year(), RLang::En));
+    }
     // R18.3: overdue the day after the deadline, while not closed.
     o.overdue = o.state != "closed" && crate::rules::deadlines::is_overdue(due, today).is_overdue();
     o
@@ -1055,19 +1062,24 @@ pub async fn order_issue(
             "The issue date cannot be in the future",
         ));
     }
+    let cal = crate::calendar::store::current(conn).await?;
+    // R18.1: past the loaded years the due date is provisional 暂定 and is
+    // recomputed when the year is loaded.
     let due = match period {
-        Some(p) if errors.is_empty() => match rectification_due(issued, p, calendar()) {
-            Ok(d) => Some(d),
-            Err(e) => {
-                errors.push(FieldError::new(
-                    "period_days",
-                    "calendar",
-                    e.message_zh(),
-                    e.message_en(),
-                ));
-                None
+        Some(p) if errors.is_empty() => {
+            match cal.or_provisional(|c| rectification_due(issued, p, c)) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    errors.push(FieldError::new(
+                        "period_days",
+                        "calendar",
+                        e.message_zh(),
+                        e.message_en(),
+                    ));
+                    None
+                }
             }
-        },
+        }
         _ => None,
     };
     if !errors.is_empty() {
@@ -1076,8 +1088,8 @@ pub async fn order_issue(
     let id = Uuid::now_v7();
     sqlx::query(
         "insert into rectification_order (order_id, inspection_id, station_id, department_id, issuer_id, areas,
-           description, period_unit, period_days, issued_on, due_on, created_by)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+           description, period_unit, period_days, issued_on, due_on, due_provisional, created_by)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(id)
     .bind(inspection)
@@ -1089,20 +1101,28 @@ pub async fn order_issue(
     .bind(input.period_unit.as_deref())
     .bind(days as i32)
     .bind(issued)
-    .bind(due)
+    .bind(due.map(|d| d.0))
+    .bind(due.is_some_and(|d| d.1))
     .bind(ctx.user_id)
     .execute(&mut *conn)
     .await?;
+    let provisional = due.is_some_and(|d| d.1);
+    let due = due.map(|d| d.0);
     // R18.2: the competent department (and the station) are notified.
     notify(
         conn,
         &[i.station_id, i.department_id],
         &format!("整改通知：{}", i.station_name),
         &format!(
-            "{} 对 {} 下达整改通知，整改期限至 {}（R18.1）。",
+            "{} 对 {} 下达整改通知，整改期限至 {}{}（R18.1）。",
             i.org_name,
             i.station_name,
-            due.map(|d| d.to_string()).unwrap_or_default()
+            due.map(|d| d.to_string()).unwrap_or_default(),
+            if provisional {
+                "（暂定，该年节假日安排导入后重算）"
+            } else {
+                ""
+            }
         ),
         &format!("/rectification-orders/{id}"),
     )
@@ -1112,6 +1132,7 @@ pub async fn order_issue(
         ctx,
         Event::new("rectification_order.issue", "rectification_order", id).after(&json!({
             "inspection_id": inspection, "areas": input.areas, "issued_on": issued, "due_on": due,
+            "due_provisional": provisional,
             "period": {"unit": input.period_unit, "days": days}})),
     )
     .await?;
@@ -1823,6 +1844,9 @@ mod tests {
             closed_on: None,
             closure_proposed_by: None,
             version: 1,
+            due_provisional: false,
+            due_note: None,
+            due_note_en: None,
             effective_due: None,
             overdue: false,
         };

@@ -75,6 +75,7 @@ impl Layout {
         if ctx.is_operator() {
             nav.push(("/admin/organizations", "nav-organizations"));
             nav.push(("/admin/users", "nav-users"));
+            nav.push(("/admin/calendar", "nav-calendar"));
         } else if ctx.has(Role::Admin) {
             nav.push(("/admin/users", "nav-org-users"));
         }

@@ -19,6 +19,7 @@ State-changing calls from browsers must be same-origin. Updates take the version
         (name = "organizations", description = "Regulators, competent departments, stations (platform operator)"),
         (name = "users", description = "Users and roles"),
         (name = "reference", description = "GB/T 2260 divisions"),
+        (name = "calendar", description = "The official holiday calendar: years held, versions, import (platform operator), export (R6.4, R18.1)"),
     )
 )]
 pub struct ApiDoc;
