@@ -416,7 +416,7 @@ pub fn from_form(
                 })),
                 Err(e) => errors.push(FieldError::new(
                     &format!("{field}.to"),
-                    "reversed",
+                    "period",
                     e.message_zh(),
                     e.message_en(),
                 )),

@@ -579,6 +579,13 @@ pub enum ArrangementError {
     /// A holiday period whose last day is before its first.
     #[error("the holiday period {from} – {to} ends before it starts")]
     PeriodReversed { from: NaiveDate, to: NaiveDate },
+    /// A holiday period longer than [`MAX_PERIOD_DAYS`] (a typo, not a holiday).
+    #[error("the holiday period {from} – {to} is longer than {max} days")]
+    PeriodTooLong {
+        from: NaiveDate,
+        to: NaiveDate,
+        max: i64,
+    },
     /// A year without a single holiday (New Year's Day at least is one).
     #[error("{year} has no holiday")]
     NoHoliday { year: i32 },
@@ -605,6 +612,9 @@ impl Message for ArrangementError {
             (Lang::Zh, Self::Duplicate { date }) => format!("{date} 重复出现"),
             (Lang::Zh, Self::PeriodReversed { from, to }) => {
                 format!("放假期间 {from} 至 {to} 的结束日期早于开始日期")
+            }
+            (Lang::Zh, Self::PeriodTooLong { from, to, max }) => {
+                format!("放假期间 {from} 至 {to} 超过 {max} 天，请检查日期")
             }
             (Lang::Zh, Self::NoHoliday { year }) => {
                 format!("{year} 年没有任何放假日期（至少应有元旦）")
@@ -652,6 +662,10 @@ fn weekday_zh_of(english: &str) -> &'static str {
     .unwrap_or("工作日")
 }
 
+/// The longest holiday period accepted (the longest so far, 2020's extended
+/// Spring Festival, was 10 days).
+pub const MAX_PERIOD_DAYS: i64 = 31;
+
 /// The days of holiday periods `(from, to)`, each day a holiday with the
 /// period's names; a reversed period is an error.
 pub fn period_days(
@@ -662,6 +676,13 @@ pub fn period_days(
 ) -> Result<Vec<ArrangedDay>, ArrangementError> {
     if to < from {
         return Err(ArrangementError::PeriodReversed { from, to });
+    }
+    if (to - from).num_days() >= MAX_PERIOD_DAYS {
+        return Err(ArrangementError::PeriodTooLong {
+            from,
+            to,
+            max: MAX_PERIOD_DAYS,
+        });
     }
     Ok(from
         .iter_days()
@@ -1045,6 +1066,10 @@ mod tests {
         assert!(matches!(
             period_days(d("2031-10-07"), d("2031-10-01"), "x", "x"),
             Err(ArrangementError::PeriodReversed { .. })
+        ));
+        assert!(matches!(
+            period_days(d("2031-01-01"), d("9999-12-31"), "x", "x"),
+            Err(ArrangementError::PeriodTooLong { .. })
         ));
     }
 
