@@ -276,7 +276,7 @@ async fn main() -> std::process::ExitCode {
 
 /// `jiliang calendar export|import`: the data on stdout, messages on stderr.
 async fn calendar_command(config: &Config, command: CalendarCommand) -> anyhow::Result<bool> {
-    use jiliang::calendar::{model::Source, store};
+    use jiliang::calendar::{model::CalendarSource as Source, store};
     match command {
         CalendarCommand::Export => {
             with_database(config, async |pool| {

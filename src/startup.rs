@@ -259,6 +259,7 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
         .route("/healthz", get(healthz))
         .route("/static/{file}", get(static_file))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(auth_layer)
         .layer(axum::middleware::from_fn_with_state(
             config.max_body_bytes,
@@ -314,6 +315,16 @@ fn unavailable() -> Response {
     res.headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
     res
+}
+
+/// A page URL asked with the wrong method (typically a reload of a POST-only
+/// step): a page that explains; the JSON API keeps the bare 405.
+async fn method_not_allowed(lang: Lang, req: Request) -> Response {
+    if req.uri().path().starts_with("/api/") {
+        StatusCode::METHOD_NOT_ALLOWED.into_response()
+    } else {
+        crate::web::method_not_allowed_page(lang, req.uri().path())
+    }
 }
 
 async fn not_found(lang: Lang, req: Request) -> Response {

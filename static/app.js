@@ -74,3 +74,29 @@ document.addEventListener("DOMContentLoaded", function () {
     window.location.assign(url.toString());
   });
 });
+
+// Unsaved input is never thrown away without saying so: typing in one form
+// and then submitting another (an upload, the language switch, another
+// step) or leaving the page asks first.
+(function () {
+  "use strict";
+  var zh = (document.documentElement.lang || "zh").indexOf("zh") === 0;
+  var msg = zh
+    ? "本页有尚未保存的输入，继续将丢失这些内容。确定继续吗？"
+    : "This page has unsaved input that will be lost. Continue?";
+  var dirty = new Set();
+  var leaving = false;
+  document.addEventListener("input", function (e) {
+    var f = e.target.form;
+    if (f && f.method === "post" && !e.target.hasAttribute("data-no-guard")) dirty.add(f);
+  });
+  document.addEventListener("submit", function (e) {
+    var f = e.target;
+    var others = Array.from(dirty).filter(function (d) { return d !== f; });
+    if (others.length && !window.confirm(msg)) { e.preventDefault(); return; }
+    leaving = true;
+  }, true);
+  window.addEventListener("beforeunload", function (e) {
+    if (!leaving && dirty.size) { e.preventDefault(); e.returnValue = msg; return msg; }
+  });
+})();

@@ -125,7 +125,7 @@ async fn a_local_station_goes_from_draft_to_certificate_with_one_correction_r6_r
         &reviewer,
         &id,
         "assessment",
-        json!({"date": "2026-12-10", "team": "陈晓（组长）、王明"}),
+        json!({"date": jiliang::web::today(), "team": "陈晓（组长）、王明"}),
     )
     .await;
     assert_eq!(a["state"], "assessment");
@@ -309,7 +309,7 @@ async fn a_national_branch_goes_to_samr_with_its_head_station_cooperating_r8_1()
         &samr,
         &id,
         "assessment",
-        json!({"date": "2026-12-15", "team": "总局考核组"}),
+        json!({"date": jiliang::web::today(), "team": "总局考核组"}),
     )
     .await;
     assert_eq!(
@@ -396,7 +396,7 @@ async fn the_proposer_cannot_confirm_and_a_refusal_issues_nothing() {
         &both,
         &id,
         "assessment",
-        json!({"date": "2026-12-10", "team": "考核组"}),
+        json!({"date": jiliang::web::today(), "team": "考核组"}),
     )
     .await;
     ok(
@@ -809,7 +809,7 @@ async fn every_step_after_acceptance_shows_its_clock() {
         &reviewer,
         &id,
         "assessment",
-        json!({"date": "2026-12-10", "team": "陈晓"}),
+        json!({"date": jiliang::web::today(), "team": "陈晓"}),
     )
     .await;
     let a = ok(

@@ -520,7 +520,7 @@ async fn export_then_import_changes_nothing_and_the_server_uses_a_change_at_once
         },
         &entered,
         None,
-        &jiliang::calendar::model::Source {
+        &jiliang::calendar::model::CalendarSource {
             title: Some("测试数据（非官方）".into()),
             ..Default::default()
         },

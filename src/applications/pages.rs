@@ -156,7 +156,8 @@ pub async fn application_step_submit(
         return PageError::new(AppError::NotFound, lang).into_response();
     };
     let result = async {
-        if matches!(step, Step::Confirm | Step::Withdraw) && f.confirmed.is_none() {
+        // Irreversible steps are confirmed (the accept starts the clock).
+        if matches!(step, Step::Confirm | Step::Withdraw | Step::Accept) && f.confirmed.is_none() {
             return Err(AppError::field(
                 "confirmed",
                 "confirm",

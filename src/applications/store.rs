@@ -807,7 +807,7 @@ pub async fn recompute_provisional(
     old: &Calendar,
     new: &Calendar,
     today: NaiveDate,
-) -> Result<Vec<crate::calendar::model::Recomputed>> {
+) -> Result<Vec<crate::calendar::model::RecomputedDeadline>> {
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "{SELECT} where a.state not in ('draft', 'granted', 'refused', 'withdrawn') order by a.application_id"
     ))
@@ -842,7 +842,7 @@ pub async fn recompute_provisional(
                 )
                 .await?;
             }
-            out.push(crate::calendar::model::Recomputed {
+            out.push(crate::calendar::model::RecomputedDeadline {
                 kind: "application".into(),
                 id: row.application_id,
                 label: format!("授权申请：{}（{}）", row.station_name, b.label),
@@ -1307,6 +1307,15 @@ pub async fn step(
             to = ApplicationState::Assessment;
         }
         Step::Outcome => {
+            // The outcome follows the assessment: not before its scheduled date.
+            if let Some(on) = row.assessment_on.filter(|on| *on > today) {
+                errors.push(FieldError::new(
+                    "outcome",
+                    "before_assessment",
+                    format!("考核安排在 {on}，考核结论须在考核之后记录；如考核日期有变，请先重新安排考核"),
+                    format!("The assessment is scheduled for {on}; record its outcome after it (reschedule first if the date changed)"),
+                ));
+            }
             let outcome = input.outcome.as_deref().unwrap_or("");
             match outcome {
                 "pass" => {}

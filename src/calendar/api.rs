@@ -20,7 +20,7 @@ use crate::web::{today, AppJson, AppQuery};
 
 /// A holiday period: every day from `from` to `to` is off.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
-pub struct PeriodJson {
+pub struct CalendarPeriodInput {
     /// e.g. 春节.
     pub name_zh: String,
     /// e.g. Spring Festival (the official English name when omitted for a
@@ -33,7 +33,7 @@ pub struct PeriodJson {
 
 /// A make-up workday 调休上班 (a Saturday or Sunday).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
-pub struct WorkdayJson {
+pub struct CalendarWorkdayInput {
     /// The holiday it makes up for, e.g. 春节.
     pub name_zh: String,
     #[serde(default)]
@@ -53,12 +53,12 @@ pub struct CalendarInput {
     #[serde(default)]
     pub year: Option<i32>,
     #[serde(default)]
-    pub holidays: Vec<PeriodJson>,
+    pub holidays: Vec<CalendarPeriodInput>,
     #[serde(default)]
-    pub workdays: Vec<WorkdayJson>,
+    pub workdays: Vec<CalendarWorkdayInput>,
     /// The document the arrangement comes from (title required to change a year).
     #[serde(default)]
-    pub source: Source,
+    pub source: CalendarSource,
     /// Import only: year → the version the preview showed as current (0
     /// when none); a year loaded meanwhile refuses the import (409).
     #[serde(default)]
@@ -121,10 +121,13 @@ pub fn entered_of(input: &CalendarInput) -> Result<(Vec<Entered>, Option<i32>)> 
 /// it, and the next year as not published (any signed-in user).
 #[utoipa::path(get, path = "/api/v1/calendar", tag = "calendar",
     responses(
-        (status = 200, description = "The years held", body = Overview),
+        (status = 200, description = "The years held", body = CalendarOverview),
         (status = 401, description = "Not signed in", body = ErrorBody),
     ))]
-pub async fn calendar_overview(State(app): State<AppState>, ctx: Ctx) -> Result<AppJson<Overview>> {
+pub async fn calendar_overview(
+    State(app): State<AppState>,
+    ctx: Ctx,
+) -> Result<AppJson<CalendarOverview>> {
     let mut tx = tenant_tx(&app.db, &ctx).await?;
     let o = store::overview(&mut tx, today()).await?;
     tx.commit().await?;
@@ -144,7 +147,7 @@ pub struct YearQuery {
 #[utoipa::path(get, path = "/api/v1/calendar/{year}", tag = "calendar",
     params(("year" = i32, Path, description = "The year"), YearQuery),
     responses(
-        (status = 200, description = "The year", body = YearDetail),
+        (status = 200, description = "The year", body = CalendarYearDetail),
         (status = 404, description = "The year (or version) is not held", body = ErrorBody),
     ))]
 pub async fn calendar_year(
@@ -152,7 +155,7 @@ pub async fn calendar_year(
     ctx: Ctx,
     Path(year): Path<String>,
     AppQuery(q): AppQuery<YearQuery>,
-) -> Result<AppJson<YearDetail>> {
+) -> Result<AppJson<CalendarYearDetail>> {
     let year: i32 = year.parse().map_err(|_| AppError::NotFound)?;
     let mut tx = tenant_tx(&app.db, &ctx).await?;
     let d = store::year_detail(&mut tx, year, q.version).await?;
@@ -188,7 +191,7 @@ pub async fn calendar_export(State(app): State<AppState>, ctx: Ctx) -> Result<Re
 #[utoipa::path(post, path = "/api/v1/calendar/preview", tag = "calendar",
     request_body = CalendarInput,
     responses(
-        (status = 200, description = "What the import would do", body = ImportReport),
+        (status = 200, description = "What the import would do", body = CalendarImportReport),
         (status = 403, description = "Not the platform operator", body = ErrorBody),
         (status = 422, description = "Invalid days (each with its line) or source", body = ErrorBody),
     ))]
@@ -196,7 +199,7 @@ pub async fn calendar_preview(
     State(app): State<AppState>,
     Operator(ctx): Operator,
     AppJson(input): AppJson<CalendarInput>,
-) -> Result<AppJson<ImportReport>> {
+) -> Result<AppJson<CalendarImportReport>> {
     let (entered, year) = entered_of(&input)?;
     let mut tx = tenant_tx(&app.db, &ctx).await?;
     let report = store::preview(&mut tx, &entered, year).await?;
@@ -210,7 +213,7 @@ pub async fn calendar_preview(
 #[utoipa::path(post, path = "/api/v1/calendar/import", tag = "calendar",
     request_body = CalendarInput,
     responses(
-        (status = 200, description = "What was loaded and recomputed", body = ImportReport),
+        (status = 200, description = "What was loaded and recomputed", body = CalendarImportReport),
         (status = 403, description = "Not the platform operator", body = ErrorBody),
         (status = 409, description = "A year was loaded by someone else since the preview", body = ErrorBody),
         (status = 422, description = "Invalid days (each with its line) or source", body = ErrorBody),
@@ -219,7 +222,7 @@ pub async fn calendar_import(
     State(app): State<AppState>,
     Operator(ctx): Operator,
     AppJson(input): AppJson<CalendarInput>,
-) -> Result<AppJson<ImportReport>> {
+) -> Result<AppJson<CalendarImportReport>> {
     let (entered, year) = entered_of(&input)?;
     let report = store::import(
         &app.db,

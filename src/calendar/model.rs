@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 /// Where a year's arrangement came from.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-pub struct Source {
+pub struct CalendarSource {
     /// Title, e.g. 《国务院办公厅关于2026年部分节假日安排的通知》.
     #[serde(default)]
     pub title: Option<String>,
@@ -28,7 +28,7 @@ pub struct Source {
 
 /// One version of a year's arrangement.
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
-pub struct Version {
+pub struct CalendarVersion {
     pub id: Uuid,
     pub year: i32,
     pub version: i32,
@@ -48,30 +48,30 @@ pub struct Version {
 
 /// A year as the calendar page lists it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Year {
+pub struct CalendarYear {
     pub year: i32,
     /// `loaded` or `not_published` (the year after the last loaded one).
     pub status: String,
     /// The current version, when loaded.
-    pub current: Option<Version>,
+    pub current: Option<CalendarVersion>,
     /// How many versions are held.
     pub versions: i32,
 }
 
 /// The years held, and whether the next one is due.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Overview {
-    pub years: Vec<Year>,
+pub struct CalendarOverview {
+    pub years: Vec<CalendarYear>,
     pub first_year: i32,
     pub last_year: i32,
     /// From 1 October, while next year is not loaded: the warning shown on
     /// the operator's and regulators' home pages.
-    pub warning: Option<Warning>,
+    pub warning: Option<CalendarWarning>,
 }
 
 /// The next year's arrangement is not loaded although it is due.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Warning {
+pub struct CalendarWarning {
     pub year: i32,
     pub message: String,
     pub message_en: String,
@@ -79,7 +79,7 @@ pub struct Warning {
 
 /// One adjusted day.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq, sqlx::FromRow)]
-pub struct Day {
+pub struct CalendarDay {
     pub date: NaiveDate,
     /// `holiday` or `workday` (a make-up working day).
     pub kind: String,
@@ -89,25 +89,25 @@ pub struct Day {
 
 /// One year's days in one version, with all versions of the year.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct YearDetail {
+pub struct CalendarYearDetail {
     pub year: i32,
-    pub version: Version,
-    pub days: Vec<Day>,
+    pub version: CalendarVersion,
+    pub days: Vec<CalendarDay>,
     /// Every version of the year, newest first.
-    pub versions: Vec<Version>,
+    pub versions: Vec<CalendarVersion>,
 }
 
 /// One date that an import adds, removes or changes.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct DayChange {
+pub struct CalendarDayChange {
     pub date: NaiveDate,
-    pub before: Option<Day>,
-    pub after: Option<Day>,
+    pub before: Option<CalendarDay>,
+    pub after: Option<CalendarDay>,
 }
 
 /// What an import would do to one year.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct YearPlan {
+pub struct CalendarYearPlan {
     pub year: i32,
     /// `new`, `changed` or `unchanged`.
     pub change: String,
@@ -118,12 +118,12 @@ pub struct YearPlan {
     pub new_version: Option<i32>,
     pub holidays: usize,
     pub workdays: usize,
-    pub changes: Vec<DayChange>,
+    pub changes: Vec<CalendarDayChange>,
 }
 
 /// A deadline the import recomputed (R6.4, R18.1).
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Recomputed {
+pub struct RecomputedDeadline {
     /// `rectification_order`, `application` or `lifecycle_request`.
     pub kind: String,
     pub id: Uuid,
@@ -142,17 +142,10 @@ pub struct Recomputed {
 
 /// An import's preview or its result.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ImportReport {
+pub struct CalendarImportReport {
     /// Whether this is the result of a confirmed import (false: a preview).
     pub imported: bool,
-    pub years: Vec<YearPlan>,
+    pub years: Vec<CalendarYearPlan>,
     /// Provisional deadlines recomputed (empty for a preview).
-    pub recomputed: Vec<Recomputed>,
-}
-
-/// A deadline that may rest on years not loaded yet.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema, PartialEq, Eq)]
-pub struct Due {
-    pub date: NaiveDate,
-    pub provisional: bool,
+    pub recomputed: Vec<RecomputedDeadline>,
 }

@@ -29,7 +29,7 @@ const WORKDAY_ROWS: usize = 8;
 #[template(path = "calendar/overview.html")]
 pub struct OverviewPage {
     layout: Layout,
-    o: Overview,
+    o: CalendarOverview,
     is_operator: bool,
 }
 
@@ -75,7 +75,7 @@ pub struct Month {
 #[template(path = "calendar/year.html")]
 pub struct YearPage {
     layout: Layout,
-    d: YearDetail,
+    d: CalendarYearDetail,
     months: Vec<Month>,
     is_current: bool,
 }
@@ -85,8 +85,8 @@ pub struct YearQuery {
     version: Option<String>,
 }
 
-fn months(year: i32, days: &[Day], lang: crate::i18n::Lang) -> Vec<Month> {
-    let by_date: BTreeMap<NaiveDate, &Day> = days.iter().map(|d| (d.date, d)).collect();
+fn months(year: i32, days: &[CalendarDay], lang: crate::i18n::Lang) -> Vec<Month> {
+    let by_date: BTreeMap<NaiveDate, &CalendarDay> = days.iter().map(|d| (d.date, d)).collect();
     (1..=12)
         .filter_map(|m| {
             let first = NaiveDate::from_ymd_opt(year, m, 1)?;
@@ -268,7 +268,7 @@ impl LoadForm {
         self.mode == "csv"
     }
 
-    fn source(&self, errors: &mut Vec<FieldError>) -> Source {
+    fn source(&self, errors: &mut Vec<FieldError>) -> CalendarSource {
         let text = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
         let date = text(&self.source_date).and_then(|d| match d.parse::<NaiveDate>() {
             Ok(d) => Some(d),
@@ -282,7 +282,7 @@ impl LoadForm {
                 None
             }
         });
-        Source {
+        CalendarSource {
             title: text(&self.source_title),
             number: text(&self.source_number),
             date,
@@ -292,7 +292,7 @@ impl LoadForm {
     }
 
     /// The days and the year the form describes, and its source.
-    fn parse(&self) -> Result<(Vec<Entered>, Option<i32>, Source)> {
+    fn parse(&self) -> Result<(Vec<Entered>, Option<i32>, CalendarSource)> {
         let mut errors = Vec::new();
         let source = self.source(&mut errors);
         let date = |field: String, raw: &str, errors: &mut Vec<FieldError>| {
@@ -444,7 +444,7 @@ pub async fn load_form(
 pub struct PreviewPage {
     layout: Layout,
     f: LoadForm,
-    report: ImportReport,
+    report: CalendarImportReport,
 }
 
 impl PreviewPage {
@@ -452,7 +452,7 @@ impl PreviewPage {
         self.report.years.iter().any(|y| y.change != "unchanged")
     }
 
-    fn day_text(&self, d: &Option<Day>) -> String {
+    fn day_text(&self, d: &Option<CalendarDay>) -> String {
         match d {
             None => "—".into(),
             Some(d) => {
@@ -523,7 +523,7 @@ pub async fn preview(
 #[template(path = "calendar/report.html")]
 pub struct ReportPage {
     layout: Layout,
-    report: ImportReport,
+    report: CalendarImportReport,
 }
 
 /// The confirmed import: new versions, recomputed deadlines, the report.

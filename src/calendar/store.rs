@@ -109,14 +109,14 @@ const VERSION: &str = "select v.calendar_version_id as id, v.year, v.version, v.
 /// R18.1: the warning shown on the operator's and regulators' home pages
 /// while a year is missing that deadlines already reach: from 1 October,
 /// next year; at any time, the current year.
-pub fn warning_for(cal: &Calendar, today: NaiveDate) -> Option<Warning> {
+pub fn warning_for(cal: &Calendar, today: NaiveDate) -> Option<CalendarWarning> {
     let needed = if today.month() >= 10 {
         today.year() + 1
     } else {
         today.year()
     };
     let missing = cal.loaded_last_year() + 1;
-    (missing <= needed).then(|| Warning {
+    (missing <= needed).then(|| CalendarWarning {
         year: missing,
         message: format!("{missing} 年节假日安排尚未导入：跨年的工作日期限将暂定计算"),
         message_en: format!(
@@ -126,15 +126,15 @@ pub fn warning_for(cal: &Calendar, today: NaiveDate) -> Option<Warning> {
 }
 
 /// The years held (newest first), with the next year as not published.
-pub async fn overview(conn: &mut PgConnection, today: NaiveDate) -> Result<Overview> {
-    let versions: Vec<Version> =
+pub async fn overview(conn: &mut PgConnection, today: NaiveDate) -> Result<CalendarOverview> {
+    let versions: Vec<CalendarVersion> =
         sqlx::query_as(&format!("{VERSION} order by v.year desc, v.version desc"))
             .fetch_all(&mut *conn)
             .await?;
     let cal = current(conn).await?;
-    let mut years: Vec<Year> = Vec::new();
+    let mut years: Vec<CalendarYear> = Vec::new();
     let next = cal.last_year() + 1;
-    years.push(Year {
+    years.push(CalendarYear {
         year: next,
         status: "not_published".into(),
         current: None,
@@ -143,7 +143,7 @@ pub async fn overview(conn: &mut PgConnection, today: NaiveDate) -> Result<Overv
     for v in versions {
         match years.last_mut() {
             Some(y) if y.year == v.year => y.versions += 1,
-            _ => years.push(Year {
+            _ => years.push(CalendarYear {
                 year: v.year,
                 status: "loaded".into(),
                 current: Some(v),
@@ -151,7 +151,7 @@ pub async fn overview(conn: &mut PgConnection, today: NaiveDate) -> Result<Overv
             }),
         }
     }
-    Ok(Overview {
+    Ok(CalendarOverview {
         years,
         first_year: cal.first_year(),
         last_year: cal.last_year(),
@@ -165,8 +165,8 @@ pub async fn year_detail(
     conn: &mut PgConnection,
     year: i32,
     version: Option<i32>,
-) -> Result<YearDetail> {
-    let versions: Vec<Version> = sqlx::query_as(&format!(
+) -> Result<CalendarYearDetail> {
+    let versions: Vec<CalendarVersion> = sqlx::query_as(&format!(
         "{VERSION} where v.year = $1 order by v.version desc"
     ))
     .bind(year)
@@ -178,14 +178,14 @@ pub async fn year_detail(
     }
     .cloned()
     .ok_or(AppError::NotFound)?;
-    let days: Vec<Day> = sqlx::query_as(
+    let days: Vec<CalendarDay> = sqlx::query_as(
         "select day as date, kind, name_en, name_zh from calendar_version_day
           where calendar_version_id = $1 order by day",
     )
     .bind(chosen.id)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(YearDetail {
+    Ok(CalendarYearDetail {
         year,
         version: chosen,
         days,
@@ -196,7 +196,7 @@ pub async fn year_detail(
 /// Every year's current days as the reference file's CSV
 /// (`date,kind,holiday_en,holiday_zh`), sorted by date.
 pub async fn export(conn: &mut PgConnection) -> Result<String> {
-    let days: Vec<Day> = sqlx::query_as(&format!(
+    let days: Vec<CalendarDay> = sqlx::query_as(&format!(
         "select d.day as date, d.kind, d.name_en, d.name_zh
            from calendar_version_day d join ({CURRENT}) v using (calendar_version_id) order by d.day"
     ))
@@ -555,21 +555,25 @@ pub async fn preview(
     conn: &mut PgConnection,
     entered: &[Entered],
     year: Option<i32>,
-) -> Result<ImportReport> {
+) -> Result<CalendarImportReport> {
     let held = held_span(conn).await?;
     let by_year = validate(held, entered, year).map_err(AppError::Validation)?;
     let mut years = Vec::new();
     for (year, days) in &by_year {
         years.push(plan_year(conn, *year, days).await?);
     }
-    Ok(ImportReport {
+    Ok(CalendarImportReport {
         imported: false,
         years,
         recomputed: Vec::new(),
     })
 }
 
-async fn plan_year(conn: &mut PgConnection, year: i32, days: &[&Entered]) -> Result<YearPlan> {
+async fn plan_year(
+    conn: &mut PgConnection,
+    year: i32,
+    days: &[&Entered],
+) -> Result<CalendarYearPlan> {
     let current: Option<(Uuid, i32)> = sqlx::query_as(
         "select calendar_version_id, version from calendar_version where year = $1
           order by version desc limit 1",
@@ -577,7 +581,7 @@ async fn plan_year(conn: &mut PgConnection, year: i32, days: &[&Entered]) -> Res
     .bind(year)
     .fetch_optional(&mut *conn)
     .await?;
-    let held: Vec<Day> = match current {
+    let held: Vec<CalendarDay> = match current {
         Some((id, _)) => {
             sqlx::query_as(
                 "select day as date, kind, name_en, name_zh from calendar_version_day
@@ -589,13 +593,13 @@ async fn plan_year(conn: &mut PgConnection, year: i32, days: &[&Entered]) -> Res
         }
         None => Vec::new(),
     };
-    let before: BTreeMap<NaiveDate, Day> = held.into_iter().map(|d| (d.date, d)).collect();
-    let after: BTreeMap<NaiveDate, Day> = days
+    let before: BTreeMap<NaiveDate, CalendarDay> = held.into_iter().map(|d| (d.date, d)).collect();
+    let after: BTreeMap<NaiveDate, CalendarDay> = days
         .iter()
         .map(|e| {
             (
                 e.day.date,
-                Day {
+                CalendarDay {
                     date: e.day.date,
                     kind: kind_str(e.day.kind).into(),
                     name_en: e.day.name_en.clone(),
@@ -605,10 +609,10 @@ async fn plan_year(conn: &mut PgConnection, year: i32, days: &[&Entered]) -> Res
         })
         .collect();
     let dates: BTreeSet<NaiveDate> = before.keys().chain(after.keys()).copied().collect();
-    let changes: Vec<DayChange> = dates
+    let changes: Vec<CalendarDayChange> = dates
         .into_iter()
         .filter(|d| before.get(d) != after.get(d))
-        .map(|d| DayChange {
+        .map(|d| CalendarDayChange {
             date: d,
             before: before.get(&d).cloned(),
             after: after.get(&d).cloned(),
@@ -619,7 +623,7 @@ async fn plan_year(conn: &mut PgConnection, year: i32, days: &[&Entered]) -> Res
         (Some(_), true) => "unchanged",
         (Some(_), false) => "changed",
     };
-    Ok(YearPlan {
+    Ok(CalendarYearPlan {
         year,
         change: change.into(),
         current_version: current.map(|c| c.1),
@@ -649,7 +653,7 @@ impl Via {
 }
 
 /// Validates the source fields (the title is required when a year changes).
-pub fn check_source(source: &Source, changing: bool) -> Vec<FieldError> {
+pub fn check_source(source: &CalendarSource, changing: bool) -> Vec<FieldError> {
     let mut errors = Vec::new();
     let t = |v: &Option<String>| {
         v.as_deref()
@@ -706,10 +710,10 @@ pub async fn import(
     actor: Actor<'_>,
     entered: &[Entered],
     year: Option<i32>,
-    source: &Source,
+    source: &CalendarSource,
     expected: Option<&BTreeMap<i32, i32>>,
     today: NaiveDate,
-) -> Result<ImportReport> {
+) -> Result<CalendarImportReport> {
     let mut tx = pool.begin().await?;
     sqlx::query("select pg_advisory_xact_lock($1)")
         .bind(IMPORT_LOCK)
@@ -827,7 +831,10 @@ pub async fn import(
 
 /// R18.1: recomputes every provisional rectification deadline on `new`;
 /// a changed date is audited on the order and notified to its parties.
-async fn recompute_orders(conn: &mut PgConnection, new: &Calendar) -> Result<Vec<Recomputed>> {
+async fn recompute_orders(
+    conn: &mut PgConnection,
+    new: &Calendar,
+) -> Result<Vec<RecomputedDeadline>> {
     type Row = (
         Uuid,
         NaiveDate,
@@ -896,7 +903,7 @@ async fn recompute_orders(conn: &mut PgConnection, new: &Calendar) -> Result<Vec
             )
             .await?;
         }
-        out.push(Recomputed {
+        out.push(RecomputedDeadline {
             kind: "rectification_order".into(),
             id,
             label: format!("整改通知：{station_name}"),

@@ -907,7 +907,13 @@ pub async fn request_step_submit(
         return PageError::new(AppError::NotFound, lang).into_response();
     };
     let result = async {
-        if matches!(step, Step::Confirm | Step::Withdraw) && f.confirmed.is_none() {
+        // Irreversible steps are confirmed: filing as the department, the
+        // decision, the acknowledgement that changes the head, a withdrawal.
+        if matches!(
+            step,
+            Step::Confirm | Step::Withdraw | Step::Submit | Step::Acknowledge
+        ) && f.confirmed.is_none()
+        {
             return Err(AppError::field(
                 "confirmed",
                 "confirm",

@@ -130,7 +130,7 @@ pub async fn recompute_provisional(
     conn: &mut PgConnection,
     old: &Calendar,
     new: &Calendar,
-) -> Result<Vec<crate::calendar::model::Recomputed>> {
+) -> Result<Vec<crate::calendar::model::RecomputedDeadline>> {
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "{SELECT} where r.state in ('submitted', 'proposed') order by r.request_id"
     ))
@@ -160,7 +160,7 @@ pub async fn recompute_provisional(
             )
             .await?;
         }
-        out.push(crate::calendar::model::Recomputed {
+        out.push(crate::calendar::model::RecomputedDeadline {
             kind: "lifecycle_request".into(),
             id: row.request_id,
             label: format!(

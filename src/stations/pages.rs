@@ -113,7 +113,7 @@ pub struct HomePage {
     applications_overdue: i64,
     /// R18.1: next year's holiday arrangement is not loaded although it is
     /// due (operator and regulators, from 1 October).
-    calendar_warning: Option<crate::calendar::model::Warning>,
+    calendar_warning: Option<crate::calendar::model::CalendarWarning>,
 }
 
 /// The home page for the signed-in user's kind of organization.

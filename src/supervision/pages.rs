@@ -512,7 +512,11 @@ impl StepForm {
 }
 
 fn need_confirmation(step: &str, f: &StepForm) -> Result<()> {
-    if matches!(step, "approve" | "decide" | "cancel") && f.confirmed.is_none() {
+    // Irreversible steps are confirmed: an approval, a decision, a
+    // cancellation, publishing a result, closing an order.
+    if matches!(step, "approve" | "decide" | "cancel" | "publish" | "close")
+        && f.confirmed.is_none()
+    {
         return Err(AppError::field(
             "confirmed",
             "confirm",
@@ -843,6 +847,7 @@ pub async fn order_step_submit(
         return PageError::new(AppError::NotFound, lang).into_response();
     };
     let result = async {
+        need_confirmation(&step, &f)?;
         let mut tx = tenant_tx(&app.db, &ctx).await?;
         store::order_step(&mut tx, &ctx, id, &step, &f.step()).await?;
         tx.commit().await?;

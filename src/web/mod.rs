@@ -45,12 +45,45 @@ pub struct Layout {
     pub nav: Vec<NavItem>,
     /// The current path and query, for the language switch to return to.
     pub here: String,
+    /// The HTML form this request posted, when the page re-renders it after
+    /// a refusal: every choice and text comes back ([`Layout::kept`]).
+    pub posted: Option<Posted>,
+}
+
+/// A posted HTML form: the path it was posted to and its fields as typed.
+#[derive(Debug, Clone, Default)]
+pub struct Posted {
+    pub action: String,
+    pub fields: Vec<(String, String)>,
+}
+
+/// What the layout needs to know of the request being answered, set by
+/// [`input_guard`] for the whole of the request.
+#[derive(Debug, Clone, Default)]
+pub struct Current {
+    /// Path and query of a page GET (the language switch returns there).
+    pub here: Option<String>,
+    pub posted: Option<Posted>,
+}
+
+tokio::task_local! {
+    static CURRENT: Current;
+}
+
+fn current() -> Current {
+    CURRENT.try_with(|c| c.clone()).unwrap_or_default()
+}
+
+/// Fields never echoed back into a page.
+fn secret_field(name: &str) -> bool {
+    name.contains("password") || name == "version"
 }
 
 impl Layout {
     /// The layout of a signed-in page; `active` is the nav entry's href.
     pub fn new(ctx: &Ctx, title: impl Into<String>, active: &str) -> Layout {
         let lang = ctx.lang;
+        let current = current();
         let mut nav = vec![("/", "nav-home"), ("/stations", "nav-stations")];
         if matches!(ctx.org_kind, OrgKind::Regulator | OrgKind::Department) {
             nav.push(("/applications", "nav-applications"));
@@ -106,19 +139,58 @@ impl Layout {
                     active: href == active || (href != "/" && active.starts_with(href)),
                 })
                 .collect(),
-            here: active.to_owned(),
+            here: current.here.unwrap_or_else(|| active.to_owned()),
+            posted: current.posted,
         }
     }
 
     /// The layout of a page for anonymous visitors.
     pub fn anon(lang: Lang, title: impl Into<String>, here: &str) -> Layout {
+        let current = current();
         Layout {
             lang,
             title: title.into(),
             user: None,
             nav: Vec::new(),
-            here: here.to_owned(),
+            here: current.here.unwrap_or_else(|| here.to_owned()),
+            posted: current.posted,
         }
+    }
+
+    fn posted_to(&self, action: &str) -> Option<&Posted> {
+        self.posted.as_ref().filter(|p| p.action == action)
+    }
+
+    /// Whether this page re-renders the form posted to `action`.
+    pub fn was_posted(&self, action: &str) -> bool {
+        self.posted_to(action).is_some()
+    }
+
+    /// The text typed into `name` of the form posted to `action` (empty
+    /// when this page does not re-render that form).
+    pub fn kept(&self, action: &str, name: &str) -> String {
+        self.kept_or(action, name, "")
+    }
+
+    /// As [`Layout::kept`], with `default` when the form was not posted.
+    pub fn kept_or(&self, action: &str, name: &str, default: &str) -> String {
+        match self.posted_to(action) {
+            Some(p) => p
+                .fields
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default(),
+            None => default.to_owned(),
+        }
+    }
+
+    /// Whether `value` was chosen for `name` (radio, checkbox, select) in the
+    /// form posted to `action`. Nothing is chosen on a fresh form: a
+    /// decision never comes preselected.
+    pub fn chose(&self, action: &str, name: &str, value: &str) -> bool {
+        self.posted_to(action)
+            .is_some_and(|p| p.fields.iter().any(|(k, v)| k == name && v == value))
     }
 
     /// The text for `key` in the page's language.
@@ -154,6 +226,33 @@ struct ErrorPage {
     layout: Layout,
     status: u16,
     message: String,
+    /// Where to go back to, besides the home page.
+    back: Option<String>,
+}
+
+/// A GET (a reload, a bookmark) on an address that only takes a submitted
+/// form: a page that says so and links back to the record, not the
+/// browser's blank 405.
+pub fn method_not_allowed_page(lang: Lang, path: &str) -> Response {
+    let back = path
+        .rsplit_once('/')
+        .map(|(head, _)| head.to_owned())
+        .filter(|h| !h.is_empty() && h.starts_with('/') && !h.starts_with("//"));
+    let page = ErrorPage {
+        layout: Layout::anon(lang, lang.pick("405 该地址只接受表单提交", "405 This address takes a submitted form"), "/"),
+        status: 405,
+        message: lang
+            .pick(
+                "该地址只接受表单提交，不能直接打开或刷新。如果是提交失败后刷新了页面，请返回记录页重新填写并提交。",
+                "This address only takes a submitted form; it cannot be opened or reloaded. If you reloaded after a failed submission, go back to the record and submit again.",
+            )
+            .to_owned(),
+        back,
+    };
+    let mut res = (StatusCode::METHOD_NOT_ALLOWED, page).into_response();
+    res.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    res
 }
 
 /// An error rendered as a page (the JSON renderer is `AppError`'s own).
@@ -199,6 +298,7 @@ impl IntoResponse for PageError {
             layout: Layout::anon(self.lang, title, "/"),
             status: status.as_u16(),
             message,
+            back: None,
         };
         (status, page).into_response()
     }
@@ -660,6 +760,12 @@ pub async fn input_guard(
     let (parts, body) = req.into_parts();
     let lang = Lang::from_parts(&parts);
     let path = parts.uri.path();
+    let mut current = Current {
+        here: (parts.method == axum::http::Method::GET && !api)
+            .then(|| parts.uri.path_and_query().map(|p| p.as_str().to_owned()))
+            .flatten(),
+        posted: None,
+    };
     if percent_decodes_to_nul(path.as_bytes()) {
         // No record is named with a NUL: not found, as any unknown path.
         return if api {
@@ -698,12 +804,16 @@ pub async fn input_guard(
                 }
             }
         };
-        let res = next.run(Request::from_parts(parts, body)).await;
+        let res = CURRENT
+            .scope(current, next.run(Request::from_parts(parts, body)))
+            .await;
         drop(slot);
         return res;
     }
     if !json && !form {
-        return next.run(Request::from_parts(parts, body)).await;
+        return CURRENT
+            .scope(current, next.run(Request::from_parts(parts, body)))
+            .await;
     }
     let bytes = match axum::body::to_bytes(body, limit).await {
         Ok(b) => b,
@@ -730,7 +840,20 @@ pub async fn input_guard(
     if let Some(field) = field {
         return nul_refusal(&field, api, lang);
     }
-    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+    if form && !api {
+        current.posted = Some(Posted {
+            action: parts.uri.path().to_owned(),
+            fields: form_urlencoded::parse(&bytes)
+                .filter(|(k, _)| !secret_field(k))
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        });
+    }
+    CURRENT
+        .scope(
+            current,
+            next.run(Request::from_parts(parts, axum::body::Body::from(bytes))),
+        )
         .await
 }
 
