@@ -239,3 +239,112 @@ async fn the_language_switch_returns_to_the_same_page_with_its_query() {
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], "/stations?tier=local&sort=code");
 }
+
+#[tokio::test]
+async fn a_draw_with_fewer_inspectors_than_asked_per_station_says_so_r17_3() {
+    let app = TestApp::spawn().await;
+    let reviewer = app.login("gd.reviewer").await;
+    let gd_ep = app.station_id("GD-EP-01").await;
+    let me = common::user_id(&app, "gd.reviewer").await;
+    let body = json!({"station_ids": [gd_ep], "inspector_ids": [me], "station_count": 1,
+                      "inspectors_per_station": 2, "seed": "7", "planned_on": "2026-11-20"});
+    let e = assert_error(
+        reviewer.post_json("/api/v1/inspection-draws", &body).await,
+        422,
+        "validation",
+    )
+    .await;
+    let f = &e["error"]["fields"][0];
+    assert_eq!(f["code"], "pool_too_small");
+    assert!(f["message"].as_str().unwrap().contains("只有 1 人"));
+}
+
+#[tokio::test]
+async fn a_step_done_in_the_pages_says_so_and_names_the_next_step() {
+    let app = TestApp::spawn().await;
+    let id = filed_termination(&app).await;
+    let reviewer = app.login("gd.reviewer").await;
+    let page = reviewer
+        .get(&format!("/requests/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("下一步：授权部门审查员审查并提出意见"));
+    let (_, r) = reviewer
+        .json(&format!("/api/v1/lifecycle-requests/{id}"))
+        .await;
+    let version = r["version"].to_string();
+    let res = reviewer
+        .post_form(
+            &format!("/requests/{id}/propose"),
+            &[("version", version.as_str()), ("decision", "approve")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let loc = res.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(loc, format!("/requests/{id}?done=propose"));
+    let page = reviewer.get(&loc).await.text().await.unwrap();
+    assert!(page.contains("审查意见已提出，待审批人审批"));
+    assert!(page.contains("下一步：提出意见者以外的另一位审批人审批"));
+}
+
+#[tokio::test]
+async fn an_item_edited_while_its_row_says_keep_is_a_change_not_dropped_r13_2() {
+    let app = TestApp::spawn().await;
+    let dept = app.login("dept.officer").await;
+    let station = app.station_id("GD-EP-01").await.to_string();
+    let items: Vec<(i32, String, String, String, Vec<String>, String)> = sqlx::query_as(
+        "select i.seq, i.name, i.range_text, i.accuracy_text, i.task_types, i.specification
+           from authorization_item i join station_authorization a on a.authorization_id = i.authorization_id
+           join station s on s.station_id = a.station_id
+          where s.code = 'GD-EP-01' and a.status = 'active' order by i.seq",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert!(!items.is_empty());
+    let mut form: Vec<(String, String)> = vec![
+        ("version".into(), "0".into()),
+        ("station_id".into(), station.clone()),
+        ("reason".into(), "扩大测量范围".into()),
+    ];
+    for (i, (seq, name, range, acc, tasks, spec)) in items.iter().enumerate() {
+        form.push(("ex_seq".into(), seq.to_string()));
+        form.push(("ex_op".into(), "keep".into()));
+        form.push(("ex_name".into(), name.clone()));
+        // The first row is edited but its select still says 不变.
+        let range = if i == 0 {
+            "（0～999）A".to_owned()
+        } else {
+            range.clone()
+        };
+        form.push(("ex_range".into(), range));
+        form.push(("ex_accuracy".into(), acc.clone()));
+        form.push(("ex_spec".into(), spec.clone()));
+        for t in tasks {
+            form.push(("ex_task".into(), format!("{seq}:{t}")));
+        }
+    }
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let res = dept.post_form("/requests/new/adjustment", &pairs).await;
+    assert_eq!(
+        res.status(),
+        303,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
+    let loc = res.headers()["location"].to_str().unwrap().to_owned();
+    let id = loc.trim_start_matches("/requests/").to_owned();
+    let changes: Value = sqlx::query_scalar(
+        "select payload->'changes' from lifecycle_request where request_id = $1::uuid",
+    )
+    .bind(&id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let changes = changes.as_array().unwrap();
+    assert_eq!(changes.len(), 1, "only the edited row: {changes:?}");
+    assert_eq!(changes[0]["op"], "change");
+    assert_eq!(changes[0]["seq"], items[0].0);
+}

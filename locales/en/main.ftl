@@ -5,7 +5,6 @@ nav-organizations = Organizations
 nav-users = Users
 nav-calendar = Holiday calendar
 nav-org-users = Our users
-nav-api = API docs
 login-title = Sign in
 home-title = Home
 stations-title = Stations

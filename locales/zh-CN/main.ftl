@@ -5,7 +5,6 @@ nav-organizations = 组织管理
 nav-users = 用户管理
 nav-calendar = 节假日日历
 nav-org-users = 本组织用户
-nav-api = 接口文档
 login-title = 登录
 home-title = 首页
 stations-title = 计量站

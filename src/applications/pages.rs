@@ -65,11 +65,23 @@ pub struct DetailPage {
     is_approver: bool,
     own_proposal: bool,
     error: Option<String>,
+    /// A grant's certificate: (authorization id, number, verification token).
+    certificate: Option<(Uuid, String, String)>,
 }
 
 async fn detail(app: &AppState, ctx: &Ctx, id: Uuid, error: Option<String>) -> Result<DetailPage> {
     let mut tx = tenant_tx(&app.db, ctx).await?;
     let a = store::get(&mut tx, &app.db, ctx, id).await?;
+    let certificate = match a.authorization_id {
+        Some(auth) => sqlx::query_as(
+            "select authorization_id, coalesce(certificate_number, ''), verify_token from station_authorization
+              where authorization_id = $1",
+        )
+        .bind(auth)
+        .fetch_optional(&mut *tx)
+        .await?,
+        None => None,
+    };
     tx.commit().await?;
     let is_reg = Some(ctx.org_id) == a.regulator_id && ctx.org_kind == OrgKind::Regulator;
     Ok(DetailPage {
@@ -87,6 +99,7 @@ async fn detail(app: &AppState, ctx: &Ctx, id: Uuid, error: Option<String>) -> R
         is_approver: is_reg && ctx.has(Role::Approver),
         own_proposal: a.proposed_by == Some(ctx.user_id),
         error,
+        certificate,
         doc_types: store::DOC_TYPES
             .iter()
             .map(|(n, t)| {
@@ -191,15 +204,36 @@ pub async fn application_step_submit(
         Ok(())
     }
     .await;
-    crate::web::step_response(lang, result, &format!("/applications/{id}"), |msg| {
-        detail(&app, &ctx, id, Some(msg))
-    })
+    crate::web::step_response(
+        lang,
+        result,
+        &format!("/applications/{id}?done={}", step.as_str()),
+        |msg| detail(&app, &ctx, id, Some(msg)),
+    )
     .await
 }
 
 impl DetailPage {
     pub fn state_label(&self) -> &'static str {
         self.a.state.label(self.layout.current_lang())
+    }
+    /// 下一步：what happens next and who does it.
+    pub fn next_step(&self) -> String {
+        let (zh, en) = match self.a.state.as_str() {
+            "draft" => ("主管部门核对材料后提交申请", "the competent department submits the application"),
+            "submitted" => ("受理机关审查员受理，或一次性告知补正（R6.4）", "a reviewer of the receiving regulator accepts it, or sends one correction notice (R6.4)"),
+            "correction_requested" => ("主管部门补正材料后重新提交", "the competent department corrects the materials and resubmits"),
+            "accepted" => ("受理机关审查员安排考核", "a reviewer of the receiving regulator schedules the assessment"),
+            "assessment" => ("考核后由审查员记录考核结论（R8.3）", "after the assessment, a reviewer records its outcome (R8.3)"),
+            "assessed" => ("审查员提出审查意见", "a reviewer proposes the decision"),
+            "proposed" => ("提出意见者以外的另一位审批人审批（双人复核）", "an approver other than the proposer decides (four eyes)"),
+            _ => ("无：申请已办结", "nothing: the application is closed"),
+        };
+        format!(
+            "{}{}",
+            self.layout.pick("下一步：", "Next: "),
+            self.layout.pick(zh, en)
+        )
     }
     pub fn is(&self, s: &str) -> bool {
         self.a.state.as_str() == s

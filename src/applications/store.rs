@@ -858,6 +858,36 @@ pub async fn recompute_provisional(
     Ok(out)
 }
 
+/// How many applications wait for the caller's organization and roles: a
+/// department's drafts and correction requests; a regulator reviewer's
+/// submitted, accepted, assessed ones; an approver's proposals.
+pub async fn awaiting_count(conn: &mut PgConnection, ctx: &Ctx) -> Result<i64> {
+    let mut states: Vec<&str> = Vec::new();
+    let column = match ctx.org_kind {
+        OrgKind::Department => {
+            states.extend(["draft", "correction_requested"]);
+            "department_id"
+        }
+        OrgKind::Regulator => {
+            if ctx.has(Role::Reviewer) {
+                states.extend(["submitted", "accepted", "assessment", "assessed"]);
+            }
+            if ctx.has(Role::Approver) {
+                states.push("proposed");
+            }
+            "regulator_id"
+        }
+        _ => return Ok(0),
+    };
+    Ok(sqlx::query_scalar(&format!(
+        "select count(*) from application where {column} = $1 and state = any($2)"
+    ))
+    .bind(ctx.org_id)
+    .bind(&states)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
 /// How many of the caller's applications are past their current step's
 /// clock, without building each application's page (home page counts).
 pub async fn overdue_count(conn: &mut PgConnection, ctx: &Ctx) -> Result<i64> {

@@ -122,7 +122,7 @@ impl State {
             (State::Approved, Kind::Head) => ("已同意", "Consented"),
             (State::Approved, Kind::Termination) => ("已批准待终止", "Approved, end scheduled"),
             (State::Approved, _) => ("已批准", "Approved"),
-            (State::Refused, Kind::Head) => ("不同意", "Refused"),
+            (State::Refused, Kind::Head) => ("不同意", "Consent withheld"),
             (State::Refused, _) => ("不予批准", "Refused"),
             (State::Withdrawn, _) => ("已撤回", "Withdrawn"),
             (State::Recorded, _) => ("已任命待备案", "Recorded, awaiting filing"),

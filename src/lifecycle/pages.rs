@@ -253,6 +253,64 @@ fn date(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()
 }
 
+/// Two versions of an item say the same (trimmed texts, same task types).
+fn same_item(a: &ItemInput, b: &ItemInput) -> bool {
+    let mut ta = a.task_types.clone();
+    let mut tb = b.task_types.clone();
+    ta.sort();
+    tb.sort();
+    a.name.trim() == b.name.trim()
+        && a.range_text.trim() == b.range_text.trim()
+        && a.accuracy_text.trim() == b.accuracy_text.trim()
+        && a.specification.trim() == b.specification.trim()
+        && ta == tb
+}
+
+/// R13.2: an existing item edited while its row still says 不变 (keep) is a
+/// change: an edit is never dropped silently.
+async fn promote_edited_rows(
+    conn: &mut sqlx::PgConnection,
+    f: &mut DraftForm,
+    auth: Option<Uuid>,
+) -> Result<()> {
+    let auth = match auth {
+        Some(a) => Some(a),
+        None => match Uuid::parse_str(f.station_id.trim()) {
+            Ok(station) => {
+                sqlx::query_scalar(
+                    "select authorization_id from station_authorization
+                  where station_id = $1 and status in ('active', 'suspended')
+                  order by valid_from desc limit 1",
+                )
+                .bind(station)
+                .fetch_optional(&mut *conn)
+                .await?
+            }
+            Err(_) => None,
+        },
+    };
+    let Some(auth) = auth else {
+        return Ok(());
+    };
+    let current = store::current_items(conn, auth).await?;
+    let rows = f.existing();
+    for (i, row) in rows.iter().enumerate() {
+        if row.op != "keep" {
+            continue;
+        }
+        let Some((_, held)) = current.iter().find(|(seq, _)| *seq == row.seq) else {
+            continue;
+        };
+        if !same_item(&row.item, held) {
+            while f.ex_op.len() <= i {
+                f.ex_op.push("keep".into());
+            }
+            f.ex_op[i] = "change".into();
+        }
+    }
+    Ok(())
+}
+
 impl DraftForm {
     fn existing(&self) -> Vec<ExistingRow> {
         self.ex_seq
@@ -539,7 +597,7 @@ pub async fn request_create_submit(
     AxState(app): AxState<AppState>,
     ctx: Ctx,
     Path(kind): Path<String>,
-    Form(f): Form<DraftForm>,
+    Form(mut f): Form<DraftForm>,
 ) -> Response {
     let lang = ctx.lang;
     let kind = match parse_kind(&kind) {
@@ -548,6 +606,10 @@ pub async fn request_create_submit(
     };
     let result = async {
         let mut tx = tenant_tx(&app.db, &ctx).await?;
+        if kind == Kind::Adjustment {
+            let auth = Uuid::parse_str(f.authorization_id.trim()).ok();
+            promote_edited_rows(&mut tx, &mut f, auth).await?;
+        }
         let r = store::create(&mut tx, &ctx, kind, &f.input(kind)).await?;
         tx.commit().await?;
         Ok::<_, AppError>(r)
@@ -665,7 +727,7 @@ pub async fn request_update_submit(
     AxState(app): AxState<AppState>,
     ctx: Ctx,
     Path(id): Path<String>,
-    Form(f): Form<DraftForm>,
+    Form(mut f): Form<DraftForm>,
 ) -> Response {
     let lang = ctx.lang;
     let id = match parse_id(&id) {
@@ -675,6 +737,9 @@ pub async fn request_update_submit(
     let result = async {
         let mut tx = tenant_tx(&app.db, &ctx).await?;
         let before = store::get(&mut tx, &ctx, id).await?;
+        if before.kind == Kind::Adjustment {
+            promote_edited_rows(&mut tx, &mut f, before.authorization_id).await?;
+        }
         let r = store::update(&mut tx, &ctx, id, &f.input(before.kind)).await?;
         tx.commit().await?;
         Ok::<_, AppError>(r)
@@ -721,6 +786,46 @@ pub struct DetailPage {
 impl DetailPage {
     pub fn state_label(&self) -> &'static str {
         self.r.state.label(self.r.kind, self.layout.current_lang())
+    }
+    /// 下一步：what happens next and who does it.
+    pub fn next_step(&self) -> String {
+        let head = self.r.kind == Kind::Head;
+        let (zh, en) = match (self.r.state.as_str(), self.r.kind) {
+            ("draft", _) => (
+                "主管部门以主管部门名义提出",
+                "the competent department files it",
+            ),
+            ("submitted", Kind::Reexamination) => (
+                "授权部门审查员按期复查并提出复查结论",
+                "a reviewer of the regulator re-examines and proposes the result",
+            ),
+            ("submitted", _) => (
+                "授权部门审查员审查并提出意见",
+                "a reviewer of the regulator reviews it and proposes",
+            ),
+            ("proposed", _) => (
+                "提出意见者以外的另一位审批人审批（双人复核）",
+                "an approver other than the proposer decides (four eyes)",
+            ),
+            ("approved", Kind::Termination) => (
+                "终止日期到达时由系统终止授权（R15.2）",
+                "the system ends the authorization on the end date (R15.2)",
+            ),
+            ("approved", _) if head => (
+                "主管部门记录任命及生效日期后报备案",
+                "the competent department records the appointment and its date, and files it",
+            ),
+            ("recorded", _) => (
+                "授权部门确认备案，站长随即变更",
+                "the regulator acknowledges the filing; the head changes then",
+            ),
+            _ => ("无：此申请已办结", "nothing: this request is closed"),
+        };
+        format!(
+            "{}{}",
+            self.layout.pick("下一步：", "Next: "),
+            self.layout.pick(zh, en)
+        )
     }
     pub fn kind_label(&self) -> &'static str {
         self.r.kind.label(self.layout.current_lang())
@@ -940,9 +1045,12 @@ pub async fn request_step_submit(
         Ok(())
     }
     .await;
-    crate::web::step_response(lang, result, &format!("/requests/{id}"), |msg| {
-        detail(&app, &ctx, id, Some(msg))
-    })
+    crate::web::step_response(
+        lang,
+        result,
+        &format!("/requests/{id}?done={}", step.as_str()),
+        |msg| detail(&app, &ctx, id, Some(msg)),
+    )
     .await
 }
 

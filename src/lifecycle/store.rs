@@ -374,7 +374,12 @@ pub async fn queue_counts(conn: &mut PgConnection, ctx: &Ctx) -> Result<Vec<Queu
             let of_kind = rows.iter().filter(|r| kind_of(r) == *k);
             QueueCount {
                 kind: k.as_str().into(),
-                open: of_kind.clone().filter(|r| state_of(r).is_open()).count() as i64,
+                // Open: not yet done, including what waits for the caller
+                // (a consented head appointment to record).
+                open: of_kind
+                    .clone()
+                    .filter(|r| state_of(r).is_open() || mine.contains(&r.request_id))
+                    .count() as i64,
                 awaiting_me: of_kind
                     .clone()
                     .filter(|r| mine.contains(&r.request_id))
@@ -412,7 +417,7 @@ async fn station_facts(conn: &mut PgConnection, station_id: Uuid) -> Result<Opti
 }
 
 /// Current items of an authorization, by seq.
-async fn current_items(conn: &mut PgConnection, auth: Uuid) -> Result<Vec<(i32, ItemInput)>> {
+pub async fn current_items(conn: &mut PgConnection, auth: Uuid) -> Result<Vec<(i32, ItemInput)>> {
     let rows: Vec<(i32, String, String, String, Vec<String>, String)> = sqlx::query_as(
         "select seq, name, range_text, accuracy_text, task_types, specification from authorization_item
           where authorization_id = $1 order by seq",

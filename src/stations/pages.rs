@@ -111,6 +111,12 @@ pub struct HomePage {
     lifecycle: Vec<(String, String, i64, i64, i64)>,
     /// Applications whose current step is past its clock.
     applications_overdue: i64,
+    /// Applications waiting for the caller.
+    applications_awaiting: i64,
+    /// A station's rectification orders to report on.
+    orders_awaiting: i64,
+    org_kind_is_regulator_or_department: bool,
+    is_station_home: bool,
     /// R18.1: next year's holiday arrangement is not loaded although it is
     /// due (operator and regulators, from 1 October).
     calendar_warning: Option<crate::calendar::model::CalendarWarning>,
@@ -220,6 +226,8 @@ pub async fn home(State(app): State<AppState>, ctx: Ctx) -> Result<HomePage, Pag
         let inbox = crate::applications::api::notifications(&mut tx, &ctx, 10).await?;
         let mut lifecycle = Vec::new();
         let mut applications_overdue = 0;
+        let mut applications_awaiting = 0;
+        let mut orders_awaiting = 0;
         if !ctx.is_operator() {
             for c in crate::lifecycle::store::queue_counts(&mut tx, &ctx).await? {
                 let label = crate::lifecycle::model::Kind::parse(&c.kind)
@@ -281,6 +289,19 @@ pub async fn home(State(app): State<AppState>, ctx: Ctx) -> Result<HomePage, Pag
                 ));
             }
             applications_overdue = crate::applications::store::overdue_count(&mut tx, &ctx).await?;
+            applications_awaiting =
+                crate::applications::store::awaiting_count(&mut tx, &ctx).await?;
+            if ctx.org_kind == OrgKind::Station {
+                orders_awaiting = crate::supervision::store::orders(
+                    &mut tx,
+                    &ctx,
+                    Some("open"),
+                    Some(ctx.org_id),
+                    false,
+                )
+                .await?
+                .len() as i64;
+            }
         }
         let calendar_warning = if ctx.is_operator() || ctx.org_kind == OrgKind::Regulator {
             let cal = crate::calendar::store::current(&mut tx).await?;
@@ -319,6 +340,13 @@ pub async fn home(State(app): State<AppState>, ctx: Ctx) -> Result<HomePage, Pag
             inbox,
             lifecycle,
             applications_overdue,
+            applications_awaiting,
+            orders_awaiting,
+            org_kind_is_regulator_or_department: matches!(
+                ctx.org_kind,
+                OrgKind::Regulator | OrgKind::Department
+            ),
+            is_station_home: ctx.org_kind == OrgKind::Station,
             calendar_warning,
         })
     }

@@ -244,6 +244,31 @@ impl Default for OrderValues {
 }
 
 impl InspectionPage {
+    /// 下一步：what happens next and who does it.
+    pub fn next_step(&self) -> String {
+        let (zh, en) = match self.i.state.as_str() {
+            "planned" => (
+                "检查人员现场检查后记录五个方面的结论（R17.1）",
+                "the inspectors record the five areas after the visit (R17.1)",
+            ),
+            "recorded" => (
+                "记录人以外的审批人确认检查记录（双人复核）",
+                "an approver other than the recorder confirms the record (four eyes)",
+            ),
+            _ if self.unordered().is_empty() => {
+                ("无：检查已完成", "nothing: the inspection is complete")
+            }
+            _ => (
+                "对不符合项下达整改通知（R18.1）",
+                "issue rectification orders for the nonconformities (R18.1)",
+            ),
+        };
+        format!(
+            "{}{}",
+            self.layout.pick("下一步：", "Next: "),
+            self.layout.pick(zh, en)
+        )
+    }
     pub fn order_area_checked(&self, a: &str) -> bool {
         !self.order.kept || self.order.areas.iter().any(|x| x == a)
     }
@@ -548,9 +573,12 @@ pub async fn inspection_step_submit(
         Ok::<_, AppError>(())
     }
     .await;
-    crate::web::step_response(lang, result, &format!("/inspections/{id}"), |msg| {
-        inspection_page(&app, &ctx, id, None, Errors::none(lang), Some(msg))
-    })
+    crate::web::step_response(
+        lang,
+        result,
+        &format!("/inspections/{id}?done={step}"),
+        |msg| inspection_page(&app, &ctx, id, None, Errors::none(lang), Some(msg)),
+    )
     .await
 }
 
@@ -594,7 +622,7 @@ async fn order_issue_submit(app: AppState, ctx: Ctx, id: Uuid, f: StepForm) -> R
     }
     .await;
     match result {
-        Ok(()) => Redirect::to(&format!("/inspections/{id}")).into_response(),
+        Ok(()) => Redirect::to(&format!("/inspections/{id}?done=orders")).into_response(),
         Err(e) if matches!(e, AppError::Validation(_) | AppError::Conflict { .. }) => {
             let values = OrderValues {
                 areas: f.areas.clone(),
@@ -787,6 +815,29 @@ pub struct OrderPage {
 }
 
 impl OrderPage {
+    /// 下一步：what happens next and who does it.
+    pub fn next_step(&self) -> String {
+        let (zh, en) = match self.o.state.as_str() {
+            "open" => (
+                "计量站在期限内整改并提交整改报告",
+                "the station corrects and reports before the deadline",
+            ),
+            "reported" => (
+                "下达机关审查整改报告：通过后提请关闭，或不予通过",
+                "the issuer reviews the report: accepts and proposes closing, or rejects it",
+            ),
+            "closing" => (
+                "提请人以外的审批人确认关闭（双人复核）",
+                "an approver other than the proposer closes it (four eyes)",
+            ),
+            _ => ("无：整改通知已关闭", "nothing: the order is closed"),
+        };
+        format!(
+            "{}{}",
+            self.layout.pick("下一步：", "Next: "),
+            self.layout.pick(zh, en)
+        )
+    }
     pub fn w(&self, s: &str) -> String {
         word(s, self.layout.current_lang())
     }
@@ -857,7 +908,7 @@ pub async fn order_step_submit(
     crate::web::step_response(
         lang,
         result,
-        &format!("/rectification-orders/{id}"),
+        &format!("/rectification-orders/{id}?done={step}"),
         |msg| order_page(&app, &ctx, id, Some(msg)),
     )
     .await
@@ -1095,7 +1146,7 @@ pub async fn case_step_submit(
         Ok::<_, AppError>(())
     }
     .await;
-    crate::web::step_response(lang, result, &format!("/cases/{id}"), |msg| {
+    crate::web::step_response(lang, result, &format!("/cases/{id}?done={step}"), |msg| {
         case_page(&app, &ctx, id, Some(msg))
     })
     .await

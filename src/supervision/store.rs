@@ -455,6 +455,22 @@ pub async fn random_draw(
             "每站检查人员数应为 1–10",
             "1–10 inspectors per station",
         ));
+    } else if (pool_inspectors.len() as u64) < u64::from(per_station) {
+        // R17.3: each station gets the inspectors asked for, or the draw says why not.
+        errors.push(FieldError::new(
+            "inspectors_per_station",
+            "pool_too_small",
+            format!(
+                "检查人员库只有 {} 人，少于每站所需的 {} 人：请增加检查人员或减少每站人数",
+                pool_inspectors.len(),
+                per_station
+            ),
+            format!(
+                "The inspector pool has {} people, fewer than the {} per station asked for: add inspectors or ask for fewer",
+                pool_inspectors.len(),
+                per_station
+            ),
+        ));
     }
     let seed: u64 = match text(&input.seed) {
         None => {

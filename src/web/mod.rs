@@ -48,6 +48,50 @@ pub struct Layout {
     /// The HTML form this request posted, when the page re-renders it after
     /// a refusal: every choice and text comes back ([`Layout::kept`]).
     pub posted: Option<Posted>,
+    /// A step just done (the `done` query a step's redirect carries): the
+    /// page says so.
+    pub done: Option<String>,
+}
+
+/// The message a page shows after the step `code` was done.
+pub fn done_message(code: &str, lang: Lang) -> String {
+    let (zh, en) = match code {
+        "submit" => ("已提交", "Submitted"),
+        "resubmit" => ("已重新提交", "Resubmitted"),
+        "withdraw" => ("已撤回", "Withdrawn"),
+        "correction" => ("补正通知已发出", "The correction notice was sent"),
+        "accept" => (
+            "已受理，考核期限开始计算",
+            "Accepted; the assessment clock runs",
+        ),
+        "assessment" => ("已记录考核安排", "The assessment is recorded"),
+        "outcome" => ("已记录考核结论", "The outcome is recorded"),
+        "propose" => (
+            "审查意见已提出，待审批人审批",
+            "Proposed; an approver decides next",
+        ),
+        "confirm" | "decide" => ("已作出决定", "Decided"),
+        "return" => ("已退回", "Sent back"),
+        "record" => ("已记录", "Recorded"),
+        "acknowledge" => ("已确认备案", "The filing is acknowledged"),
+        "approve" => ("已确认", "Confirmed"),
+        "publish" => ("已公示", "Published"),
+        "orders" => ("整改通知已下达", "The rectification order was issued"),
+        "report" => ("整改报告已提交", "The report was submitted"),
+        "reject" => ("已不予通过", "Rejected"),
+        "close" => ("整改通知已关闭", "The order is closed"),
+        "extend" => ("整改期限已延长", "The deadline was extended"),
+        "cancel" => ("已取消", "Cancelled"),
+        _ => ("已办理", "Done"),
+    };
+    lang.pick(zh, en).to_owned()
+}
+
+fn done_of(here: &str) -> Option<String> {
+    let query = here.split_once('?')?.1;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "done")
+        .map(|(_, v)| v.into_owned())
 }
 
 /// A posted HTML form: the path it was posted to and its fields as typed.
@@ -112,7 +156,6 @@ impl Layout {
         } else if ctx.has(Role::Admin) {
             nav.push(("/admin/users", "nav-org-users"));
         }
-        nav.push(("/api/docs", "nav-api"));
         let roles = ctx
             .roles
             .iter()
@@ -139,6 +182,11 @@ impl Layout {
                     active: href == active || (href != "/" && active.starts_with(href)),
                 })
                 .collect(),
+            done: current
+                .here
+                .as_deref()
+                .and_then(done_of)
+                .map(|c| done_message(&c, lang)),
             here: current.here.unwrap_or_else(|| active.to_owned()),
             posted: current.posted,
         }
@@ -154,6 +202,7 @@ impl Layout {
             nav: Vec::new(),
             here: current.here.unwrap_or_else(|| here.to_owned()),
             posted: current.posted,
+            done: None,
         }
     }
 

@@ -69,6 +69,7 @@ say(`head without a person: ${await dept.locator(".field-error").first().innerTe
 await rev.goto(`${BASE}/inspections`);
 await rev.check("input[name=station_ids] >> nth=0");
 await rev.check("input[name=inspectors] >> nth=0");
+await rev.fill("#p-k", "1");
 await rev.fill("#p-seed", "42");
 await submit(rev, "form.form button[type=submit].primary");
 say(`draw -> ${rev.url()} ${await rev.locator(".alert").first().innerText().catch(() => "")}`);
