@@ -323,6 +323,7 @@ pub fn db_unreachable(e: &sqlx::Error) -> bool {
 /// two), and handlers check the same limit beside the field first.
 pub const TEXT_LIMITS: &[(&str, &str, usize)] = &[
     ("app_user", "email", 254),
+    ("application", "returned_reasons", 2000),
     ("calendar_version", "source_title", 200),
     ("calendar_version", "source_number", 100),
     ("calendar_version", "source_url", 500),

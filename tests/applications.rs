@@ -862,3 +862,98 @@ async fn an_application_past_its_clock_is_counted_on_the_regulators_home_page() 
     let home = reviewer.get("/").await.text().await.unwrap();
     assert!(home.contains("超期 1"), "the home page counts it");
 }
+
+#[tokio::test]
+async fn the_approver_can_send_a_proposal_back_to_the_reviewer_with_reasons() {
+    let app = TestApp::spawn().await;
+    let dept = cnpc_officer(&app).await;
+    let station = app.station_id("SZ-GAS-01").await;
+    let a: Value = dept
+        .post_json(
+            "/api/v1/applications",
+            &json!({"station_id": station, "region": ["440304"], "items": [gas_item()]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = a["id"].as_str().unwrap().to_owned();
+    let codes: Vec<Value> = a["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["code"].clone())
+        .collect();
+    ok(&dept, &id, "submit", json!({"to_be_provided": codes})).await;
+    let reviewer = app.login("gd.reviewer").await;
+    ok(&reviewer, &id, "accept", json!({})).await;
+    ok(
+        &reviewer,
+        &id,
+        "assessment",
+        json!({"date": jiliang::web::today(), "team": "考核组"}),
+    )
+    .await;
+    ok(
+        &reviewer,
+        &id,
+        "assessment-outcome",
+        json!({"outcome": "fail", "findings": "标准装置不满足要求"}),
+    )
+    .await;
+    ok(
+        &reviewer,
+        &id,
+        "propose",
+        json!({"decision": "refuse", "reasons": "考核不通过"}),
+    )
+    .await;
+    let approver = app.login("gd.approver").await;
+    // Reasons are required; only an approver sends back.
+    let (_, cur) = approver.json(&format!("/api/v1/applications/{id}")).await;
+    let res = step(&approver, &id, "return", json!({"version": cur["version"]})).await;
+    assert_error(res, 422, "validation").await;
+    let res = step(
+        &reviewer,
+        &id,
+        "return",
+        json!({"version": cur["version"], "reasons": "x"}),
+    )
+    .await;
+    assert_error(res, 403, "forbidden").await;
+    let a = ok(
+        &approver,
+        &id,
+        "return",
+        json!({"reasons": "请补充考核组对标准装置的具体意见"}),
+    )
+    .await;
+    assert_eq!(a["state"], "assessed");
+    assert_eq!(a["proposal"], Value::Null);
+    assert_eq!(a["returned_reasons"], "请补充考核组对标准装置的具体意见");
+    let n: i64 = sqlx::query_scalar(
+        "select count(*) from audit_event where action = 'application.return' and entity_id = $1",
+    )
+    .bind(&id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(n, 1, "audited");
+    // The reviewer proposes again; the page shows why it came back.
+    let page = reviewer
+        .get(&format!("/applications/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("审批人已退回审查意见：请补充考核组对标准装置的具体意见"));
+    let a = ok(
+        &reviewer,
+        &id,
+        "propose",
+        json!({"decision": "refuse", "reasons": "考核不通过：标准装置准确度不足"}),
+    )
+    .await;
+    assert_eq!(a["state"], "proposed");
+    assert_eq!(a["returned_reasons"], Value::Null);
+}

@@ -348,3 +348,41 @@ async fn an_item_edited_while_its_row_says_keep_is_a_change_not_dropped_r13_2() 
     assert_eq!(changes[0]["op"], "change");
     assert_eq!(changes[0]["seq"], items[0].0);
 }
+
+#[tokio::test]
+async fn opening_a_notification_marks_it_read_and_goes_to_its_record() {
+    let app = TestApp::spawn().await;
+    let id = filed_termination(&app).await;
+    let (gd, _) = app.org_of("gd.reviewer").await;
+    let (nid, link): (uuid::Uuid, Option<String>) = sqlx::query_as(
+        "select notification_id, link from notification where org_id = $1 and read_at is null
+          order by created_at desc limit 1",
+    )
+    .bind(gd)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(link.as_deref(), Some(format!("/requests/{id}").as_str()));
+    let reviewer = app.login("gd.reviewer").await;
+    let home = reviewer.get("/").await.text().await.unwrap();
+    assert!(home.contains(&format!("href=\"/notifications/{nid}\"")));
+    let res = reviewer.get(&format!("/notifications/{nid}")).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        res.headers()["location"],
+        format!("/requests/{id}").as_str()
+    );
+    let read: Option<chrono::DateTime<chrono::Utc>> =
+        sqlx::query_scalar("select read_at from notification where notification_id = $1")
+            .bind(nid)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(read.is_some());
+    // Another organization's notification is not found.
+    let staff = app.login("station.staff").await;
+    assert_eq!(
+        staff.get(&format!("/notifications/{nid}")).await.status(),
+        404
+    );
+}

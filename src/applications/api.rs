@@ -152,6 +152,8 @@ step_endpoint!(application_assessment_outcome, "/api/v1/applications/{id}/assess
     "Reviewer: record the assessment outcome `pass`, `pass_after_correction` (findings, deadline) or `fail` (R8.3).");
 step_endpoint!(application_propose, "/api/v1/applications/{id}/propose", Step::Propose,
     "Reviewer: propose `grant` (only after a pass, or a pass after correction with `correction_evidence`) or `refuse` with `reasons`.");
+step_endpoint!(application_return, "/api/v1/applications/{id}/return", Step::Return,
+    "Receiving regulator's approver: send the proposal back to the reviewer with `reasons`; the application returns to assessed.");
 step_endpoint!(application_confirm, "/api/v1/applications/{id}/confirm", Step::Confirm,
     "Receiving regulator's approver (not the proposer): decide as proposed; a grant issues the certificate (R8.4) and notifies (R8.5).");
 

@@ -24,6 +24,7 @@ pub fn pages(upload_limit: usize) -> Router<AppState> {
             get(pages::applications_list).post(pages::application_create_submit),
         )
         .route("/applications/new", get(pages::application_new))
+        .route("/notifications/{id}", get(pages::notification_open))
         .route("/applications/{id}", get(pages::application_show))
         .route(
             "/applications/{id}/edit",
@@ -53,6 +54,7 @@ pub fn api(upload_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(api::application_assessment_outcome))
         .routes(routes!(api::application_propose))
         .routes(routes!(api::application_confirm))
+        .routes(routes!(api::application_return))
         .routes(routes!(api::notifications_list))
         .routes(routes!(api::notification_read))
         .merge(

@@ -246,6 +246,8 @@ pub struct Application {
     pub proposal: Option<String>,
     pub proposal_reasons: Option<String>,
     pub proposed_by: Option<Uuid>,
+    /// Why the approver sent the last proposal back, if so.
+    pub returned_reasons: Option<String>,
     pub decided_by: Option<Uuid>,
     pub authorization_id: Option<Uuid>,
     pub version: i32,

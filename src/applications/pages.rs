@@ -225,7 +225,7 @@ impl DetailPage {
             "correction_requested" => ("主管部门补正材料后重新提交", "the competent department corrects the materials and resubmits"),
             "accepted" => ("受理机关审查员安排考核", "a reviewer of the receiving regulator schedules the assessment"),
             "assessment" => ("考核后由审查员记录考核结论（R8.3）", "after the assessment, a reviewer records its outcome (R8.3)"),
-            "assessed" => ("审查员提出审查意见", "a reviewer proposes the decision"),
+            "assessed" => ("审查员提出（或按退回理由重新提出）审查意见", "a reviewer proposes the decision (again, if it was sent back)"),
             "proposed" => ("提出意见者以外的另一位审批人审批（双人复核）", "an approver other than the proposer decides (four eyes)"),
             _ => ("无：申请已办结", "nothing: the application is closed"),
         };
@@ -706,6 +706,52 @@ pub async fn document_submit(
                 Ok(p) => (e.status_code(), p).into_response(),
                 Err(e) => PageError::new(e, lang).into_response(),
             }
+        }
+        Err(e) => PageError::new(e, lang).into_response(),
+    }
+}
+
+/// Opening a notification from the inbox marks it read (audited) and goes
+/// to the record it is about (the home page when it has none).
+pub async fn notification_open(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Response {
+    let lang = ctx.lang;
+    let result = async {
+        let id = parse_id(&id)?;
+        let mut tx = tenant_tx(&app.db, &ctx).await?;
+        let row: Option<(Option<String>, bool)> = sqlx::query_as(
+            "update notification n set read_at = coalesce(n.read_at, now())
+               from (select notification_id, read_at is null as fresh from notification
+                      where notification_id = $1 and org_id = $2 for update) o
+              where n.notification_id = o.notification_id
+             returning n.link, o.fresh",
+        )
+        .bind(id)
+        .bind(ctx.org_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (link, fresh) = row.ok_or(AppError::NotFound)?;
+        if fresh {
+            crate::audit::record(
+                &mut tx,
+                &ctx,
+                crate::audit::Event::new("notification.read", "notification", id),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok::<_, AppError>(link)
+    }
+    .await;
+    match result {
+        Ok(link) => {
+            let to = link
+                .filter(|l| l.starts_with('/') && !l.starts_with("//"))
+                .unwrap_or_else(|| "/".into());
+            Redirect::to(&to).into_response()
         }
         Err(e) => PageError::new(e, lang).into_response(),
     }

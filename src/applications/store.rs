@@ -88,6 +88,7 @@ struct Row {
     proposal: Option<String>,
     proposal_reasons: Option<String>,
     proposed_by: Option<Uuid>,
+    returned_reasons: Option<String>,
     decided_by: Option<Uuid>,
     authorization_id: Option<Uuid>,
     assessed_on: Option<NaiveDate>,
@@ -706,6 +707,7 @@ async fn view(conn: &mut PgConnection, pool: &PgPool, row: Row) -> Result<Applic
         proposal: row.proposal,
         proposal_reasons: row.proposal_reasons,
         proposed_by: row.proposed_by,
+        returned_reasons: row.returned_reasons,
         decided_by: row.decided_by,
         authorization_id: row.authorization_id,
         version: row.version,
@@ -1112,6 +1114,8 @@ pub enum Step {
     Outcome,
     Propose,
     Confirm,
+    /// Approver: send the proposal back to the reviewer with reasons.
+    Return,
 }
 
 impl Step {
@@ -1126,6 +1130,7 @@ impl Step {
             "outcome" | "assessment-outcome" => Step::Outcome,
             "propose" => Step::Propose,
             "confirm" => Step::Confirm,
+            "return" => Step::Return,
             _ => return None,
         })
     }
@@ -1141,6 +1146,7 @@ impl Step {
             Step::Outcome => "outcome",
             Step::Propose => "propose",
             Step::Confirm => "confirm",
+            Step::Return => "return",
         }
     }
 }
@@ -1167,7 +1173,7 @@ pub async fn step(
         Step::Correction | Step::Accept | Step::Assessment | Step::Outcome | Step::Propose => {
             is_reg && ctx.has(Role::Reviewer)
         }
-        Step::Confirm => is_reg && ctx.has(Role::Approver),
+        Step::Confirm | Step::Return => is_reg && ctx.has(Role::Approver),
     };
     if !role_ok {
         return Err(AppError::forbidden(
@@ -1175,14 +1181,16 @@ pub async fn step(
                 Step::Submit | Step::Withdraw | Step::Resubmit => {
                     "只有提出申请的主管部门可以办理此步骤"
                 }
-                Step::Confirm => "只有受理机关的审批人可以审批",
+                Step::Confirm | Step::Return => "只有受理机关的审批人可以审批",
                 _ => "只有受理机关的审查员可以办理此步骤",
             },
             match step {
                 Step::Submit | Step::Withdraw | Step::Resubmit => {
                     "Only the applying department may do this"
                 }
-                Step::Confirm => "Only an approver of the receiving regulator may decide",
+                Step::Confirm | Step::Return => {
+                    "Only an approver of the receiving regulator may decide"
+                }
                 _ => "Only a reviewer of the receiving regulator may do this",
             },
         ));
@@ -1199,7 +1207,7 @@ pub async fn step(
         Step::Assessment => &[ApplicationState::Accepted],
         Step::Outcome => &[ApplicationState::Assessment],
         Step::Propose => &[ApplicationState::Assessed],
-        Step::Confirm => &[ApplicationState::Proposed],
+        Step::Confirm | Step::Return => &[ApplicationState::Proposed],
     };
     if !from.contains(&before) {
         return Err(AppError::Conflict {
@@ -1440,6 +1448,18 @@ pub async fn step(
                 ApplicationState::Refused
             };
         }
+        Step::Return => {
+            if text(&input.reasons).is_none() {
+                errors.push(FieldError::new(
+                    "reasons",
+                    "required",
+                    "退回须说明理由",
+                    "Give the reasons for sending it back",
+                ));
+            }
+            crate::web::check_lengths(&[("reasons", input.reasons.as_deref(), 2000)], &mut errors);
+            to = ApplicationState::Assessed;
+        }
     }
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
@@ -1452,7 +1472,7 @@ pub async fn step(
            resubmitted_on = case when $7 = 'resubmit' then $8 else resubmitted_on end,
            accepted_on = case when $7 = 'accept' then $8 else accepted_on end,
            assessed_on = case when $7 = 'outcome' then $8 else assessed_on end,
-           proposed_on = case when $7 = 'propose' then $8 else proposed_on end,
+           proposed_on = case when $7 = 'propose' then $8 when $7 = 'return' then null else proposed_on end,
            assessment_on = case when $7 = 'assessment' then $10 else assessment_on end,
            assessment_team = case when $7 = 'assessment' then $11 else assessment_team end,
            cooperating_station_ids = $12,
@@ -1460,9 +1480,10 @@ pub async fn step(
            assessment_findings = case when $7 = 'outcome' then $14 else assessment_findings end,
            correction_deadline = case when $7 = 'outcome' then $15 else correction_deadline end,
            correction_evidence = case when $7 = 'propose' then $16 else correction_evidence end,
-           proposal = case when $7 = 'propose' then $17 else proposal end,
-           proposal_reasons = case when $7 = 'propose' then $18 else proposal_reasons end,
-           proposed_by = case when $7 = 'propose' then $19 else proposed_by end,
+           proposal = case when $7 = 'propose' then $17 when $7 = 'return' then null else proposal end,
+           proposal_reasons = case when $7 = 'propose' then $18 when $7 = 'return' then null else proposal_reasons end,
+           proposed_by = case when $7 = 'propose' then $19 when $7 = 'return' then null else proposed_by end,
+           returned_reasons = case when $7 = 'return' then $18 when $7 = 'propose' then null else returned_reasons end,
            decided_by = case when $7 = 'confirm' then $19 else decided_by end,
            decided_at = case when $7 = 'confirm' then now() else decided_at end,
            version = version + 1, updated_at = now()
