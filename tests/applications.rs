@@ -162,8 +162,37 @@ async fn a_local_station_goes_from_draft_to_certificate_with_one_correction_r6_r
     let res = step(&reviewer, &id, "confirm", json!({"version": a["version"]})).await;
     assert_error(res, 403, "forbidden").await;
     let approver = app.login("gd.approver").await;
-    let a = ok(&approver, &id, "confirm", json!({})).await;
+    // The confirm page proposes the official name without "（筹建）".
+    let page = approver
+        .get(&format!("/applications/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("name=\"official_name\" maxlength=\"200\" value=\"深圳市燃气计量站\""));
+    let a = ok(
+        &approver,
+        &id,
+        "confirm",
+        json!({"official_name": "深圳市燃气计量站"}),
+    )
+    .await;
     assert_eq!(a["state"], "granted");
+    let name: String = sqlx::query_scalar(
+        "select o.name from organization o join station s on s.station_id = o.organization_id where s.code = 'SZ-GAS-01'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(name, "深圳市燃气计量站", "the grant set the official name");
+    // Only the approver of that grant may rename through it.
+    let res = reviewer
+        .post_json(
+            "/api/v1/applications/00000000-0000-0000-0000-000000000000/confirm",
+            &json!({"version": 1, "official_name": "x"}),
+        )
+        .await;
+    assert!(res.status().is_client_error());
     // R8.4: the certificate, and the station is authorized by 广东.
     let (number, token, valid_from, valid_until): (String, String, chrono::NaiveDate, chrono::NaiveDate) = sqlx::query_as(
         "select certificate_number, verify_token, valid_from, valid_until from station_authorization where authorization_id = $1::uuid",

@@ -386,3 +386,78 @@ async fn opening_a_notification_marks_it_read_and_goes_to_its_record() {
         404
     );
 }
+
+/// Runs `sql` as the request role with `username`'s organization and roles
+/// set, and returns the database's error, if any.
+async fn as_app_role_err(app: &TestApp, username: &str, sql: &str) -> Option<String> {
+    let mut tx = app.pool.begin().await.unwrap();
+    let (org, kind) = app.org_of(username).await;
+    let (user, roles): (uuid::Uuid, Vec<String>) =
+        sqlx::query_as("select user_id, roles from app_user where username = $1")
+            .bind(username)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    sqlx::query("set local role jiliang_app")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query(
+        "select set_config('app.org_id', $1, true), set_config('app.org_kind', $2, true),
+                set_config('app.user_id', $3, true), set_config('app.roles', $4, true)",
+    )
+    .bind(org.to_string())
+    .bind(kind)
+    .bind(user.to_string())
+    .bind(roles.join(","))
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    let r = sqlx::query(sql)
+        .execute(&mut *tx)
+        .await
+        .err()
+        .map(|e| e.to_string());
+    tx.rollback().await.unwrap();
+    r
+}
+
+#[tokio::test]
+async fn only_the_approver_of_a_grant_renames_its_station_through_the_database() {
+    let app = TestApp::spawn().await;
+    let station = app.station_id("SZ-GAS-01").await;
+    // No grant exists for this station: nobody can rename it this way.
+    let any_app = "00000000-0000-0000-0000-000000000000";
+    for user in [
+        "gd.reviewer",
+        "gd.approver",
+        "dept.officer",
+        "station.staff",
+    ] {
+        let e = as_app_role_err(
+            &app,
+            user,
+            &format!("select grant_station_name('{any_app}', 'x')"),
+        )
+        .await;
+        assert!(e.is_some(), "{user} renamed a station without a grant");
+    }
+    // Nor by writing the organization row directly.
+    let e = as_app_role_err(
+        &app,
+        "gd.approver",
+        &format!("update organization set name = 'x' where organization_id = '{station}'"),
+    )
+    .await;
+    let name: String =
+        sqlx::query_scalar("select name from organization where organization_id = $1")
+            .bind(station)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(
+        e.is_some() || name != "x",
+        "the row policy keeps the name: {e:?}"
+    );
+    assert_ne!(name, "x");
+}

@@ -166,6 +166,10 @@ pub struct StepInput {
     /// propose: `grant` or `refuse`.
     pub decision: Option<String>,
     pub reasons: Option<String>,
+    /// confirm of a grant: the station's official name on the certificate,
+    /// the directory and /verify (e.g. without "（筹建）"); unchanged when absent.
+    #[serde(default)]
+    pub official_name: Option<String>,
 }
 
 /// One unmet Art 7 condition, as shown and as declared.

@@ -151,6 +151,8 @@ pub struct StepForm {
     #[serde(default)]
     reasons: String,
     confirmed: Option<String>,
+    #[serde(default)]
+    official_name: String,
 }
 
 fn opt(s: &str) -> Option<String> {
@@ -197,6 +199,7 @@ pub async fn application_step_submit(
             correction_evidence: opt(&f.correction_evidence),
             decision: opt(&f.decision),
             reasons: opt(&f.reasons),
+            official_name: opt(&f.official_name),
         };
         let mut tx = tenant_tx(&app.db, &ctx).await?;
         store::step(&mut tx, &app.db, &ctx, id, step, &input).await?;
@@ -216,6 +219,24 @@ pub async fn application_step_submit(
 impl DetailPage {
     pub fn state_label(&self) -> &'static str {
         self.a.state.label(self.layout.current_lang())
+    }
+    /// The name proposed for the certificate: the registered one without a
+    /// trailing "（筹建）" (the approver may change it).
+    pub fn proposed_official_name(&self) -> String {
+        let n = self.a.station_name.trim();
+        n.strip_suffix("（筹建）")
+            .or_else(|| n.strip_suffix("(筹建)"))
+            .unwrap_or(n)
+            .trim()
+            .to_owned()
+    }
+    /// The declared type of a document, as the upload form names it.
+    pub fn doc_type_label(&self, code: &str) -> String {
+        self.doc_types
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map(|(_, l)| l.clone())
+            .unwrap_or_else(|| code.to_owned())
     }
     /// 下一步：what happens next and who does it.
     pub fn next_step(&self) -> String {

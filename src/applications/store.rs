@@ -1244,12 +1244,20 @@ pub async fn step(
                 .iter()
                 .filter(|p| !input.to_be_provided.contains(&p.code))
                 .collect();
+            // Each unmet condition says how to go on: meet it in the
+            // registries, or declare it as to be provided 待补 at submission.
             for p in &unmet {
                 errors.push(FieldError::new(
                     "conditions",
                     &p.code,
-                    p.message.clone(),
-                    p.message_en.clone(),
+                    format!(
+                        "{}（如暂不具备，请在提交前勾选“声明待补”该项）",
+                        p.message
+                    ),
+                    format!(
+                        "{} (if not yet met, tick “Declare to be provided” for it before submitting)",
+                        p.message_en
+                    ),
                 ));
             }
             if app.items.is_empty() || app.region.is_empty() {
@@ -1447,6 +1455,23 @@ pub async fn step(
             } else {
                 ApplicationState::Refused
             };
+            if let Some(name) = text(&input.official_name) {
+                if to != ApplicationState::Granted {
+                    errors.push(FieldError::new(
+                        "official_name",
+                        "not_a_grant",
+                        "只有予以授权时才能确定计量站正式名称",
+                        "Only a grant sets the station's official name",
+                    ));
+                } else if name.chars().count() > 200 {
+                    errors.push(FieldError::new(
+                        "official_name",
+                        "length",
+                        "名称长度应为 1–200 个字符",
+                        "Name must be 1–200 characters",
+                    ));
+                }
+            }
         }
         Step::Return => {
             if text(&input.reasons).is_none() {
@@ -1514,6 +1539,23 @@ pub async fn step(
         return Err(AppError::stale());
     }
     if step == Step::Confirm {
+        if to == ApplicationState::Granted {
+            if let Some(name) = text(&input.official_name).filter(|n| *n != row.station_name) {
+                sqlx::query("select grant_station_name($1, $2)")
+                    .bind(id)
+                    .bind(&name)
+                    .execute(&mut *conn)
+                    .await?;
+                audit::record(
+                    conn,
+                    ctx,
+                    Event::new("station.official_name", "organization", row.station_id)
+                        .before(&json!({"name": row.station_name}))
+                        .after(&json!({"name": name, "application_id": id})),
+                )
+                .await?;
+            }
+        }
         notify_decision(conn, ctx, &row, to).await?;
         if to == ApplicationState::Granted {
             grant(conn, ctx, &row).await?;

@@ -1066,6 +1066,11 @@ pub struct VersionsPage {
 }
 
 impl VersionsPage {
+    /// Only the newest version is the one in force; earlier ones are
+    /// superseded whatever their snapshot said.
+    pub fn is_current(&self, revision: &i32) -> bool {
+        self.versions.iter().map(|v| v.revision).max() == Some(*revision)
+    }
     pub fn reason_label(&self, r: &str) -> &'static str {
         let en = self.layout.is_en();
         match (r, en) {

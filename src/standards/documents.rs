@@ -28,6 +28,8 @@ pub struct DocumentInfo {
     pub size_bytes: i64,
     pub sha256: String,
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// The declared type (application documents, R6.3), if any.
+    pub doc_type: Option<String>,
 }
 
 /// Documents attached to a record.
@@ -37,7 +39,7 @@ pub async fn list(
     owner_id: Uuid,
 ) -> Result<Vec<DocumentInfo>> {
     Ok(sqlx::query_as(
-        "select document_id as id, filename, content_type, size_bytes, sha256, created_at from document
+        "select document_id as id, filename, content_type, size_bytes, sha256, created_at, doc_type from document
           where owner_type = $1 and owner_id = $2 order by created_at",
     )
     .bind(owner_type)
@@ -187,7 +189,7 @@ pub async fn insert_document(
         "insert into document (document_id, station_id, owner_type, owner_id, doc_type, filename, content_type,
            size_bytes, sha256, content, uploaded_by)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-         returning document_id as id, filename, content_type, size_bytes, sha256, created_at",
+         returning document_id as id, filename, content_type, size_bytes, sha256, created_at, doc_type",
     )
     .bind(id)
     .bind(station_id)
@@ -237,7 +239,7 @@ pub async fn store_document(
         "insert into document (document_id, station_id, owner_type, owner_id, filename, content_type,
            size_bytes, sha256, content, uploaded_by)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-         returning document_id as id, filename, content_type, size_bytes, sha256, created_at",
+         returning document_id as id, filename, content_type, size_bytes, sha256, created_at, doc_type",
     )
     .bind(id)
     .bind(standard.station_id)

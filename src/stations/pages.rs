@@ -493,6 +493,8 @@ pub struct StationDetailPage {
     heads: Vec<crate::lifecycle::store::Head>,
     /// R18.3: rectification orders not yet closed, overdue ones marked.
     orders: Vec<crate::supervision::model::Order>,
+    /// R15.2: approved terminations and the day each takes effect.
+    terminations: Vec<(uuid::Uuid, Option<chrono::NaiveDate>)>,
 }
 
 fn relation_label(lang: Lang, r: &str) -> String {
@@ -529,11 +531,19 @@ pub async fn station_show(
                 .into_iter()
                 .filter(|o| o.state != "closed")
                 .collect();
+        // The row policy decides who sees them, as for the request pages.
+        let terminations: Vec<(uuid::Uuid, Option<chrono::NaiveDate>)> = sqlx::query_as(
+            "select request_id, effective_on from lifecycle_request
+              where station_id = $1 and kind = 'termination' and state = 'approved' order by effective_on",
+        )
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
         tx.commit().await?;
-        Ok::<_, AppError>((s, auths, heads, orders))
+        Ok::<_, AppError>((s, auths, heads, orders, terminations))
     }
     .await;
-    let (s, auths, heads, orders) = result.map_err(|e| PageError::new(e, lang))?;
+    let (s, auths, heads, orders, terminations) = result.map_err(|e| PageError::new(e, lang))?;
     let certificates = auths
         .iter()
         .map(|a| {
@@ -559,6 +569,7 @@ pub async fn station_show(
         certificates,
         heads,
         orders,
+        terminations,
         s,
     })
 }
