@@ -895,25 +895,7 @@ async fn an_application_past_its_clock_is_counted_on_the_regulators_home_page() 
 #[tokio::test]
 async fn the_approver_can_send_a_proposal_back_to_the_reviewer_with_reasons() {
     let app = TestApp::spawn().await;
-    let dept = cnpc_officer(&app).await;
-    let station = app.station_id("SZ-GAS-01").await;
-    let a: Value = dept
-        .post_json(
-            "/api/v1/applications",
-            &json!({"station_id": station, "region": ["440304"], "items": [gas_item()]}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = a["id"].as_str().unwrap().to_owned();
-    let codes: Vec<Value> = a["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["code"].clone())
-        .collect();
-    ok(&dept, &id, "submit", json!({"to_be_provided": codes})).await;
+    let id = common::submitted_application(&app).await;
     let reviewer = app.login("gd.reviewer").await;
     ok(&reviewer, &id, "accept", json!({})).await;
     ok(

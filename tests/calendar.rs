@@ -189,32 +189,7 @@ async fn loading_a_year_recomputes_every_provisional_deadline_with_notice_and_au
     // R6.4: an application whose acceptance clock starts 2026-12-28 (5
     // working days): provisional 2027-01-05.
     let dept = app.login("cnpc.officer").await;
-    let station = app.station_id("SZ-GAS-01").await;
-    let a: Value = dept
-        .post_json(
-            "/api/v1/applications",
-            &json!({"station_id": station, "region": ["440304"], "items": [{"name": "膜式燃气表",
-              "range_text": "（0.016～6）m³/h", "accuracy_text": "1.5级",
-              "task_types": ["verification"], "specification": "JJG577-2012"}]}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let app_id = a["id"].as_str().unwrap().to_owned();
-    let codes: Vec<Value> = a["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["code"].clone())
-        .collect();
-    okj(dept
-        .post_json(
-            &format!("/api/v1/applications/{app_id}/submit"),
-            &json!({"version": a["version"], "to_be_provided": codes}),
-        )
-        .await)
-    .await;
+    let app_id = common::submitted_application(&app).await;
     sqlx::query(
         "update application set submitted_on = '2026-12-28' where application_id = $1::uuid",
     )

@@ -127,34 +127,9 @@ async fn irreversible_steps_in_the_pages_need_the_confirmation_box() {
         .await;
     assert_eq!(res.status(), 303);
     // 受理 (accepting an application).
-    let cnpc = app.login("cnpc.officer").await;
-    let sz = app.station_id("SZ-GAS-01").await;
-    let a: Value = cnpc
-        .post_json(
-            "/api/v1/applications",
-            &json!({"station_id": sz, "region": ["440304"], "items": [{"name": "膜式燃气表",
-              "range_text": "（0.016～6）m³/h", "accuracy_text": "1.5级",
-              "task_types": ["verification"], "specification": "JJG577-2012"}]}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let aid = a["id"].as_str().unwrap().to_owned();
-    let codes: Vec<Value> = a["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["code"].clone())
-        .collect();
-    let a = okj(cnpc
-        .post_json(
-            &format!("/api/v1/applications/{aid}/submit"),
-            &json!({"version": a["version"], "to_be_provided": codes}),
-        )
-        .await)
-    .await;
+    let aid = common::submitted_application(&app).await;
     let reviewer = app.login("gd.reviewer").await;
+    let (_, a) = reviewer.json(&format!("/api/v1/applications/{aid}")).await;
     let v = a["version"].to_string();
     let res = reviewer
         .post_form(
@@ -387,41 +362,6 @@ async fn opening_a_notification_marks_it_read_and_goes_to_its_record() {
     );
 }
 
-/// Runs `sql` as the request role with `username`'s organization and roles
-/// set, and returns the database's error, if any.
-async fn as_app_role_err(app: &TestApp, username: &str, sql: &str) -> Option<String> {
-    let mut tx = app.pool.begin().await.unwrap();
-    let (org, kind) = app.org_of(username).await;
-    let (user, roles): (uuid::Uuid, Vec<String>) =
-        sqlx::query_as("select user_id, roles from app_user where username = $1")
-            .bind(username)
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
-    sqlx::query("set local role jiliang_app")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    sqlx::query(
-        "select set_config('app.org_id', $1, true), set_config('app.org_kind', $2, true),
-                set_config('app.user_id', $3, true), set_config('app.roles', $4, true)",
-    )
-    .bind(org.to_string())
-    .bind(kind)
-    .bind(user.to_string())
-    .bind(roles.join(","))
-    .execute(&mut *tx)
-    .await
-    .unwrap();
-    let r = sqlx::query(sql)
-        .execute(&mut *tx)
-        .await
-        .err()
-        .map(|e| e.to_string());
-    tx.rollback().await.unwrap();
-    r
-}
-
 #[tokio::test]
 async fn only_the_approver_of_a_grant_renames_its_station_through_the_database() {
     let app = TestApp::spawn().await;
@@ -434,21 +374,24 @@ async fn only_the_approver_of_a_grant_renames_its_station_through_the_database()
         "dept.officer",
         "station.staff",
     ] {
-        let e = as_app_role_err(
-            &app,
-            user,
-            &format!("select grant_station_name('{any_app}', 'x')"),
-        )
-        .await;
-        assert!(e.is_some(), "{user} renamed a station without a grant");
+        let r = app
+            .as_app_role_result(
+                Some(user),
+                &format!("select grant_station_name('{any_app}', 'x')::text"),
+            )
+            .await;
+        assert!(r.is_err(), "{user} renamed a station without a grant");
     }
     // Nor by writing the organization row directly.
-    let e = as_app_role_err(
-        &app,
-        "gd.approver",
-        &format!("update organization set name = 'x' where organization_id = '{station}'"),
-    )
-    .await;
+    let e = app
+        .as_app_role_result(
+            Some("gd.approver"),
+            &format!(
+                "with u as (update organization set name = 'x' where organization_id = '{station}' returning name) select name from u"
+            ),
+        )
+        .await
+        .err();
     let name: String =
         sqlx::query_scalar("select name from organization where organization_id = $1")
             .bind(station)

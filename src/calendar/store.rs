@@ -780,22 +780,7 @@ pub async fn import(
             .iter()
             .filter(|e| e.day.date.year() == plan.year)
             .collect();
-        let dates: Vec<NaiveDate> = days.iter().map(|e| e.day.date).collect();
-        let kinds: Vec<&str> = days.iter().map(|e| kind_str(e.day.kind)).collect();
-        let en: Vec<&str> = days.iter().map(|e| e.day.name_en.as_str()).collect();
-        let zh: Vec<&str> = days.iter().map(|e| e.day.name_zh.as_str()).collect();
-        sqlx::query(
-            "insert into calendar_version_day (calendar_version_id, year, day, kind, name_en, name_zh)
-             select $1, $2, * from unnest($3::date[], $4::text[], $5::text[], $6::text[])",
-        )
-        .bind(id)
-        .bind(plan.year)
-        .bind(&dates)
-        .bind(&kinds)
-        .bind(&en)
-        .bind(&zh)
-        .execute(&mut *tx)
-        .await?;
+        insert_days(&mut tx, id, plan.year, &days).await?;
     }
     let new = load(&mut tx).await?;
     let mut recomputed = recompute_orders(&mut tx, &new).await?;
@@ -827,6 +812,32 @@ pub async fn import(
     .await?;
     tx.commit().await?;
     Ok(report)
+}
+
+/// The days of one new version, in one statement.
+async fn insert_days(
+    conn: &mut PgConnection,
+    version: Uuid,
+    year: i32,
+    days: &[&Entered],
+) -> Result<()> {
+    let dates: Vec<NaiveDate> = days.iter().map(|e| e.day.date).collect();
+    let kinds: Vec<&str> = days.iter().map(|e| kind_str(e.day.kind)).collect();
+    let en: Vec<&str> = days.iter().map(|e| e.day.name_en.as_str()).collect();
+    let zh: Vec<&str> = days.iter().map(|e| e.day.name_zh.as_str()).collect();
+    sqlx::query(
+        "insert into calendar_version_day (calendar_version_id, year, day, kind, name_en, name_zh)
+         select $1, $2, * from unnest($3::date[], $4::text[], $5::text[], $6::text[])",
+    )
+    .bind(version)
+    .bind(year)
+    .bind(&dates)
+    .bind(&kinds)
+    .bind(&en)
+    .bind(&zh)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// R18.1: recomputes every provisional rectification deadline on `new`;
@@ -951,22 +962,7 @@ pub async fn seed_reference(pool: &PgPool, csv_text: &str) -> anyhow::Result<usi
         .bind(year)
         .execute(&mut *tx)
         .await?;
-        let dates: Vec<NaiveDate> = days.iter().map(|e| e.day.date).collect();
-        let kinds: Vec<&str> = days.iter().map(|e| kind_str(e.day.kind)).collect();
-        let en: Vec<&str> = days.iter().map(|e| e.day.name_en.as_str()).collect();
-        let zh: Vec<&str> = days.iter().map(|e| e.day.name_zh.as_str()).collect();
-        sqlx::query(
-            "insert into calendar_version_day (calendar_version_id, year, day, kind, name_en, name_zh)
-             select $1, $2, * from unnest($3::date[], $4::text[], $5::text[], $6::text[])",
-        )
-        .bind(id)
-        .bind(year)
-        .bind(&dates)
-        .bind(&kinds)
-        .bind(&en)
-        .bind(&zh)
-        .execute(&mut *tx)
-        .await?;
+        insert_days(&mut tx, id, year, &days).await?;
         seeded += 1;
     }
     tx.commit().await?;

@@ -271,6 +271,16 @@ impl TestApp {
     /// Runs `sql` under the app role with the organization of `username`
     /// set, as a request would; returns the first column of every row.
     pub async fn as_app_role(&self, username: Option<&str>, sql: &str) -> Vec<String> {
+        self.as_app_role_result(username, sql).await.unwrap()
+    }
+
+    /// As [`Self::as_app_role`], with the database's refusal as `Err` (for
+    /// the attack tests: a policy or a definer function saying no).
+    pub async fn as_app_role_result(
+        &self,
+        username: Option<&str>,
+        sql: &str,
+    ) -> Result<Vec<String>, String> {
         let mut tx = self.pool.begin().await.unwrap();
         sqlx::query("set local role jiliang_app")
             .execute(&mut *tx)
@@ -296,7 +306,10 @@ impl TestApp {
             .await
             .unwrap();
         }
-        let rows: Vec<String> = sqlx::query_scalar(sql).fetch_all(&mut *tx).await.unwrap();
+        let rows = sqlx::query_scalar::<_, String>(sql)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| e.to_string());
         tx.rollback().await.unwrap();
         rows
     }
@@ -462,4 +475,37 @@ pub async fn completed_inspection(app: &TestApp, station: &str, fees: &str) -> V
         )
         .await)
     .await
+}
+
+/// An application of 中国石油 (cnpc.officer) for 深圳市燃气计量站 with one gas
+/// meter item, submitted with every unmet condition declared 待补; returns
+/// its id.
+pub async fn submitted_application(app: &TestApp) -> String {
+    let dept = app.login("cnpc.officer").await;
+    let station = app.station_id("SZ-GAS-01").await;
+    let a = created(
+        dept.post_json(
+            "/api/v1/applications",
+            &json!({"station_id": station, "region": ["440304"], "items": [{"name": "膜式燃气表",
+              "range_text": "（0.016～6）m³/h", "accuracy_text": "1.5级",
+              "task_types": ["verification"], "specification": "JJG577-2012"}]}),
+        )
+        .await,
+    )
+    .await;
+    let id = a["id"].as_str().unwrap().to_owned();
+    let codes: Vec<Value> = a["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["code"].clone())
+        .collect();
+    okj(dept
+        .post_json(
+            &format!("/api/v1/applications/{id}/submit"),
+            &json!({"version": a["version"], "to_be_provided": codes}),
+        )
+        .await)
+    .await;
+    id
 }
