@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Browser tests as CI runs them: Debian's chromium, playwright-core and
-# axe-core from npm (never a downloaded browser), `node --test ui.test.mjs`
+# axe-core from npm (never a downloaded browser), `node --test workflows.test.mjs ui.test.mjs`
 # against a fresh demo server. Runs as root (CI) or a sudoer.
 #
 #   tests/browser/run.sh            # as CI runs it
@@ -44,4 +44,4 @@ for _ in $(seq 1 180); do
   sleep 1
 done
 cd tests/browser
-BASE="$BASE" node --test --test-concurrency=1 ui.test.mjs
+BASE="$BASE" node --test --test-concurrency=1 workflows.test.mjs ui.test.mjs

@@ -111,14 +111,14 @@ for (const user of Object.keys(PAGES)) {
 }
 
 test("a refused decision comes back with the choice and the text typed, nothing preselected", async () => {
-  const staff = await session("station.staff");
-  const stations = await api(staff, "GET", "/api/v1/stations?q=GD-EP-01");
+  // A head appointment (several may be open at once, unlike a termination).
+  const dept = await session("dept.officer");
+  const stations = await api(dept, "GET", "/api/v1/stations?q=GD-EP-01");
   const list = stations.body.items ?? stations.body;
   const station = list.find((s) => s.code === "GD-EP-01");
-  const end = new Date(Date.now() + 200 * 86400e3).toISOString().slice(0, 10);
-  const draft = await api(staff, "POST", "/api/v1/terminations", { station_id: station.id, end_date: end, reason: "浏览器测试：业务调整" });
+  const draft = await api(dept, "POST", "/api/v1/head-appointments",
+    { station_id: station.id, action: "appoint", person_name: "浏览器测试", reason: "浏览器测试：站长任命" });
   assert.equal(draft.status, 201, JSON.stringify(draft.body));
-  const dept = await session("dept.officer");
   const filed = await api(dept, "POST", `/api/v1/lifecycle-requests/${draft.body.id}/submit`, { version: draft.body.version });
   assert.equal(filed.status, 200, JSON.stringify(filed.body));
   const rev = await session("gd.reviewer");
@@ -134,7 +134,7 @@ test("a refused decision comes back with the choice and the text typed, nothing 
   await Promise.all([rev.waitForLoadState(), rev.click(`${form} button[type=submit]`)]);
   await rev.waitForLoadState();
   assert.match(await rev.locator("h1").innerText(), /./);
-  for (const p of [staff, dept, rev]) await p.context().close();
+  for (const p of [dept, rev]) await p.context().close();
 });
 
 test("a GET on a POST-only address explains itself and links back", async () => {
