@@ -65,7 +65,9 @@ enum Command {
 enum CalendarCommand {
     /// Print `date,kind,holiday_en,holiday_zh` for every year held.
     Export,
-    /// Load FILE (`-` for standard input).
+    /// Load FILE (`-` for standard input). Each year in FILE is that year's
+    /// whole arrangement: it replaces the year's current version (as a new
+    /// version); run with --preview first to see what differs.
     Import {
         file: std::path::PathBuf,
         /// Title of the source document, e.g. 《国务院办公厅关于2027年部分节假日安排的通知》

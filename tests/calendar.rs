@@ -118,6 +118,16 @@ async fn a_year_is_validated_before_it_is_loaded_r18_1() {
         .as_str()
         .unwrap()
         .contains("须先导入 2027 年"));
+    // A holiday outside the official list needs no English name (the
+    // Chinese one stands in).
+    let p = okj(op
+        .post_json(
+            "/api/v1/calendar/preview",
+            &json!({"year": 2027, "holidays": [{"name_zh": "测试假日", "from": "2027-01-01", "to": "2027-01-01"}]}),
+        )
+        .await)
+    .await;
+    assert_eq!(p["years"][0]["changes"][0]["after"]["name_en"], "测试假日");
     // The preview of the fixture: a new year, nothing saved.
     let p = okj(op
         .post_json("/api/v1/calendar/preview", &json!({"csv": FIXTURE}))

@@ -654,10 +654,18 @@ pub async fn get(
     id: Uuid,
 ) -> Result<Application> {
     let row = load_row(conn, ctx, id).await?;
-    view(conn, pool, row).await
+    let cal = crate::calendar::store::current(conn).await?;
+    view(conn, pool, &cal, row).await
 }
 
-async fn view(conn: &mut PgConnection, pool: &PgPool, row: Row) -> Result<Application> {
+/// An application as shown; `cal` is the current calendar, loaded once by
+/// the caller (a list shows many applications with one calendar).
+async fn view(
+    conn: &mut PgConnection,
+    pool: &PgPool,
+    cal: &Calendar,
+    row: Row,
+) -> Result<Application> {
     let items: Vec<ItemInput> = serde_json::from_value(row.items.clone()).unwrap_or_default();
     let problems = problems(conn, &row, &items).await?;
     let (receiving_zh, receiving_en) = match &row.regulator_reason {
@@ -671,8 +679,7 @@ async fn view(conn: &mut PgConnection, pool: &PgPool, row: Row) -> Result<Applic
     let proposed_cooperators = cooperators(pool, &row, &items).await?;
     let documents =
         crate::standards::documents::list(conn, "application", row.application_id).await?;
-    let cal = crate::calendar::store::current(conn).await?;
-    let clocks = clocks(&cal, &dates_of(&row), today());
+    let clocks = clocks(cal, &dates_of(&row), today());
     Ok(Application {
         id: row.application_id,
         station_id: row.station_id,
@@ -738,9 +745,10 @@ pub async fn list(
     .bind(state.map(|s| s.as_str()))
     .fetch_all(&mut *conn)
     .await?;
+    let cal = crate::calendar::store::current(conn).await?;
     let mut out = Vec::new();
     for r in rows {
-        out.push(view(conn, pool, r).await?);
+        out.push(view(conn, pool, &cal, r).await?);
     }
     Ok(out)
 }
@@ -1238,7 +1246,8 @@ pub async fn step(
     match step {
         Step::Submit => {
             let fresh = load_row(conn, ctx, id).await?;
-            let app = view(conn, pool, fresh).await?;
+            let cal = crate::calendar::store::current(conn).await?;
+            let app = view(conn, pool, &cal, fresh).await?;
             let unmet: Vec<&Problem> = app
                 .problems
                 .iter()
@@ -1334,7 +1343,8 @@ pub async fn step(
                 Some(ids) => ids.clone(),
                 None => {
                     let fresh = load_row(conn, ctx, id).await?;
-                    view(conn, pool, fresh)
+                    let cal = crate::calendar::store::current(conn).await?;
+                    view(conn, pool, &cal, fresh)
                         .await?
                         .proposed_cooperators
                         .iter()

@@ -387,7 +387,8 @@ pub struct WorkdayInput {
 }
 
 /// The days of a year entered as holiday periods and make-up workdays
-/// (blank rows are skipped).
+/// (blank rows are skipped). Without an English name, an official holiday
+/// gets its official one and any other the Chinese name.
 pub fn from_form(
     periods: &[PeriodInput],
     workdays: &[WorkdayInput],
@@ -402,7 +403,7 @@ pub fn from_form(
         let field = format!("periods[{i}]");
         let name_zh = name_ok(&format!("{field}.name_zh"), None, &p.name_zh, &mut errors);
         let name_en = if p.name_en.trim().is_empty() {
-            english_name(&name_zh).unwrap_or_default().to_string()
+            english_name(&name_zh).map_or_else(|| name_zh.clone(), str::to_string)
         } else {
             p.name_en.trim().to_string()
         };
@@ -432,7 +433,7 @@ pub fn from_form(
         let field = format!("workdays[{i}]");
         let name_zh = name_ok(&format!("{field}.name_zh"), None, &w.name_zh, &mut errors);
         let name_en = if w.name_en.trim().is_empty() {
-            english_name(&name_zh).unwrap_or_default().to_string()
+            english_name(&name_zh).map_or_else(|| name_zh.clone(), str::to_string)
         } else {
             w.name_en.trim().to_string()
         };

@@ -179,11 +179,12 @@ pub async fn recompute_provisional(
     Ok(out)
 }
 
-async fn view(conn: &mut PgConnection, row: Row) -> Result<Request> {
+/// A request as shown; `cal` is the current calendar, loaded once by the
+/// caller (a list shows many requests with one calendar).
+async fn view(conn: &mut PgConnection, cal: &Calendar, row: Row) -> Result<Request> {
     let kind = kind_of(&row);
     let state = state_of(&row);
-    let cal = crate::calendar::store::current(conn).await?;
-    let due_at = due_of(&cal, &row);
+    let due_at = due_of(cal, &row);
     let due = due_at.map(|d| d.0);
     let due_provisional = due_at.is_some_and(|d| d.1);
     let problems = if kind == Kind::Adjustment && state.is_open() {
@@ -300,7 +301,8 @@ async fn adjustment_problems(
 /// One visible request.
 pub async fn get(conn: &mut PgConnection, ctx: &Ctx, id: Uuid) -> Result<Request> {
     let row = load_row(conn, ctx, id).await?;
-    view(conn, row).await
+    let cal = crate::calendar::store::current(conn).await?;
+    view(conn, &cal, row).await
 }
 
 /// What a queue is filtered by.
@@ -342,9 +344,10 @@ pub async fn list(conn: &mut PgConnection, ctx: &Ctx, f: &Filter) -> Result<Vec<
     .bind(f.station_id)
     .fetch_all(&mut *conn)
     .await?;
+    let cal = crate::calendar::store::current(conn).await?;
     let mut out = Vec::new();
     for r in rows {
-        let v = view(conn, r).await?;
+        let v = view(conn, &cal, r).await?;
         if !f.overdue_only || v.overdue {
             out.push(v);
         }
