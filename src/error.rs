@@ -392,6 +392,9 @@ pub const TEXT_LIMITS: &[(&str, &str, usize)] = &[
     ("referral", "summary", 2000),
     ("station_authorization", "certificate_number", 100),
     ("authorization_version", "certificate_number", 100),
+    ("condition_settlement", "message", 1000),
+    ("condition_settlement", "message_en", 1000),
+    ("condition_settlement", "statement", 2000),
 ];
 
 /// The declared limit of a text column (see [`TEXT_LIMITS`]).
@@ -407,6 +410,7 @@ pub fn text_limit(table: &str, column: &str) -> usize {
 /// `station_authorization_…` is not read as `station` + `authorization_…`).
 const TABLES: &[&str] = &[
     "standard_change_request",
+    "condition_settlement",
     "station_authorization",
     "authorization_version",
     "measurement_standard",
@@ -453,6 +457,10 @@ const VALUE_LISTS: &[(&str, &str)] = &[
     ("application_assessment_outcome", "outcome"),
     ("application_proposal", "decision"),
     ("application_state", "state"),
+    ("condition_settlement_subject_type", "subject_type"),
+    ("condition_settlement_how", "how"),
+    ("condition_settlement_condition_key_format", "conditions"),
+    ("condition_settlement_rule_format", "conditions"),
     ("authorization_item_task_types", "task_types"),
     ("authorization_version_reason", "reason"),
     ("calendar_version_day_kind", "kind"),
@@ -537,7 +545,9 @@ pub fn constraint_error(constraint: &str) -> Option<AppError> {
                 "A re-examination of this authorization is already scheduled and open",
             )
         }
-        "audit_event_chain_seq_key" | "station_authorization_token_key" => {
+        "audit_event_chain_seq_key"
+        | "station_authorization_token_key"
+        | "condition_settlement_once" => {
             return conflict(
                 "concurrent_change",
                 "另一操作同时进行，请重试",

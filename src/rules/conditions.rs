@@ -232,6 +232,22 @@ pub enum ConditionProblem {
 }
 
 impl ConditionProblem {
+    /// The condition's key: its code, and for an item the item's index, for
+    /// a document its type (`no_covering_standard:2`,
+    /// `missing_document:premises_description`), so that a verification or
+    /// an override answers for exactly one condition (see [`super::settlement`]).
+    pub fn key(&self) -> String {
+        let v = serde_json::to_value(self).unwrap_or_default();
+        let code = v["code"].as_str().unwrap_or_default().to_owned();
+        if let Some(i) = v["index"].as_u64() {
+            format!("{code}:{i}")
+        } else if let Some(d) = v["document"].as_str() {
+            format!("{code}:{d}")
+        } else {
+            code
+        }
+    }
+
     /// The rule the problem breaks.
     pub fn rule_id(&self) -> &'static str {
         match self {
