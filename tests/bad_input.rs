@@ -167,17 +167,90 @@ async fn each_step_documents_its_own_input_and_every_operation_its_errors() {
         assert!(!schema.is_null(), "{path} documents its body");
         body_properties(&doc, schema)
     };
-    for (path, field) in [
-        ("/api/v1/rectification-orders/{id}/report", "report"),
-        ("/api/v1/rectification-orders/{id}/extend", "new_due_on"),
-        ("/api/v1/violation-cases/{id}/propose", "fine_amount"),
-        ("/api/v1/lifecycle-requests/{id}/propose", "result"),
-        ("/api/v1/lifecycle-requests/{id}/record", "effective_on"),
-        ("/api/v1/applications/{id}/submit", "to_be_provided"),
+    // Exactly the fields each step reads, besides `version`.
+    for (path, fields) in [
+        ("/api/v1/rectification-orders/{id}/report", &["report"][..]),
+        (
+            "/api/v1/rectification-orders/{id}/extend",
+            &["new_due_on", "reasons"],
+        ),
+        ("/api/v1/rectification-orders/{id}/reject", &["reasons"]),
+        ("/api/v1/rectification-orders/{id}/accept", &[]),
+        ("/api/v1/rectification-orders/{id}/close", &[]),
+        ("/api/v1/inspections/{id}/approve", &[]),
+        ("/api/v1/inspections/{id}/return", &["reasons"]),
+        (
+            "/api/v1/violation-cases/{id}/propose",
+            &["decision", "fine_amount", "notes"],
+        ),
+        ("/api/v1/violation-cases/{id}/decide", &[]),
+        (
+            "/api/v1/lifecycle-requests/{id}/propose",
+            &[
+                "decision",
+                "reasons",
+                "result",
+                "fail_action",
+                "rectification_deadline",
+                "findings",
+            ],
+        ),
+        (
+            "/api/v1/lifecycle-requests/{id}/assessment",
+            &["date", "team", "outcome", "findings"],
+        ),
+        ("/api/v1/lifecycle-requests/{id}/record", &["effective_on"]),
+        ("/api/v1/lifecycle-requests/{id}/acknowledge", &[]),
+        ("/api/v1/applications/{id}/submit", &["to_be_provided"]),
+        ("/api/v1/applications/{id}/correction", &["items"]),
+        (
+            "/api/v1/applications/{id}/assessment",
+            &["date", "team", "cooperating_station_ids"],
+        ),
+        ("/api/v1/applications/{id}/accept", &[]),
     ] {
-        let props = body(path);
-        assert!(props.iter().any(|p| p == field), "{path}: {props:?}");
+        let mut props = body(path);
+        props.sort();
+        let mut want: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+        want.push("version".into());
+        want.sort();
+        assert_eq!(props, want, "{path}");
+        let schema =
+            &doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"];
+        let name = schema["$ref"]
+            .as_str()
+            .unwrap_or_default()
+            .rsplit('/')
+            .next()
+            .unwrap_or_default();
+        assert_eq!(
+            doc["components"]["schemas"][name]["additionalProperties"], false,
+            "{path}: other fields are refused"
+        );
     }
+    // A field of another step is refused, not ignored.
+    let c = app.login("station.staff").await;
+    let (_, orders) = c.json("/api/v1/rectification-orders").await;
+    let any = orders[0]["id"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::nil().to_string());
+    let res = c
+        .post_json(
+            &format!("/api/v1/rectification-orders/{any}/report"),
+            &json!({"version": 1, "report": "已整改", "new_due_on": "2030-01-01"}),
+        )
+        .await;
+    assert_eq!(
+        res.status(),
+        400,
+        "an extension date sent with a report is refused"
+    );
+    let text = res.text().await.unwrap();
+    assert!(
+        text.contains("new_due_on"),
+        "the answer names the field: {text}"
+    );
     // The standard error answers, in our envelope.
     let op = &doc["paths"]["/api/v1/rectification-orders/{id}/report"]["post"];
     for status in ["400", "401", "403", "404", "413", "415", "422", "503"] {

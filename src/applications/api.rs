@@ -12,6 +12,7 @@ use crate::auth::Ctx;
 use crate::db::tenant_tx;
 use crate::error::{AppError, ErrorBody, Result};
 use crate::state::AppState;
+use crate::web::openapi::VersionInput;
 use crate::web::{expected_version, parse_id, AppJson, AppQuery};
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -107,54 +108,57 @@ async fn run_step(
 }
 
 macro_rules! step_endpoint {
-    ($name:ident, $path:literal, $step:expr, $doc:literal) => {
+    ($name:ident, $path:literal, $step:expr, $input:ty, $doc:literal) => {
         #[doc = $doc]
         #[utoipa::path(post, path = $path, tag = "applications",
-                    params(("id" = uuid::Uuid, Path)), request_body = StepInput,
+                    params(("id" = uuid::Uuid, Path)), request_body = $input,
                     responses((status = 200, body = Application), (status = 403, body = ErrorBody),
                       (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
         pub async fn $name(
             State(app): State<AppState>,
             ctx: Ctx,
             Path(id): Path<String>,
-            AppJson(input): AppJson<StepInput>,
+            AppJson(input): AppJson<$input>,
         ) -> Result<AppJson<Application>> {
-            run_step(&app, &ctx, &id, $step, &input).await
+            run_step(&app, &ctx, &id, $step, &input.into()).await
         }
     };
 }
 
-step_endpoint!(application_submit, "/api/v1/applications/{id}/submit", Step::Submit,
+step_endpoint!(application_submit, "/api/v1/applications/{id}/submit", Step::Submit, ApplicationSubmitInput,
     "Department: submit the draft; unmet Art 7 conditions must be resolved or listed in `to_be_provided` (R7). Fixes the receiving regulator (R6.2).");
 step_endpoint!(
     application_withdraw,
     "/api/v1/applications/{id}/withdraw",
     Step::Withdraw,
+    VersionInput,
     "Department: withdraw a draft, a submitted application or one awaiting correction."
 );
-step_endpoint!(application_correction, "/api/v1/applications/{id}/correction", Step::Correction,
+step_endpoint!(application_correction, "/api/v1/applications/{id}/correction", Step::Correction, ApplicationCorrectionInput,
     "Receiving regulator's reviewer: the one correction notice listing every missing or defective item (`items`); the clock pauses (R6.4).");
 step_endpoint!(
     application_resubmit,
     "/api/v1/applications/{id}/resubmit",
     Step::Resubmit,
+    VersionInput,
     "Department: resubmit after correction; the clock resumes (R6.4)."
 );
 step_endpoint!(
     application_accept,
     "/api/v1/applications/{id}/accept",
     Step::Accept,
+    VersionInput,
     "Receiving regulator's reviewer: accept the application (R6.4)."
 );
-step_endpoint!(application_assessment, "/api/v1/applications/{id}/assessment", Step::Assessment,
+step_endpoint!(application_assessment, "/api/v1/applications/{id}/assessment", Step::Assessment, ApplicationAssessmentInput,
     "Reviewer: schedule the assessment (`date`, `team`, optional `cooperating_station_ids`; default as proposed, R8.1/R8.2).");
-step_endpoint!(application_assessment_outcome, "/api/v1/applications/{id}/assessment-outcome", Step::Outcome,
+step_endpoint!(application_assessment_outcome, "/api/v1/applications/{id}/assessment-outcome", Step::Outcome, ApplicationOutcomeInput,
     "Reviewer: record the assessment outcome `pass`, `pass_after_correction` (findings, deadline) or `fail` (R8.3).");
-step_endpoint!(application_propose, "/api/v1/applications/{id}/propose", Step::Propose,
+step_endpoint!(application_propose, "/api/v1/applications/{id}/propose", Step::Propose, ApplicationProposeInput,
     "Reviewer: propose `grant` (only after a pass, or a pass after correction with `correction_evidence`) or `refuse` with `reasons`.");
-step_endpoint!(application_return, "/api/v1/applications/{id}/return", Step::Return,
+step_endpoint!(application_return, "/api/v1/applications/{id}/return", Step::Return, ApplicationReturnInput,
     "Receiving regulator's approver: send the proposal back to the reviewer with `reasons`; the application returns to assessed.");
-step_endpoint!(application_confirm, "/api/v1/applications/{id}/confirm", Step::Confirm,
+step_endpoint!(application_confirm, "/api/v1/applications/{id}/confirm", Step::Confirm, ApplicationConfirmInput,
     "Receiving regulator's approver (not the proposer): decide as proposed; a grant issues the certificate (R8.4) and notifies (R8.5).");
 
 /// Attach a technical document (R6.3): multipart fields `doc_type` (e.g.

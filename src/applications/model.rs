@@ -172,6 +172,77 @@ pub struct StepInput {
     pub official_name: Option<String>,
 }
 
+impl From<crate::web::openapi::VersionInput> for StepInput {
+    fn from(input: crate::web::openapi::VersionInput) -> Self {
+        Self {
+            version: input.version,
+            ..Default::default()
+        }
+    }
+}
+crate::step_input!(
+    /// Department: submit the draft (R7, R6.2).
+    ApplicationSubmitInput => StepInput {
+        /// Codes of unmet conditions declared as to be provided 待补.
+        #[serde(default)]
+        to_be_provided: Vec<String>,
+    }
+);
+crate::step_input!(
+    /// Reviewer: the one correction notice (R6.4).
+    ApplicationCorrectionInput => StepInput {
+        /// Every missing or defective item, all at once (at least one).
+        #[serde(default)]
+        items: Vec<String>,
+    }
+);
+crate::step_input!(
+    /// Reviewer: schedule the assessment (R8.1, R8.2).
+    ApplicationAssessmentInput => StepInput {
+        /// The assessment date (required).
+        date: Option<NaiveDate>,
+        /// The assessment team (required).
+        team: Option<String>,
+        /// Cooperating national stations; absent: as proposed.
+        cooperating_station_ids: Option<Vec<Uuid>>,
+    }
+);
+crate::step_input!(
+    /// Reviewer: the assessment outcome (R8.3), not before the scheduled date.
+    ApplicationOutcomeInput => StepInput {
+        /// `pass`, `pass_after_correction` or `fail`.
+        outcome: Option<String>,
+        /// Required unless a pass.
+        findings: Option<String>,
+        /// A pass after correction: the correction deadline.
+        correction_deadline: Option<NaiveDate>,
+    }
+);
+crate::step_input!(
+    /// Reviewer: propose the decision.
+    ApplicationProposeInput => StepInput {
+        /// `grant` (after a pass, or a pass after correction with
+        /// `correction_evidence`) or `refuse` (with `reasons`).
+        decision: Option<String>,
+        reasons: Option<String>,
+        correction_evidence: Option<String>,
+    }
+);
+crate::step_input!(
+    /// Approver: send the proposal back to the reviewer.
+    ApplicationReturnInput => StepInput {
+        /// Why (required).
+        reasons: Option<String>,
+    }
+);
+crate::step_input!(
+    /// Approver (not the proposer): decide as proposed (R8.4, R8.5).
+    ApplicationConfirmInput => StepInput {
+        /// A grant: the station's official name on the certificate; unchanged when absent.
+        official_name: Option<String>,
+    }
+);
+
 /// One unmet Art 7 condition, as shown and as declared.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Problem {

@@ -360,9 +360,10 @@ pub async fn certificate_page(
     }
 }
 
-/// The CJK fonts the certificate PDF is set in, read once.
-fn pdf_fonts(dir: &std::path::Path) -> Result<Vec<Vec<u8>>> {
-    static FONTS: std::sync::OnceLock<std::result::Result<Vec<Vec<u8>>, String>> =
+/// The CJK faces the certificate PDF is set in, read and parsed once;
+/// every render shares them (a clone copies no font bytes).
+fn pdf_fonts(dir: &std::path::Path) -> Result<certificate_pdf::Fonts> {
+    static FONTS: std::sync::OnceLock<std::result::Result<certificate_pdf::Fonts, String>> =
         std::sync::OnceLock::new();
     FONTS
         .get_or_init(|| {
@@ -371,15 +372,12 @@ fn pdf_fonts(dir: &std::path::Path) -> Result<Vec<Vec<u8>>> {
                 "NotoSerifCJK-Bold.ttc",
                 "NotoSansCJK-Regular.ttc",
             ];
-            let fonts: Vec<Vec<u8>> = names
+            let files: Vec<Vec<u8>> = names
                 .iter()
                 .filter_map(|n| std::fs::read(dir.join(n)).ok())
                 .collect();
-            if fonts.is_empty() {
-                Err(format!("no Noto CJK fonts in {}", dir.display()))
-            } else {
-                Ok(fonts)
-            }
+            certificate_pdf::Fonts::from_files(files)
+                .ok_or_else(|| format!("no Noto CJK fonts in {}", dir.display()))
         })
         .clone()
         .map_err(|e| {
@@ -430,10 +428,11 @@ pub async fn certificate_pdf(
         qr_svg: store::qr_svg(&url)?,
         url,
     };
-    let fonts = pdf_fonts(&app.config.font_dir)?;
+    // The slot first: a request waiting for it holds nothing large.
     let slot = crate::web::bounds::Work::Pdf.slot().await?;
+    let fonts = pdf_fonts(&app.config.font_dir)?;
     let pdf = tokio::task::spawn_blocking(move || {
-        let pdf = certificate_pdf::render(&cert, fonts);
+        let pdf = certificate_pdf::render(&cert, &fonts);
         drop(slot);
         pdf
     })

@@ -14,6 +14,7 @@ use crate::auth::Ctx;
 use crate::db::tenant_tx;
 use crate::error::{AppError, ErrorBody, Result};
 use crate::state::AppState;
+use crate::web::openapi::VersionInput;
 use crate::web::{expected_version, parse_id, AppJson, AppQuery};
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -191,49 +192,52 @@ async fn run_step(
 }
 
 macro_rules! step_endpoint {
-    ($name:ident, $path:literal, $step:expr, $doc:literal) => {
+    ($name:ident, $path:literal, $step:expr, $input:ty, $doc:literal) => {
         #[doc = $doc]
         #[utoipa::path(post, path = $path, tag = "lifecycle",
-                    params(("id" = uuid::Uuid, Path)), request_body = StepInput,
+                    params(("id" = uuid::Uuid, Path)), request_body = $input,
                     responses((status = 200, body = Request), (status = 403, body = ErrorBody),
                       (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
         pub async fn $name(
             AxState(app): AxState<AppState>,
             ctx: Ctx,
             Path(id): Path<String>,
-            AppJson(input): AppJson<StepInput>,
+            AppJson(input): AppJson<$input>,
         ) -> Result<AppJson<Request>> {
-            run_step(&app, &ctx, &id, $step, &input).await
+            run_step(&app, &ctx, &id, $step, &input.into()).await
         }
     };
 }
 
-step_endpoint!(request_submit, "/api/v1/lifecycle-requests/{id}/submit", Step::Submit,
+step_endpoint!(request_submit, "/api/v1/lifecycle-requests/{id}/submit", Step::Submit, VersionInput,
     "Department officer: file the draft with the authorizing regulator (a termination's end date is checked again against the filing date, R15.1).");
-step_endpoint!(request_withdraw, "/api/v1/lifecycle-requests/{id}/withdraw", Step::Withdraw,
+step_endpoint!(request_withdraw, "/api/v1/lifecycle-requests/{id}/withdraw", Step::Withdraw, VersionInput,
     "Department officer: withdraw a draft or a filed request not yet proposed (regulator's reviewer for a scheduled re-examination).");
-step_endpoint!(request_assessment, "/api/v1/lifecycle-requests/{id}/assessment", Step::Assessment,
+step_endpoint!(request_assessment, "/api/v1/lifecycle-requests/{id}/assessment", Step::Assessment, RequestAssessmentInput,
     "Reviewer: record the assessment of an adjustment (`date`, `team`, `outcome` pass/fail, `findings`); adding an item needs a pass (R13.2, R8.3).");
-step_endpoint!(request_propose, "/api/v1/lifecycle-requests/{id}/propose", Step::Propose,
+step_endpoint!(request_propose, "/api/v1/lifecycle-requests/{id}/propose", Step::Propose, RequestProposeInput,
     "Reviewer: propose `decision` approve/refuse (`reasons`); for a re-examination the `result` pass/fail with `fail_action` rectify (deadline)/end (R14.2).");
 step_endpoint!(
     request_return,
     "/api/v1/lifecycle-requests/{id}/return",
     Step::Return,
+    RequestReturnInput,
     "Approver: send the proposal back to the reviewer with `reasons`."
 );
-step_endpoint!(request_confirm, "/api/v1/lifecycle-requests/{id}/confirm", Step::Confirm,
+step_endpoint!(request_confirm, "/api/v1/lifecycle-requests/{id}/confirm", Step::Confirm, VersionInput,
     "Approver (not the proposer): decide as proposed. Approving an adjustment or renewal makes a new authorization version; a termination is scheduled for its end date (R15.2). A second confirm is told the request was already decided.");
 step_endpoint!(
     request_record,
     "/api/v1/lifecycle-requests/{id}/record",
     Step::Record,
+    RequestRecordInput,
     "Department officer: record the consented appointment with its `effective_on` date (R11.1)."
 );
 step_endpoint!(
     request_acknowledge,
     "/api/v1/lifecycle-requests/{id}/acknowledge",
     Step::Acknowledge,
+    VersionInput,
     "Regulator: acknowledge the filing (备案); the station's head changes now (R11.1)."
 );
 

@@ -301,6 +301,57 @@ pub struct StepInput {
     pub effective_on: Option<NaiveDate>,
 }
 
+impl From<crate::web::openapi::VersionInput> for StepInput {
+    fn from(input: crate::web::openapi::VersionInput) -> Self {
+        Self {
+            version: input.version,
+            ..Default::default()
+        }
+    }
+}
+crate::step_input!(
+    /// Reviewer: the assessment of an adjustment (R13.2, R8.3).
+    RequestAssessmentInput => StepInput {
+        /// The assessment date (not in the future).
+        date: Option<NaiveDate>,
+        /// The assessment team (required).
+        team: Option<String>,
+        /// `pass` or `fail`.
+        outcome: Option<String>,
+        findings: Option<String>,
+    }
+);
+crate::step_input!(
+    /// Reviewer: the proposal. For a re-examination `result` (and on a fail
+    /// `fail_action`, R14.2); otherwise `decision`.
+    RequestProposeInput => StepInput {
+        /// `approve` or `refuse` (refusal needs `reasons`).
+        decision: Option<String>,
+        reasons: Option<String>,
+        /// Re-examination: `pass` or `fail`.
+        result: Option<String>,
+        /// Failed re-examination: `rectify` (with `rectification_deadline`) or `end`.
+        fail_action: Option<String>,
+        rectification_deadline: Option<NaiveDate>,
+        /// Re-examination: the findings (required on a fail).
+        findings: Option<String>,
+    }
+);
+crate::step_input!(
+    /// Approver: send the proposal back to the reviewer.
+    RequestReturnInput => StepInput {
+        /// Why (required).
+        reasons: Option<String>,
+    }
+);
+crate::step_input!(
+    /// Department: record the consented head appointment (R11.1).
+    RequestRecordInput => StepInput {
+        /// The date the appointment takes effect (required).
+        effective_on: Option<NaiveDate>,
+    }
+);
+
 /// A request with everything its page shows.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Request {

@@ -11,6 +11,7 @@ use crate::auth::Ctx;
 use crate::db::tenant_tx;
 use crate::error::{ErrorBody, Result};
 use crate::state::AppState;
+use crate::web::openapi::VersionInput;
 use crate::web::{parse_id, AppJson, AppQuery};
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -123,20 +124,20 @@ pub async fn inspection_record(
 }
 
 macro_rules! inspection_step {
-    ($name:ident, $path:literal, $step:literal, $doc:literal) => {
+    ($name:ident, $path:literal, $step:literal, $input:ty, $doc:literal) => {
         #[doc = $doc]
         #[utoipa::path(post, path = $path, tag = "supervision", params(("id" = uuid::Uuid, Path)),
-            request_body = StepInput,
+            request_body = $input,
             responses((status = 200, body = Inspection), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
         pub async fn $name(
             State(app): State<AppState>,
             ctx: Ctx,
             Path(id): Path<String>,
-            AppJson(input): AppJson<StepInput>,
+            AppJson(input): AppJson<$input>,
         ) -> Result<AppJson<Inspection>> {
             let id = parse_id(&id)?;
             let mut tx = tenant_tx(&app.db, &ctx).await?;
-            let i = store::inspection_step(&mut tx, &ctx, id, $step, &input).await?;
+            let i = store::inspection_step(&mut tx, &ctx, id, $step, &input.into()).await?;
             tx.commit().await?;
             Ok(AppJson(i))
         }
@@ -147,21 +148,24 @@ inspection_step!(
     inspection_approve,
     "/api/v1/inspections/{id}/approve",
     "approve",
+    VersionInput,
     "Approver (not the recorder): confirm the record; the inspection is completed."
 );
 inspection_step!(
     inspection_return,
     "/api/v1/inspections/{id}/return",
     "return",
+    InspectionReturnInput,
     "Approver: send the record back to the inspectors with `reasons`."
 );
 inspection_step!(
     inspection_cancel,
     "/api/v1/inspections/{id}/cancel",
     "cancel",
+    VersionInput,
     "Reviewer or approver: cancel a planned inspection."
 );
-inspection_step!(inspection_publish, "/api/v1/inspections/{id}/publish", "publish",
+inspection_step!(inspection_publish, "/api/v1/inspections/{id}/publish", "publish", VersionInput,
     "Publish a completed random inspection's overall result (双随机、一公开), without internal notes.");
 
 /// R17.3: draw stations and inspectors from the pools with a seed (or one
@@ -256,50 +260,53 @@ pub async fn order_get(
 }
 
 macro_rules! order_step {
-    ($name:ident, $path:literal, $step:literal, $doc:literal) => {
+    ($name:ident, $path:literal, $step:literal, $input:ty, $doc:literal) => {
         #[doc = $doc]
         #[utoipa::path(post, path = $path, tag = "supervision", params(("id" = uuid::Uuid, Path)),
-            request_body = StepInput,
+            request_body = $input,
             responses((status = 200, body = Order), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
         pub async fn $name(
             State(app): State<AppState>,
             ctx: Ctx,
             Path(id): Path<String>,
-            AppJson(input): AppJson<StepInput>,
+            AppJson(input): AppJson<$input>,
         ) -> Result<AppJson<Order>> {
             let id = parse_id(&id)?;
             let mut tx = tenant_tx(&app.db, &ctx).await?;
-            let o = store::order_step(&mut tx, &ctx, id, $step, &input).await?;
+            let o = store::order_step(&mut tx, &ctx, id, $step, &input.into()).await?;
             tx.commit().await?;
             Ok(AppJson(o))
         }
     };
 }
 
-order_step!(order_report, "/api/v1/rectification-orders/{id}/report", "report",
+order_step!(order_report, "/api/v1/rectification-orders/{id}/report", "report", OrderReportInput,
     "Station: the rectification report (`report`); evidence files go to the order's documents (R18.3).");
 order_step!(
     order_accept,
     "/api/v1/rectification-orders/{id}/accept",
     "accept",
+    VersionInput,
     "Issuer's reviewer or inspector: accept the report and propose to close (four eyes)."
 );
 order_step!(
     order_close,
     "/api/v1/rectification-orders/{id}/close",
-    "close",
+    "close", VersionInput,
     "Issuer's approver (not the one who proposed): close the order; the department is told (R18.2)."
 );
 order_step!(
     order_reject,
     "/api/v1/rectification-orders/{id}/reject",
     "reject",
+    OrderRejectInput,
     "Issuer: reject the report with `reasons`; the order stays open (R18.3)."
 );
 order_step!(
     order_extend,
     "/api/v1/rectification-orders/{id}/extend",
     "extend",
+    OrderExtendInput,
     "Issuer: extend the deadline once (`new_due_on`, `reasons`) (R18.3)."
 );
 
@@ -343,34 +350,35 @@ pub async fn case_get(
 }
 
 macro_rules! case_step {
-    ($name:ident, $path:literal, $step:literal, $doc:literal) => {
+    ($name:ident, $path:literal, $step:literal, $input:ty, $doc:literal) => {
         #[doc = $doc]
         #[utoipa::path(post, path = $path, tag = "supervision", params(("id" = uuid::Uuid, Path)),
-            request_body = StepInput,
+            request_body = $input,
             responses((status = 200, body = Case), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
         pub async fn $name(
             State(app): State<AppState>,
             ctx: Ctx,
             Path(id): Path<String>,
-            AppJson(input): AppJson<StepInput>,
+            AppJson(input): AppJson<$input>,
         ) -> Result<AppJson<Case>> {
             let id = parse_id(&id)?;
             let mut tx = tenant_tx(&app.db, &ctx).await?;
-            let c = store::case_step(&mut tx, &ctx, id, $step, &input).await?;
+            let c = store::case_step(&mut tx, &ctx, id, $step, &input.into()).await?;
             tx.commit().await?;
             Ok(AppJson(c))
         }
     };
 }
 
-case_step!(case_propose, "/api/v1/violation-cases/{id}/propose", "propose",
+case_step!(case_propose, "/api/v1/violation-cases/{id}/propose", "propose", CaseProposeInput,
     "Reviewer or inspector: propose the decision under 《法定计量检定机构监督管理办法》: `warning`, `order_to_correct`, `fine` (`fine_amount`), `revocation` or `other` (`notes`).");
-case_step!(case_decide, "/api/v1/violation-cases/{id}/decide", "decide",
+case_step!(case_decide, "/api/v1/violation-cases/{id}/decide", "decide", VersionInput,
     "Approver (not the proposer): decide as proposed; a revocation ends the authorization at once (R19.1).");
 case_step!(
     case_withdraw,
     "/api/v1/violation-cases/{id}/withdraw",
     "withdraw",
+    VersionInput,
     "Reviewer or approver: withdraw an undecided case."
 );
 

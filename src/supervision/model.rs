@@ -194,6 +194,56 @@ pub struct StepInput {
     pub notes: Option<String>,
 }
 
+impl From<crate::web::openapi::VersionInput> for StepInput {
+    fn from(input: crate::web::openapi::VersionInput) -> Self {
+        Self {
+            version: input.version,
+            ..Default::default()
+        }
+    }
+}
+crate::step_input!(
+    /// Send an inspection record back to the inspectors.
+    InspectionReturnInput => StepInput {
+        /// Why it goes back (required).
+        reasons: Option<String>,
+    }
+);
+crate::step_input!(
+    /// Station: the rectification report (R18.3).
+    OrderReportInput => StepInput {
+        /// What was corrected and how (required, at most 5,000 characters).
+        report: Option<String>,
+    }
+);
+crate::step_input!(
+    /// Issuer: reject the report; the order stays open (R18.3).
+    OrderRejectInput => StepInput {
+        /// Why the report is not accepted (required).
+        reasons: Option<String>,
+    }
+);
+crate::step_input!(
+    /// Issuer: extend the deadline once (R18.3).
+    OrderExtendInput => StepInput {
+        /// The new deadline, later than the current one.
+        new_due_on: Option<NaiveDate>,
+        /// Why (required).
+        reasons: Option<String>,
+    }
+);
+crate::step_input!(
+    /// Propose the decision of a violation case.
+    CaseProposeInput => StepInput {
+        /// `warning`, `order_to_correct`, `fine`, `revocation` or `other`.
+        decision: Option<String>,
+        /// For a fine: the amount in yuan.
+        fine_amount: Option<String>,
+        /// For `other` (required), or any remark.
+        notes: Option<String>,
+    }
+);
+
 /// R18.1: issue an order for nonconforming areas of a completed inspection.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

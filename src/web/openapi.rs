@@ -120,3 +120,43 @@ pub fn add_standard_errors(doc: &mut utoipa::openapi::OpenApi) {
         }
     }
 }
+
+/// The input of a step that takes nothing but the version read (accept,
+/// confirm, approve, close, …); anything else in the body is refused.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VersionInput {
+    /// The record's version as read (required; a stale one is refused with 409).
+    pub version: Option<i32>,
+}
+
+/// One workflow step's own JSON input: `version` plus exactly the fields
+/// that step reads, under its own schema name, so the OpenAPI document
+/// tells a client what each step takes and a field of another step is
+/// refused (422), not silently ignored. It converts into the module's
+/// combined step input, which the store and the pages share.
+///
+/// ```text
+/// step_input!(
+///     /// Station: the rectification report (R18.3).
+///     OrderReportInput => StepInput { report: Option<String> }
+/// );
+/// ```
+#[macro_export]
+macro_rules! step_input {
+    ($(#[$meta:meta])* $name:ident => $target:ty { $($(#[$fmeta:meta])* $field:ident : $ty:ty),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            /// The record's version as read (required; a stale one is refused with 409).
+            pub version: Option<i32>,
+            $($(#[$fmeta])* pub $field: $ty,)*
+        }
+        impl From<$name> for $target {
+            fn from(input: $name) -> Self {
+                Self { version: input.version, $($field: input.$field,)* ..Default::default() }
+            }
+        }
+    };
+}

@@ -3,8 +3,26 @@
 //! do not rebuild it. Fonts come from the caller (Debian's fonts-noto-cjk);
 //! nothing is downloaded.
 
-use typst::foundations::{Array, Dict, IntoValue, Str, Value};
+use typst::foundations::{Array, Bytes, Dict, IntoValue, Str, Value};
+use typst::text::Font;
 use typst_as_lib::TypstEngine;
+
+/// The faces a certificate may be set in, parsed once from font files
+/// (OTF/TTF/TTC bytes) and shared by every render: a clone shares the
+/// bytes, it does not copy them (a CJK collection is 20–27 MB).
+#[derive(Debug, Clone)]
+pub struct Fonts(Vec<Font>);
+
+impl Fonts {
+    /// Every face of every file; None when no file holds a usable face.
+    pub fn from_files(files: Vec<Vec<u8>>) -> Option<Self> {
+        let faces: Vec<Font> = files
+            .into_iter()
+            .flat_map(|bytes| Font::iter(Bytes::new(bytes)))
+            .collect();
+        (!faces.is_empty()).then_some(Self(faces))
+    }
+}
 
 const TEMPLATE: &str = include_str!("cert.typ");
 
@@ -67,11 +85,11 @@ impl Certificate {
     }
 }
 
-/// Typesets the certificate with the given font files (OTF/TTF/TTC bytes).
-pub fn render(cert: &Certificate, fonts: Vec<Vec<u8>>) -> Result<Vec<u8>, String> {
+/// Typesets the certificate in the given faces.
+pub fn render(cert: &Certificate, fonts: &Fonts) -> Result<Vec<u8>, String> {
     let engine = TypstEngine::builder()
         .main_file(TEMPLATE)
-        .fonts(fonts)
+        .fonts(fonts.0.iter().cloned())
         .build();
     let doc = engine
         .compile_with_input(cert.inputs())
