@@ -21,6 +21,10 @@ create table condition_settlement (
   statement text not null constraint condition_settlement_statement_length
     check (length(btrim(statement)) between 1 and 2000),
   decided_by uuid not null references app_user (user_id),
+  -- The person named on the record (users of another organization are not
+  -- readable to the station, the name is).
+  decided_by_name text not null constraint condition_settlement_decided_by_name_length
+    check (length(decided_by_name) <= 100),
   decided_at timestamptz not null default now(),
   constraint condition_settlement_once unique (subject_type, subject_id, condition_key, how)
 );

@@ -395,6 +395,7 @@ pub const TEXT_LIMITS: &[(&str, &str, usize)] = &[
     ("condition_settlement", "message", 1000),
     ("condition_settlement", "message_en", 1000),
     ("condition_settlement", "statement", 2000),
+    ("condition_settlement", "decided_by_name", 100),
 ];
 
 /// The declared limit of a text column (see [`TEXT_LIMITS`]).
@@ -458,6 +459,8 @@ const VALUE_LISTS: &[(&str, &str)] = &[
     ("application_proposal", "decision"),
     ("application_state", "state"),
     ("condition_settlement_subject_type", "subject_type"),
+    ("notification_code_format", "code"),
+    ("notification_for_role", "for_role"),
     ("condition_settlement_how", "how"),
     ("condition_settlement_condition_key_format", "conditions"),
     ("condition_settlement_rule_format", "conditions"),
@@ -547,7 +550,8 @@ pub fn constraint_error(constraint: &str) -> Option<AppError> {
         }
         "audit_event_chain_seq_key"
         | "station_authorization_token_key"
-        | "condition_settlement_once" => {
+        | "condition_settlement_once"
+        | "notification_once" => {
             return conflict(
                 "concurrent_change",
                 "另一操作同时进行，请重试",

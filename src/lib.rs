@@ -15,6 +15,7 @@ pub mod db;
 pub mod error;
 pub mod i18n;
 pub mod lifecycle;
+pub mod notifications;
 pub mod orgs;
 pub mod seed;
 pub mod standards;

@@ -19,6 +19,10 @@ async fn step(c: &common::Client, id: &str, step: &str, body: Value) -> reqwest:
 async fn ok(c: &common::Client, id: &str, name: &str, mut body: Value) -> Value {
     let (_, current) = c.json(&format!("/api/v1/applications/{id}")).await;
     body["version"] = current["version"].clone();
+    if name == "confirm" && body.get("overrides").is_none() {
+        // Tests of other things: the approver overrides what is still open.
+        body["overrides"] = common::override_all_open(&current);
+    }
     let res = step(c, id, name, body).await;
     let status = res.status();
     let v: Value = res.json().await.unwrap();
@@ -967,4 +971,197 @@ async fn the_approver_can_send_a_proposal_back_to_the_reviewer_with_reasons() {
     .await;
     assert_eq!(a["state"], "proposed");
     assert_eq!(a["returned_reasons"], Value::Null);
+}
+
+/// One rule for unmet Art 7 conditions (R7.2, R7.3, requirements §4): at
+/// the grant each condition declared 待补 and still unmet is verified by
+/// the assessment with evidence, or overridden by the deciding approver
+/// with a reason; an open one blocks the grant. The certificate record
+/// keeps them, each with an audit event; a reason for a condition that is
+/// not unmet is refused; and the page lists each with its state.
+#[tokio::test]
+async fn unmet_conditions_at_the_grant_are_verified_overridden_or_block_it_r7_2_r7_3() {
+    let app = TestApp::spawn().await;
+    let id = common::submitted_application(&app).await;
+    let reviewer = app.login("gd.reviewer").await;
+    ok(&reviewer, &id, "accept", json!({})).await;
+    ok(
+        &reviewer,
+        &id,
+        "assessment",
+        json!({"date": jiliang::web::today(), "team": "陈晓（组长）、王明"}),
+    )
+    .await;
+    let (_, a) = reviewer.json(&format!("/api/v1/applications/{id}")).await;
+    let keys: Vec<String> = a["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["key"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        keys.contains(&"no_covering_standard:1".to_owned()),
+        "{keys:?}"
+    );
+    assert!(keys.contains(&"too_few_qualified_staff:1".to_owned()));
+    // A verification must name a condition that is unmet.
+    let res = step(
+        &reviewer,
+        &id,
+        "assessment-outcome",
+        json!({"version": a["version"], "outcome": "pass",
+               "verified": {"no_covering_standard:9": "不存在的项目"}}),
+    )
+    .await;
+    let body = assert_error(res, 422, "validation").await;
+    assert_eq!(
+        body["error"]["fields"][0]["field"],
+        "conditions.no_covering_standard:9"
+    );
+    // The assessment verified R7.2 for item 1 on site.
+    let a = ok(
+        &reviewer,
+        &id,
+        "assessment-outcome",
+        json!({"outcome": "pass", "verified": {"no_covering_standard:1": "现场核查：燃气表检定装置已建成，证书 GD-2026-118"}}),
+    )
+    .await;
+    assert_eq!(a["state"], "assessed");
+    ok(&reviewer, &id, "propose", json!({"decision": "grant"})).await;
+    let approver = app.login("gd.approver").await;
+    let (_, a) = approver.json(&format!("/api/v1/applications/{id}")).await;
+    let state = |a: &Value, k: &str| {
+        a["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["key"] == k)
+            .map(|c| c["state"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(
+        state(&a, "no_covering_standard:1").as_deref(),
+        Some("verified")
+    );
+    assert_eq!(
+        state(&a, "too_few_qualified_staff:1").as_deref(),
+        Some("open")
+    );
+    // The decision page lists each condition with its state and asks for
+    // a reason for each open one.
+    let page = approver
+        .get(&format!("/applications/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("决定时的条件") && page.contains("考核核实") && page.contains("未满足"));
+    assert!(page.contains("value=\"too_few_qualified_staff:1\""));
+    // Nothing overridden: the grant is refused, naming every open condition.
+    let res = step(
+        &approver,
+        &id,
+        "confirm",
+        json!({"version": a["version"], "overrides": {}}),
+    )
+    .await;
+    let body = assert_error(res, 422, "validation").await;
+    let fields: Vec<&str> = body["error"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert!(
+        fields.contains(&"conditions.too_few_qualified_staff:1"),
+        "{fields:?}"
+    );
+    assert!(
+        !fields.contains(&"conditions.no_covering_standard:1"),
+        "verified is not open"
+    );
+    let before: i64 = sqlx::query_scalar("select count(*) from condition_settlement")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(before, 1, "the refused decision wrote nothing");
+    // Refused on the page: the typed reason comes back beside its field.
+    let v = a["version"].to_string();
+    let res = approver
+        .post_form(
+            &format!("/applications/{id}/confirm"),
+            &[
+                ("version", v.as_str()),
+                ("confirmed", "yes"),
+                ("settle_key", "too_few_qualified_staff:1"),
+                ("settle_text", "第二名检定员的证书在换发中"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("第二名检定员的证书在换发中"),
+        "the reason is kept"
+    );
+    assert!(
+        page.contains("class=\"field-error\""),
+        "messages beside the fields"
+    );
+    // Every open condition overridden with a reason: granted.
+    let overrides = common::override_all_open(&a);
+    let a = ok(&approver, &id, "confirm", json!({"overrides": overrides})).await;
+    assert_eq!(a["state"], "granted");
+    let auth = a["authorization_id"].as_str().unwrap().to_owned();
+    let (status, kept) = approver
+        .json(&format!("/api/v1/authorizations/{auth}/conditions"))
+        .await;
+    assert_eq!(status, 200);
+    let kept = kept.as_array().unwrap();
+    assert!(kept
+        .iter()
+        .any(|c| c["key"] == "no_covering_standard:1" && c["state"] == "verified"));
+    let over: Vec<&Value> = kept.iter().filter(|c| c["state"] == "overridden").collect();
+    assert_eq!(over.len(), overrides.as_object().unwrap().len());
+    assert!(over
+        .iter()
+        .all(|c| c["decided_by_name"].is_string() && c["statement"].is_string()));
+    let events: i64 = sqlx::query_scalar(
+        "select count(*) from audit_event where action in ('condition.verified', 'condition.overridden')",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        events as usize,
+        kept.len(),
+        "one audit event per settlement"
+    );
+    // Another station does not see this certificate record.
+    let other = app.login("station.staff").await;
+    assert_eq!(
+        other
+            .get(&format!("/api/v1/authorizations/{auth}/conditions"))
+            .await
+            .status(),
+        404
+    );
+    // The certificate page shows them (not printed).
+    let page = approver
+        .get(&format!("/authorizations/{auth}/certificate"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("审批人认可") && page.contains("no-print"));
+    // The rows cannot be changed, not even by the approver.
+    let err = app
+        .as_app_role_result(
+            Some("gd.approver"),
+            "update condition_settlement set statement = 'x'",
+        )
+        .await;
+    assert!(
+        err.is_err_and(|e| e.contains("permission denied")),
+        "append-only"
+    );
 }

@@ -197,7 +197,12 @@ async fn each_step_documents_its_own_input_and_every_operation_its_errors() {
         ),
         (
             "/api/v1/lifecycle-requests/{id}/assessment",
-            &["date", "team", "outcome", "findings"],
+            &["date", "team", "outcome", "findings", "verified"],
+        ),
+        ("/api/v1/lifecycle-requests/{id}/confirm", &["overrides"]),
+        (
+            "/api/v1/applications/{id}/confirm",
+            &["official_name", "overrides"],
         ),
         ("/api/v1/lifecycle-requests/{id}/record", &["effective_on"]),
         ("/api/v1/lifecycle-requests/{id}/acknowledge", &[]),
@@ -228,6 +233,11 @@ async fn each_step_documents_its_own_input_and_every_operation_its_errors() {
             "{path}: other fields are refused"
         );
     }
+    // The API browser has a way back to the platform.
+    assert!(doc["info"]["description"]
+        .as_str()
+        .unwrap()
+        .starts_with("[← 返回平台 / Back to the platform](/)"));
     // A field of another step is refused, not ignored.
     let c = app.login("station.staff").await;
     let (_, orders) = c.json("/api/v1/rectification-orders").await;

@@ -73,6 +73,15 @@ async fn a_refused_decision_keeps_the_choice_and_the_text_and_nothing_is_presele
         "the choice is kept"
     );
     assert!(!page.contains("value=\"approve\" checked"));
+    // The message stands beside the reasons field, not only on top.
+    let at = page.find("name=\"reasons\"").expect("the reasons field");
+    let after = &page[at..];
+    let field_end = after.find("</div>").unwrap();
+    assert!(
+        after[..field_end].contains("class=\"field-error\""),
+        "the reasons field carries its message: {}",
+        &after[..field_end]
+    );
     // No choice at all is refused too, never taken as an approval.
     let res = reviewer
         .post_form(
@@ -403,4 +412,69 @@ async fn only_the_approver_of_a_grant_renames_its_station_through_the_database()
         "the row policy keeps the name: {e:?}"
     );
     assert_ne!(name, "x");
+}
+
+/// Notifications are a code with parameters rendered in the reader's
+/// language, reach an organization once per event, and a note for one role
+/// (a request waiting for review) is not shown to the approver.
+#[tokio::test]
+async fn notifications_render_per_reader_once_per_event_and_only_for_their_role() {
+    let app = TestApp::spawn().await;
+    let id = filed_termination(&app).await;
+    let reviewer = app.login("gd.reviewer").await;
+    let approver = app.login("gd.approver").await;
+    let link = format!("/requests/{id}");
+    let inbox = |v: &Value| -> Vec<Value> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["link"] == link)
+            .cloned()
+            .collect()
+    };
+    let (_, r) = reviewer.json("/api/v1/notifications").await;
+    let r = inbox(&r);
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert!(r[0]["subject"].as_str().unwrap().contains("待审查"));
+    let (_, a) = approver.json("/api/v1/notifications").await;
+    assert!(
+        inbox(&a).is_empty(),
+        "the approver is not told it waits for review"
+    );
+    let home = approver.get("/").await.text().await.unwrap();
+    assert!(!home.contains("终止待审查"));
+    // The same reader in English.
+    let res = reviewer
+        .post_form("/lang", &[("lang", "en"), ("next", "/")])
+        .await;
+    assert_eq!(res.status(), 303);
+    let (_, r) = reviewer.json("/api/v1/notifications").await;
+    let r = inbox(&r);
+    assert_eq!(
+        r[0]["subject"].as_str().unwrap(),
+        "termination request to review: 广东省电力工业电能计量站",
+        "rendered in the reader's language"
+    );
+    // The same event sent again reaches the organization once.
+    let regulator = app.org_id("广东省市场监督管理局").await;
+    let note = jiliang::notifications::Note::new(
+        "reexamination.reminder",
+        "/authorizations/x/certificate",
+    )
+    .p("number", "（粤）法计（2026）001号")
+    .p("until", "2027-03-31");
+    let mut conn = app.pool.acquire().await.unwrap();
+    for _ in 0..3 {
+        jiliang::notifications::send(&mut conn, &[regulator, regulator], &note)
+            .await
+            .unwrap();
+    }
+    let n: i64 = sqlx::query_scalar(
+        "select count(*) from notification where org_id = $1 and code = 'reexamination.reminder'",
+    )
+    .bind(regulator)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(n, 1, "one per organization and event");
 }

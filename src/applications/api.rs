@@ -233,32 +233,8 @@ pub async fn upload_document(
     Ok(info)
 }
 
-/// Puts a notification in each organization's inbox, in the caller's
-/// transaction (R8.5, R14.1, R18.2 and every other "is told").
-pub async fn notify(
-    conn: &mut sqlx::PgConnection,
-    orgs: &[uuid::Uuid],
-    subject: &str,
-    body: &str,
-    link: &str,
-) -> Result<()> {
-    for org in orgs {
-        sqlx::query(
-            "insert into notification (notification_id, org_id, subject, body, link) values ($1, $2, $3, $4, $5)",
-        )
-        .bind(uuid::Uuid::now_v7())
-        .bind(org)
-        .bind(subject)
-        .bind(body)
-        .bind(link)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
-}
-
 /// A notification in an organization's inbox (R8.5).
-#[derive(serde::Serialize, utoipa::ToSchema, sqlx::FromRow)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct Notification {
     pub id: uuid::Uuid,
     pub subject: String,
@@ -281,20 +257,54 @@ pub async fn notifications_list(
     Ok(AppJson(list))
 }
 
+/// A stored notification: id, subject, body, link, created, read, code, params.
+type NotificationRow = (
+    uuid::Uuid,
+    String,
+    String,
+    Option<String>,
+    chrono::DateTime<chrono::Utc>,
+    Option<chrono::DateTime<chrono::Utc>>,
+    Option<String>,
+    serde_json::Value,
+);
+
 /// The newest notifications of the caller's organization.
 pub async fn notifications(
     conn: &mut sqlx::PgConnection,
     ctx: &Ctx,
     limit: i64,
 ) -> Result<Vec<Notification>> {
-    Ok(sqlx::query_as(
-        "select notification_id as id, subject, body, link, created_at, read_at from notification
+    // The row policy shows the caller's organization's notes, and of those
+    // addressed to one role only the caller's roles'.
+    let rows: Vec<NotificationRow> = sqlx::query_as(
+        "select notification_id, subject, body, link, created_at, read_at, code, params from notification
           where org_id = $1 order by created_at desc limit $2",
     )
     .bind(ctx.org_id)
     .bind(limit)
     .fetch_all(conn)
-    .await?)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, subject, body, link, created_at, read_at, code, params)| {
+                // Rendered in the reader's language; older rows as stored.
+                let (subject, body) = code
+                    .as_deref()
+                    .and_then(|c| crate::notifications::render(c, &params, ctx.lang))
+                    .unwrap_or((subject, body));
+                Notification {
+                    id,
+                    subject,
+                    body,
+                    link,
+                    created_at,
+                    read_at,
+                }
+            },
+        )
+        .collect())
 }
 
 /// Mark a notification read.

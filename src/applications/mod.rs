@@ -4,6 +4,7 @@
 //! four-eyes decision and the certificate it issues.
 
 pub mod api;
+pub mod conditions;
 pub mod model;
 pub mod pages;
 pub mod store;

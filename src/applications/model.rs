@@ -170,16 +170,17 @@ pub struct StepInput {
     /// the directory and /verify (e.g. without "（筹建）"); unchanged when absent.
     #[serde(default)]
     pub official_name: Option<String>,
+    /// outcome: unmet Art 7 conditions the assessment verified, by key
+    /// (`no_covering_standard:2`), with the assessors' evidence.
+    #[serde(default)]
+    pub verified: std::collections::BTreeMap<String, String>,
+    /// confirm of a grant: unmet conditions the approver overrides, by key,
+    /// with the reason (requirements §4).
+    #[serde(default)]
+    pub overrides: std::collections::BTreeMap<String, String>,
 }
 
-impl From<crate::web::openapi::VersionInput> for StepInput {
-    fn from(input: crate::web::openapi::VersionInput) -> Self {
-        Self {
-            version: input.version,
-            ..Default::default()
-        }
-    }
-}
+crate::step_input!(VersionInput => StepInput);
 crate::step_input!(
     /// Department: submit the draft (R7, R6.2).
     ApplicationSubmitInput => StepInput {
@@ -216,6 +217,11 @@ crate::step_input!(
         findings: Option<String>,
         /// A pass after correction: the correction deadline.
         correction_deadline: Option<NaiveDate>,
+        /// Unmet Art 7 conditions the assessment verified, by key
+        /// (`no_covering_standard:2`, see the application's `conditions`),
+        /// with the assessors' evidence.
+        #[serde(default)]
+        verified: std::collections::BTreeMap<String, String>,
     }
 );
 crate::step_input!(
@@ -240,6 +246,11 @@ crate::step_input!(
     ApplicationConfirmInput => StepInput {
         /// A grant: the station's official name on the certificate; unchanged when absent.
         official_name: Option<String>,
+        /// A grant: each condition still open, by key, with the approver's
+        /// reason for overriding it (requirements §4); the certificate
+        /// record keeps them.
+        #[serde(default)]
+        overrides: std::collections::BTreeMap<String, String>,
     }
 );
 
@@ -247,6 +258,10 @@ crate::step_input!(
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Problem {
     pub code: String,
+    /// The condition's key: the code, and the item's index or the
+    /// document type (`no_covering_standard:2`); verifications and
+    /// overrides name it.
+    pub key: String,
     pub rule: String,
     pub message: String,
     pub message_en: String,
@@ -340,4 +355,8 @@ pub struct Application {
     /// R8.1/R8.2: proposed cooperating national stations.
     pub proposed_cooperators: Vec<Cooperator>,
     pub documents: Vec<crate::standards::documents::DocumentInfo>,
+    /// Every Art 7 condition unmet along the way and its standing at the
+    /// decision: met, verified by the assessment, overridden by the
+    /// approver, or open (blocks a grant). On the single application only.
+    pub conditions: Vec<super::conditions::ConditionAtDecision>,
 }

@@ -153,6 +153,12 @@ pub struct StepForm {
     confirmed: Option<String>,
     #[serde(default)]
     official_name: String,
+    /// Conditions settled on this form: keys and, in the same order, the
+    /// evidence (outcome) or the reason (decision).
+    #[serde(default)]
+    settle_key: Vec<String>,
+    #[serde(default)]
+    settle_text: Vec<String>,
 }
 
 fn opt(s: &str) -> Option<String> {
@@ -200,6 +206,16 @@ pub async fn application_step_submit(
             decision: opt(&f.decision),
             reasons: opt(&f.reasons),
             official_name: opt(&f.official_name),
+            verified: if step == Step::Outcome {
+                crate::web::settled(&f.settle_key, &f.settle_text)
+            } else {
+                Default::default()
+            },
+            overrides: if step == Step::Confirm {
+                crate::web::settled(&f.settle_key, &f.settle_text)
+            } else {
+                Default::default()
+            },
         };
         let mut tx = tenant_tx(&app.db, &ctx).await?;
         store::step(&mut tx, &app.db, &ctx, id, step, &input).await?;
@@ -229,6 +245,11 @@ impl DetailPage {
             .unwrap_or(n)
             .trim()
             .to_owned()
+    }
+    /// The conditions still open at the decision: each needs the approver's
+    /// reason on the decision form.
+    pub fn open_conditions(&self) -> Vec<&super::conditions::ConditionAtDecision> {
+        self.a.conditions.iter().filter(|c| c.is_open()).collect()
     }
     /// The declared type of a document, as the upload form names it.
     pub fn doc_type_label(&self, code: &str) -> String {

@@ -7,6 +7,7 @@ use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use super::conditions::{self, How, Subject};
 use super::model::*;
 use crate::audit::{self, Event};
 use crate::auth::{Ctx, OrgKind, Role};
@@ -384,6 +385,7 @@ pub async fn art7_problems(conn: &mut PgConnection, input: Art7Input<'_>) -> Res
                 .unwrap_or_default();
             Problem {
                 declared: declared.contains(&code),
+                key: p.key(),
                 code,
                 rule: p.rule_id().to_owned(),
                 message: p.message(RLang::Zh),
@@ -655,7 +657,16 @@ pub async fn get(
 ) -> Result<Application> {
     let row = load_row(conn, ctx, id).await?;
     let cal = crate::calendar::store::current(conn).await?;
-    view(conn, pool, &cal, row).await
+    let declared = row.to_be_provided.clone();
+    let mut a = view(conn, pool, &cal, row).await?;
+    if !matches!(
+        a.state,
+        ApplicationState::Draft | ApplicationState::Withdrawn
+    ) {
+        a.conditions =
+            conditions::standings(conn, Subject::Application, id, &a.problems, &declared).await?;
+    }
+    Ok(a)
 }
 
 /// An application as shown; `cal` is the current calendar, loaded once by
@@ -721,6 +732,7 @@ async fn view(
         receiving: receiving_zh,
         receiving_en,
         problems,
+        conditions: Vec::new(),
         proposed_cooperators,
         documents,
     })
@@ -837,18 +849,17 @@ pub async fn recompute_provisional(
             if changed {
                 let show =
                     |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_else(|| "—".into());
-                crate::applications::api::notify(
+                crate::notifications::send(
                     conn,
                     &[Some(row.station_id), row.regulator_id]
                         .into_iter()
                         .flatten()
                         .collect::<Vec<_>>(),
-                    &format!("办理期限已按节假日安排重算：{}", row.station_name),
-                    &format!(
-                        "授权申请“{}”环节的期限由 {}（暂定）改为 {}。/ The {} deadline moved from {} (provisional) to {}.",
-                        b.label, show(b.due), show(a.due), b.label_en.to_lowercase(), show(b.due), show(a.due)
-                    ),
-                    &link,
+                    &crate::notifications::Note::new("application.due_recomputed", link.as_str())
+                        .p("station", &row.station_name)
+                        .p2("step", &b.label, b.label_en.to_lowercase())
+                        .p("before", show(b.due))
+                        .p("after", show(a.due)),
                 )
                 .await?;
             }
@@ -1373,6 +1384,22 @@ pub async fn step(
                 ));
             }
             let outcome = input.outcome.as_deref().unwrap_or("");
+            if input.verified.values().any(|t| !t.trim().is_empty()) {
+                // Conditions the assessment verified, each with its evidence.
+                let fresh = load_row(conn, ctx, id).await?;
+                let cal = crate::calendar::store::current(conn).await?;
+                let app = view(conn, pool, &cal, fresh).await?;
+                conditions::record_into(
+                    &mut errors,
+                    conn,
+                    ctx,
+                    settled_on(&row, ctx),
+                    How::Verified,
+                    &app.problems,
+                    &input.verified,
+                )
+                .await?;
+            }
             match outcome {
                 "pass" => {}
                 "pass_after_correction" => {
@@ -1465,6 +1492,43 @@ pub async fn step(
             } else {
                 ApplicationState::Refused
             };
+            if to == ApplicationState::Granted {
+                // One rule for unmet Art 7 conditions (R7.2, R7.3, requirements
+                // §4): met by now, verified by the assessment, or overridden
+                // here by the deciding approver with a reason.
+                let fresh = load_row(conn, ctx, id).await?;
+                let cal = crate::calendar::store::current(conn).await?;
+                let app = view(conn, pool, &cal, fresh).await?;
+                let before = errors.len();
+                conditions::record_into(
+                    &mut errors,
+                    conn,
+                    ctx,
+                    settled_on(&row, ctx),
+                    How::Overridden,
+                    &app.problems,
+                    &input.overrides,
+                )
+                .await?;
+                if errors.len() == before {
+                    let now = conditions::standings(
+                        conn,
+                        Subject::Application,
+                        id,
+                        &app.problems,
+                        &row.to_be_provided,
+                    )
+                    .await?;
+                    errors.extend(conditions::open_errors(&now));
+                }
+            } else if input.overrides.values().any(|t| !t.trim().is_empty()) {
+                errors.push(FieldError::new(
+                    "overrides",
+                    "not_a_grant",
+                    "不予授权时无需认可未满足的条件",
+                    "A refusal overrides no condition",
+                ));
+            }
             if let Some(name) = text(&input.official_name) {
                 if to != ApplicationState::Granted {
                     errors.push(FieldError::new(
@@ -1568,7 +1632,8 @@ pub async fn step(
         }
         notify_decision(conn, ctx, &row, to).await?;
         if to == ApplicationState::Granted {
-            grant(conn, ctx, &row).await?;
+            let authorization = grant(conn, ctx, &row).await?;
+            conditions::link(conn, Subject::Application, id, authorization).await?;
         }
     }
     let after = get(conn, pool, ctx, id).await?;
@@ -1666,6 +1731,16 @@ async fn grant(conn: &mut PgConnection, ctx: &Ctx, row: &Row) -> Result<Uuid> {
     Ok(auth)
 }
 
+/// The application as the record its conditions are settled on.
+fn settled_on(row: &Row, ctx: &Ctx) -> conditions::On {
+    conditions::On {
+        subject: Subject::Application,
+        id: row.application_id,
+        station_id: row.station_id,
+        regulator_id: row.regulator_id.unwrap_or(ctx.org_id),
+    }
+}
+
 /// R8.5: the decision is served to the department and the station.
 async fn notify_decision(
     conn: &mut PgConnection,
@@ -1673,22 +1748,21 @@ async fn notify_decision(
     row: &Row,
     to: ApplicationState,
 ) -> Result<()> {
-    let subject = match to {
-        ApplicationState::Granted => format!("{}：计量授权申请已批准", row.station_name),
-        _ => format!("{}：计量授权申请不予批准", row.station_name),
+    let (verdict, verdict_en) = match to {
+        ApplicationState::Granted => ("已批准", "granted"),
+        _ => ("不予批准", "refused"),
     };
-    let body = format!(
-        "{}作出决定：{}。{}",
-        ctx.org_name,
-        to.label(Lang::Zh),
-        row.proposal_reasons.clone().unwrap_or_default()
-    );
-    super::api::notify(
+    crate::notifications::send(
         conn,
         &[row.department_id, row.station_id],
-        &subject,
-        &body,
-        &format!("/applications/{}", row.application_id),
+        &crate::notifications::Note::new(
+            "application.decided",
+            format!("/applications/{}", row.application_id),
+        )
+        .p("station", &row.station_name)
+        .p("regulator", &ctx.org_name)
+        .p2("verdict", verdict, verdict_en)
+        .p("reasons", row.proposal_reasons.clone().unwrap_or_default()),
     )
     .await
 }

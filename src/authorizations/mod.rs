@@ -29,6 +29,7 @@ pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(public::authorizations_list))
         .routes(routes!(public::certificate_pdf))
+        .routes(routes!(public::authorization_conditions))
         .routes(routes!(public::verify_json))
         .routes(routes!(public::directory_json))
 }

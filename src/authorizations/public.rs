@@ -322,6 +322,8 @@ pub struct CertificatePage {
     a: Authorization,
     url: String,
     qr: String,
+    /// Conditions verified or overridden at the decisions behind it (not printed).
+    conds: Vec<crate::applications::conditions::ConditionAtDecision>,
 }
 
 /// The printable certificate (A4) with the QR code of its verification page (R8.4).
@@ -335,10 +337,12 @@ pub async fn certificate_page(
         let id = crate::web::parse_id(&id)?;
         let mut tx = tenant_tx(&app.db, &ctx).await?;
         let (a, token) = store::get_with_token(&mut tx, &ctx, id).await?;
+        let conds = crate::applications::conditions::of_authorization(&mut tx, id).await?;
         tx.commit().await?;
         let url = format!("{}/verify/{token}", app.config.public_base());
         let qr = store::qr_svg(&url)?;
         Ok::<_, AppError>(CertificatePage {
+            conds,
             layout: Layout::new(
                 &ctx,
                 format!(
@@ -358,6 +362,26 @@ pub async fn certificate_page(
         Ok(p) => no_store(p.into_response()),
         Err(e) => PageError::new(e, lang).into_response(),
     }
+}
+
+/// The certificate record's conditions: every Art 7 condition that was
+/// verified by an assessment or overridden by the deciding approver when
+/// the authorization was granted or adjusted (requirements §4).
+#[utoipa::path(get, path = "/api/v1/authorizations/{id}/conditions", tag = "authorizations",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = [crate::applications::conditions::ConditionAtDecision]), (status = 404, body = ErrorBody)))]
+pub async fn authorization_conditions(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<crate::web::AppJson<Vec<crate::applications::conditions::ConditionAtDecision>>> {
+    let id = crate::web::parse_id(&id)?;
+    let mut tx = tenant_tx(&app.db, &ctx).await?;
+    // The authorization must be the caller's to see (404 otherwise).
+    store::get_with_token(&mut tx, &ctx, id).await?;
+    let conds = crate::applications::conditions::of_authorization(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(crate::web::AppJson(conds))
 }
 
 /// The CJK faces the certificate PDF is set in, read and parsed once;

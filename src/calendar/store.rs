@@ -903,15 +903,26 @@ async fn recompute_orders(
         .await?;
         let link = format!("/rectification-orders/{id}");
         if changed {
-            crate::applications::api::notify(
+            crate::notifications::send(
                 conn,
                 &[station, department, issuer],
-                &format!("整改期限已按节假日安排重算：{station_name}"),
-                &format!(
-                    "整改通知的期限由 {before}（暂定）改为 {after}{}。/ The rectification deadline moved from {before} (provisional) to {after}.",
-                    if provisional { "（仍为暂定）" } else { "" }
-                ),
-                &link,
+                &crate::notifications::Note::new("order.due_recomputed", link.as_str())
+                    .p("station", &station_name)
+                    .p("before", before)
+                    .p("after", after)
+                    .p2(
+                        "still",
+                        if provisional {
+                            "（仍为暂定）"
+                        } else {
+                            ""
+                        },
+                        if provisional {
+                            " (still provisional)"
+                        } else {
+                            ""
+                        },
+                    ),
             )
             .await?;
         }

@@ -224,7 +224,7 @@ step_endpoint!(
     RequestReturnInput,
     "Approver: send the proposal back to the reviewer with `reasons`."
 );
-step_endpoint!(request_confirm, "/api/v1/lifecycle-requests/{id}/confirm", Step::Confirm, VersionInput,
+step_endpoint!(request_confirm, "/api/v1/lifecycle-requests/{id}/confirm", Step::Confirm, RequestConfirmInput,
     "Approver (not the proposer): decide as proposed. Approving an adjustment or renewal makes a new authorization version; a termination is scheduled for its end date (R15.2). A second confirm is told the request was already decided.");
 step_endpoint!(
     request_record,

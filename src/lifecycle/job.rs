@@ -88,12 +88,11 @@ pub async fn run(pool: &PgPool, today: NaiveDate) -> Result<JobReport> {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        crate::applications::api::notify(
+        crate::notifications::send(
             &mut tx,
             &[department, station, regulator],
-            "授权已终止",
-            &format!("经批准的终止申请于 {end} 生效，授权已终止（R15.2）。"),
-            &format!("/requests/{id}"),
+            &crate::notifications::Note::new("termination.completed", format!("/requests/{id}"))
+                .p("end", end),
         )
         .await?;
         audit::insert(
@@ -127,12 +126,15 @@ pub async fn run(pool: &PgPool, today: NaiveDate) -> Result<JobReport> {
             continue;
         }
         let mut tx = pool.begin().await?;
-        crate::applications::api::notify(
+        crate::notifications::send(
             &mut tx,
             &[regulator, department, station],
-            &format!("复查考核提醒：{number}"),
-            &format!("授权证书 {number} 将于 {until} 到期，应安排复查考核（R14.1）。"),
-            &format!("/authorizations/{auth}/certificate"),
+            &crate::notifications::Note::new(
+                "reexamination.reminder",
+                format!("/authorizations/{auth}/certificate"),
+            )
+            .p("number", &number)
+            .p("until", until),
         )
         .await?;
         tx.commit().await?;

@@ -299,16 +299,17 @@ pub struct StepInput {
     pub outcome: Option<String>,
     /// record (head): the appointment's effective date.
     pub effective_on: Option<NaiveDate>,
+    /// assessment (adjustment): unmet Art 7 conditions the assessment
+    /// verified, by key, with the assessors' evidence (R13.2).
+    #[serde(default)]
+    pub verified: std::collections::BTreeMap<String, String>,
+    /// confirm (adjustment approval): conditions still open, by key, with
+    /// the approver's reason for overriding them (requirements §4).
+    #[serde(default)]
+    pub overrides: std::collections::BTreeMap<String, String>,
 }
 
-impl From<crate::web::openapi::VersionInput> for StepInput {
-    fn from(input: crate::web::openapi::VersionInput) -> Self {
-        Self {
-            version: input.version,
-            ..Default::default()
-        }
-    }
-}
+crate::step_input!(VersionInput => StepInput);
 crate::step_input!(
     /// Reviewer: the assessment of an adjustment (R13.2, R8.3).
     RequestAssessmentInput => StepInput {
@@ -319,6 +320,20 @@ crate::step_input!(
         /// `pass` or `fail`.
         outcome: Option<String>,
         findings: Option<String>,
+        /// Unmet Art 7 conditions of added or changed items that the
+        /// assessment verified, by key (see the request's `conditions`),
+        /// with the assessors' evidence.
+        #[serde(default)]
+        verified: std::collections::BTreeMap<String, String>,
+    }
+);
+crate::step_input!(
+    /// Approver (not the proposer): decide as proposed.
+    RequestConfirmInput => StepInput {
+        /// An adjustment's approval: each condition still open, by key,
+        /// with the approver's reason for overriding it (requirements §4).
+        #[serde(default)]
+        overrides: std::collections::BTreeMap<String, String>,
     }
 );
 crate::step_input!(
@@ -398,6 +413,9 @@ pub struct Request {
     pub due_note_en: Option<String>,
     /// Adjustment: Art 7 problems of the added or changed items (R13.2).
     pub problems: Vec<Problem>,
+    /// Adjustment: every condition unmet along the way and its standing at
+    /// the approval (met, verified, overridden, open). On the single request only.
+    pub conditions: Vec<crate::applications::conditions::ConditionAtDecision>,
 }
 
 /// Counts for a queue.

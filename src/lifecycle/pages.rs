@@ -784,6 +784,11 @@ pub struct DetailPage {
 }
 
 impl DetailPage {
+    /// The conditions still open at the approval: each needs the
+    /// approver's reason on the decision form.
+    pub fn open_conditions(&self) -> Vec<&crate::applications::conditions::ConditionAtDecision> {
+        self.r.conditions.iter().filter(|c| c.is_open()).collect()
+    }
     pub fn state_label(&self) -> &'static str {
         self.r.state.label(self.r.kind, self.layout.current_lang())
     }
@@ -999,6 +1004,12 @@ pub struct StepForm {
     #[serde(default)]
     effective_on: String,
     confirmed: Option<String>,
+    /// Conditions settled on this form: keys and, in the same order, the
+    /// evidence (assessment) or the reason (approval).
+    #[serde(default)]
+    settle_key: Vec<String>,
+    #[serde(default)]
+    settle_text: Vec<String>,
 }
 
 pub async fn request_step_submit(
@@ -1038,6 +1049,16 @@ pub async fn request_step_submit(
             team: opt(&f.team),
             outcome: opt(&f.outcome),
             effective_on: date(&f.effective_on),
+            verified: if step == Step::Assessment {
+                crate::web::settled(&f.settle_key, &f.settle_text)
+            } else {
+                Default::default()
+            },
+            overrides: if step == Step::Confirm {
+                crate::web::settled(&f.settle_key, &f.settle_text)
+            } else {
+                Default::default()
+            },
         };
         let mut tx = tenant_tx(&app.db, &ctx).await?;
         store::step(&mut tx, &app.db, &ctx, id, step, &input).await?;

@@ -9,12 +9,14 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::model::*;
+use crate::applications::conditions::{self, How, Subject};
 use crate::applications::model::ItemInput;
 use crate::applications::store::{art7_problems, check_items, check_region, Art7Input};
 use crate::audit::{self, Event};
 use crate::auth::{Ctx, OrgKind, Role};
 use crate::error::{AppError, FieldError, Result};
 use crate::i18n::Lang;
+use crate::notifications::Note;
 use crate::rules::calendar::Calendar;
 use crate::rules::conditions::{DocumentType, LegalPersonality};
 use crate::rules::termination::{check_requested_end, earliest_end_date};
@@ -147,16 +149,18 @@ pub async fn recompute_provisional(
         let kind = kind_of(row);
         if changed {
             let shown = after.map(|a| a.0.to_string()).unwrap_or_else(|| "—".into());
-            crate::applications::api::notify(
+            crate::notifications::send(
                 conn,
                 &[row.station_id, row.department_id, row.regulator_id],
-                &format!("办理期限已按节假日安排重算：{}", row.station_name),
-                &format!(
-                    "{}的办理期限由 {before}（暂定）改为 {shown}。/ The {} request's due date moved from {before} (provisional) to {shown}.",
-                    kind.label(crate::i18n::Lang::Zh),
-                    kind.label(crate::i18n::Lang::En).to_lowercase()
-                ),
-                &link,
+                &crate::notifications::Note::new("request.due_recomputed", link.as_str())
+                    .p("station", &row.station_name)
+                    .p2(
+                        "kind",
+                        kind.label(crate::i18n::Lang::Zh),
+                        kind.label(crate::i18n::Lang::En).to_lowercase(),
+                    )
+                    .p("before", before)
+                    .p("after", &shown),
             )
             .await?;
         }
@@ -239,7 +243,18 @@ async fn view(conn: &mut PgConnection, cal: &Calendar, row: Row) -> Result<Reque
         }),
         due,
         problems,
+        conditions: Vec::new(),
     })
+}
+
+/// The request as the record its conditions are settled on.
+fn settled_on(row: &Row) -> conditions::On {
+    conditions::On {
+        subject: Subject::Request,
+        id: row.request_id,
+        station_id: row.station_id,
+        regulator_id: row.regulator_id,
+    }
 }
 
 /// R13.2: an added or changed item passes the same Art 7 checks as an
@@ -302,7 +317,11 @@ async fn adjustment_problems(
 pub async fn get(conn: &mut PgConnection, ctx: &Ctx, id: Uuid) -> Result<Request> {
     let row = load_row(conn, ctx, id).await?;
     let cal = crate::calendar::store::current(conn).await?;
-    view(conn, &cal, row).await
+    let mut r = view(conn, &cal, row).await?;
+    if r.kind == Kind::Adjustment && r.state != State::Draft {
+        r.conditions = conditions::standings(conn, Subject::Request, id, &r.problems, &[]).await?;
+    }
+    Ok(r)
 }
 
 /// What a queue is filtered by.
@@ -848,17 +867,17 @@ pub async fn create(
         notify(
             conn,
             &[r.department_id, r.station_id],
-            &format!("复查考核已安排：{}", r.station_name),
-            &format!(
-                "{} 已安排对 {} 的授权（{}）进行复查考核，日期 {}。",
-                r.regulator_name,
-                r.station_name,
-                r.certificate_number.clone().unwrap_or_default(),
-                input
-                    .scheduled_on
-                    .map(|d| d.to_string())
-                    .unwrap_or_default()
-            ),
+            Note::new("reexamination.scheduled", "")
+                .p("station", &r.station_name)
+                .p("regulator", &r.regulator_name)
+                .p("number", r.certificate_number.clone().unwrap_or_default())
+                .p(
+                    "date",
+                    input
+                        .scheduled_on
+                        .map(|d| d.to_string())
+                        .unwrap_or_default(),
+                ),
             id,
         )
         .await?;
@@ -1104,6 +1123,20 @@ pub async fn step(
             }
             assessment = Some(json!({"date": input.date, "team": text(&input.team),
                                      "outcome": outcome, "findings": text(&input.findings)}));
+            if kind == Kind::Adjustment && input.verified.values().any(|t| !t.trim().is_empty()) {
+                // Conditions of added or changed items the assessment verified.
+                let problems = adjustment_problems(conn, &row).await?;
+                conditions::record_into(
+                    &mut errors,
+                    conn,
+                    ctx,
+                    settled_on(&row),
+                    How::Verified,
+                    &problems,
+                    &input.verified,
+                )
+                .await?;
+            }
         }
         Step::Propose => {
             let reasons = text(&input.reasons);
@@ -1187,15 +1220,9 @@ pub async fn step(
                                     "The assessment failed; no approval (R8.3)",
                                 ));
                             }
-                            let problems = adjustment_problems(conn, &row).await?;
-                            for p in problems {
-                                errors.push(FieldError::new(
-                                    "conditions",
-                                    &p.code,
-                                    p.message,
-                                    p.message_en,
-                                ));
-                            }
+                            // Unmet Art 7 conditions do not stop the proposal:
+                            // at the approval each is met, verified or
+                            // overridden (see the confirm step).
                         }
                         proposal = Some("approve".into());
                     }
@@ -1251,6 +1278,26 @@ pub async fn step(
                 to = State::Refused;
             } else {
                 still_applies(conn, &row, kind).await?;
+                if kind == Kind::Adjustment {
+                    // One rule for unmet Art 7 conditions (R13.2, requirements §4).
+                    let problems = adjustment_problems(conn, &row).await?;
+                    let before = errors.len();
+                    conditions::record_into(
+                        &mut errors,
+                        conn,
+                        ctx,
+                        settled_on(&row),
+                        How::Overridden,
+                        &problems,
+                        &input.overrides,
+                    )
+                    .await?;
+                    if errors.len() == before {
+                        let now = conditions::standings(conn, Subject::Request, id, &problems, &[])
+                            .await?;
+                        errors.extend(conditions::open_errors(&now));
+                    }
+                }
             }
         }
         Step::Record => match input.effective_on {
@@ -1312,18 +1359,26 @@ pub async fn step(
             notify(
                 conn,
                 &[row.regulator_id],
-                &format!("{}待审查：{}", kind.label(Lang::Zh), row.station_name),
-                &format!(
-                    "{} 提出了{}申请。",
-                    row.department_name,
-                    kind.label(Lang::Zh)
-                ),
+                // The regulator's reviewers act on it, not its approvers.
+                Note::new("request.submitted", "")
+                    .p("station", &row.station_name)
+                    .p("department", &row.department_name)
+                    .p2(
+                        "kind",
+                        kind.label(Lang::Zh),
+                        kind.label(Lang::En).to_lowercase(),
+                    )
+                    .p("version", version + 1)
+                    .for_role(crate::auth::Role::Reviewer),
                 id,
             )
             .await?;
         }
         (Step::Confirm, State::Approved) => {
             revision = approve(conn, ctx, &row, kind, today).await?;
+            if let Some(authorization) = row.authorization_id {
+                conditions::link(conn, Subject::Request, id, authorization).await?;
+            }
         }
         (Step::Acknowledge, State::Filed) => {
             change_head(conn, &row, effective_on.unwrap_or(today)).await?;
@@ -1338,22 +1393,23 @@ pub async fn step(
             .await?;
     }
     if step == Step::Confirm {
-        let verdict = if to == State::Refused {
-            "未予批准"
+        let (verdict, verdict_en) = if to == State::Refused {
+            ("未予批准", "refused")
         } else {
-            "已批准"
+            ("已批准", "approved")
         };
         notify(
             conn,
             &[row.department_id, row.station_id],
-            &format!("{}{}：{}", kind.label(Lang::Zh), verdict, row.station_name),
-            &format!(
-                "{} 对 {} 的{}作出决定：{}。",
-                row.regulator_name,
-                row.station_name,
-                kind.label(Lang::Zh),
-                verdict
-            ),
+            Note::new("request.decided", "")
+                .p("station", &row.station_name)
+                .p("regulator", &row.regulator_name)
+                .p2(
+                    "kind",
+                    kind.label(Lang::Zh),
+                    kind.label(Lang::En).to_lowercase(),
+                )
+                .p2("verdict", verdict, verdict_en),
             id,
         )
         .await?;
@@ -1641,12 +1697,13 @@ async fn approve(
                     notify(
                         conn,
                         &[row.department_id, row.station_id],
-                        &format!("复查考核未通过，限期整改：{}", row.station_name),
-                        &format!(
-                            "复查发现：{}。整改期限：{}（R14.2）。",
-                            data["findings"].as_str().unwrap_or(""),
-                            data["rectification_deadline"].as_str().unwrap_or("")
-                        ),
+                        Note::new("reexamination.failed", "")
+                            .p("station", &row.station_name)
+                            .p("findings", data["findings"].as_str().unwrap_or(""))
+                            .p(
+                                "deadline",
+                                data["rectification_deadline"].as_str().unwrap_or(""),
+                            ),
                         row.request_id,
                     )
                     .await?;
@@ -1686,15 +1743,8 @@ async fn change_head(conn: &mut PgConnection, row: &Row, on: NaiveDate) -> Resul
     Ok(())
 }
 
-async fn notify(
-    conn: &mut PgConnection,
-    orgs: &[Uuid],
-    subject: &str,
-    body: &str,
-    request: Uuid,
-) -> Result<()> {
-    crate::applications::api::notify(conn, orgs, subject, body, &format!("/requests/{request}"))
-        .await
+async fn notify(conn: &mut PgConnection, orgs: &[Uuid], note: Note, request: Uuid) -> Result<()> {
+    crate::notifications::send(conn, orgs, &note.at(format!("/requests/{request}"))).await
 }
 
 /// R14.1: an authorization of the caller's (as authorizing regulator) or of

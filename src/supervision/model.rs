@@ -194,14 +194,7 @@ pub struct StepInput {
     pub notes: Option<String>,
 }
 
-impl From<crate::web::openapi::VersionInput> for StepInput {
-    fn from(input: crate::web::openapi::VersionInput) -> Self {
-        Self {
-            version: input.version,
-            ..Default::default()
-        }
-    }
-}
+crate::step_input!(VersionInput => StepInput);
 crate::step_input!(
     /// Send an inspection record back to the inspectors.
     InspectionReturnInput => StepInput {

@@ -1128,18 +1128,23 @@ pub async fn order_issue(
     notify(
         conn,
         &[i.station_id, i.department_id],
-        &format!("整改通知：{}", i.station_name),
-        &format!(
-            "{} 对 {} 下达整改通知，整改期限至 {}{}（R18.1）。",
-            i.org_name,
-            i.station_name,
-            due.map(|d| d.to_string()).unwrap_or_default(),
-            if provisional {
-                "（暂定，该年节假日安排导入后重算）"
-            } else {
-                ""
-            }
-        ),
+        crate::notifications::Note::new("order.issued", "")
+            .p("station", &i.station_name)
+            .p("issuer", &i.org_name)
+            .p("due", due.map(|d| d.to_string()).unwrap_or_default())
+            .p2(
+                "provisional",
+                if provisional {
+                    "（暂定，该年节假日安排导入后重算）"
+                } else {
+                    ""
+                },
+                if provisional {
+                    " (provisional: recomputed when that year's holidays are loaded)"
+                } else {
+                    ""
+                },
+            ),
         &format!("/rectification-orders/{id}"),
     )
     .await?;
@@ -1294,55 +1299,35 @@ pub async fn order_step(
         return Err(AppError::stale());
     }
     // R18.2: the handling result goes to the competent department.
-    let (subject, body) = match step {
-        "report" => (
-            format!("整改报告已提交：{}", o.station_name),
-            format!("{} 提交了整改报告，待审核。", o.station_name),
-        ),
-        "accept" => (
-            format!("整改报告已审核，待审批关闭：{}", o.station_name),
-            format!(
-                "{} 审核通过 {} 的整改报告，待审批人确认关闭。",
-                o.issuer_name, o.station_name
-            ),
-        ),
-        "close" => (
-            format!("整改已通过：{}", o.station_name),
-            format!(
-                "{} 确认 {} 整改完成，通知关闭（R18.2）。",
-                o.issuer_name, o.station_name
-            ),
-        ),
-        "reject" => (
-            format!("整改未通过：{}", o.station_name),
-            format!(
-                "{} 未通过 {} 的整改报告：{}（R18.2）。",
-                o.issuer_name,
-                o.station_name,
-                reasons.clone().unwrap_or_default()
-            ),
-        ),
-        _ => (
-            format!("整改期限已延长：{}", o.station_name),
-            format!(
-                "整改期限延长至 {}（R18.3）。",
-                input.new_due_on.map(|d| d.to_string()).unwrap_or_default()
-            ),
-        ),
+    use crate::notifications::Note;
+    let code = match step {
+        "report" => "order.reported",
+        "accept" => "order.accepted",
+        "close" => "order.closed",
+        "reject" => "order.rejected",
+        _ => "order.extended",
     };
-    let to_orgs = if step == "report" {
-        vec![o.issuer_id, o.department_id]
+    let note = Note::new(code, format!("/rectification-orders/{id}"))
+        .p("station", &o.station_name)
+        .p("issuer", &o.issuer_name)
+        .p("reasons", reasons.clone().unwrap_or_default())
+        .p(
+            "due",
+            input.new_due_on.map(|d| d.to_string()).unwrap_or_default(),
+        )
+        .p("version", version + 1);
+    if step == "report" {
+        // The issuer's reviewers act on a report; the department is told.
+        crate::notifications::send(
+            conn,
+            &[o.issuer_id],
+            &note.clone().for_role(crate::auth::Role::Reviewer),
+        )
+        .await?;
+        crate::notifications::send(conn, &[o.department_id], &note).await?;
     } else {
-        vec![o.station_id, o.department_id]
-    };
-    notify(
-        conn,
-        &to_orgs,
-        &subject,
-        &body,
-        &format!("/rectification-orders/{id}"),
-    )
-    .await?;
+        crate::notifications::send(conn, &[o.station_id, o.department_id], &note).await?;
+    }
     audit::record(
         conn,
         ctx,
@@ -1361,11 +1346,10 @@ pub async fn order_step(
 async fn notify(
     conn: &mut PgConnection,
     orgs: &[Uuid],
-    subject: &str,
-    body: &str,
+    note: crate::notifications::Note,
     link: &str,
 ) -> Result<()> {
-    crate::applications::api::notify(conn, orgs, subject, body, link).await
+    crate::notifications::send(conn, orgs, &note.at(link)).await
 }
 
 // ------------------------------------------------------------ cases
@@ -1662,8 +1646,9 @@ pub async fn case_step(
         notify(
             conn,
             &[c.station_id, dept],
-            &format!("违法案件处理决定：{}", c.station_name),
-            &format!("{} 对 {} 作出处理决定。", c.regulator_name, c.station_name),
+            crate::notifications::Note::new("case.decided", "")
+                .p("station", &c.station_name)
+                .p("regulator", &c.regulator_name),
             &format!("/cases/{id}"),
         )
         .await?;

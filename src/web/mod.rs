@@ -51,6 +51,8 @@ pub struct Layout {
     /// A step just done (the `done` query a step's redirect carries): the
     /// page says so.
     pub done: Option<String>,
+    /// The refused form's field errors (see [`Layout::field_error`]).
+    pub field_errors: Vec<crate::error::FieldError>,
 }
 
 /// The message a page shows after the step `code` was done.
@@ -108,6 +110,9 @@ pub struct Current {
     /// Path and query of a page GET (the language switch returns there).
     pub here: Option<String>,
     pub posted: Option<Posted>,
+    /// The field errors of a refused step form, shown beside their fields
+    /// ([`Layout::field_error`]); set by [`step_response`].
+    pub field_errors: Vec<crate::error::FieldError>,
 }
 
 tokio::task_local! {
@@ -189,6 +194,7 @@ impl Layout {
                 .map(|c| done_message(&c, lang)),
             here: current.here.unwrap_or_else(|| active.to_owned()),
             posted: current.posted,
+            field_errors: current.field_errors,
         }
     }
 
@@ -203,6 +209,7 @@ impl Layout {
             here: current.here.unwrap_or_else(|| here.to_owned()),
             posted: current.posted,
             done: None,
+            field_errors: current.field_errors,
         }
     }
 
@@ -232,6 +239,42 @@ impl Layout {
                 .unwrap_or_default(),
             None => default.to_owned(),
         }
+    }
+
+    /// The message of a refused step form's error on `field`, in the page's
+    /// language, to show beside that field.
+    pub fn field_error(&self, field: &str) -> Option<String> {
+        self.field_errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| {
+                if self.lang.is_en() {
+                    e.message_en.clone()
+                } else {
+                    e.message.clone()
+                }
+            })
+    }
+
+    /// The message of the error on `field` of the form posted to `action`
+    /// (a page may hold several forms with a field of that name).
+    pub fn err(&self, action: &str, field: &str) -> Option<String> {
+        self.posted_to(action)?;
+        self.field_error(field)
+    }
+
+    /// The `n`-th value of a repeated field `name` (0-based) in the form
+    /// posted to `action`: rows of one form that share a name.
+    pub fn kept_nth(&self, action: &str, name: &str, n: &usize) -> String {
+        self.posted_to(action)
+            .and_then(|p| {
+                p.fields
+                    .iter()
+                    .filter(|(k, _)| k == name)
+                    .nth(*n)
+                    .map(|(_, v)| v.clone())
+            })
+            .unwrap_or_default()
     }
 
     /// Whether `value` was chosen for `name` (radio, checkbox, select) in the
@@ -481,6 +524,16 @@ pub fn parse_filter_id(field: &str, raw: &str) -> Result<uuid::Uuid, AppError> {
         .map_err(|_| AppError::field(field, "invalid_id", "编号格式无效", "Not a valid id (UUID)"))
 }
 
+/// The conditions a form settles: `settle_key` and `settle_text` fields in
+/// the same order (one pair per condition row), blank texts left out.
+pub fn settled(keys: &[String], texts: &[String]) -> std::collections::BTreeMap<String, String> {
+    keys.iter()
+        .zip(texts)
+        .filter(|(_, t)| !t.trim().is_empty())
+        .map(|(k, t)| (k.trim().to_owned(), t.trim().to_owned()))
+        .collect()
+}
+
 /// The version a client read: the body's `version`, or an `If-Match`
 /// header (`"3"` or `W/"3"`). Required for every update (stale edits are refused).
 pub fn expected_version(
@@ -584,7 +637,12 @@ where
         Ok(()) => axum::response::Redirect::to(back).into_response(),
         Err(e) if e.status_code().is_client_error() && !matches!(e, AppError::NotFound) => {
             let status = e.status_code();
-            match page(e.summary(lang)).await {
+            // The page re-renders with each field's message beside its field.
+            let mut cur = current();
+            if let AppError::Validation(fields) = &e {
+                cur.field_errors = fields.clone();
+            }
+            match CURRENT.scope(cur, page(e.summary(lang))).await {
                 Ok(p) => (status, p).into_response(),
                 Err(e) => PageError::new(e, lang).into_response(),
             }
@@ -814,6 +872,7 @@ pub async fn input_guard(
             .then(|| parts.uri.path_and_query().map(|p| p.as_str().to_owned()))
             .flatten(),
         posted: None,
+        field_errors: Vec::new(),
     };
     if percent_decodes_to_nul(path.as_bytes()) {
         // No record is named with a NUL: not found, as any unknown path.

@@ -8,7 +8,8 @@ use utoipa::OpenApi;
 #[openapi(
     info(
         title = "专业计量站管理平台 API / Professional metrology station platform API",
-        description = "JSON API of the platform for 《专业计量站管理办法》 (SAMR Order No. 93). \
+        description = "[← 返回平台 / Back to the platform](/)\n\n\
+JSON API of the platform for 《专业计量站管理办法》 (SAMR Order No. 93). \
 Sign in with `POST /api/v1/session`; the session cookie it sets authenticates later calls. \
 State-changing calls from browsers must be same-origin. Updates take the version read \
 (`version` field or `If-Match`). Errors: `{\"error\": {\"code\", \"message\", \"message_en\", \"fields\"}}`.",
@@ -144,6 +145,14 @@ pub struct VersionInput {
 /// ```
 #[macro_export]
 macro_rules! step_input {
+    // A module's combined input made from a bare `VersionInput`.
+    (VersionInput => $target:ty) => {
+        impl From<$crate::web::openapi::VersionInput> for $target {
+            fn from(input: $crate::web::openapi::VersionInput) -> Self {
+                Self { version: input.version, ..Default::default() }
+            }
+        }
+    };
     ($(#[$meta:meta])* $name:ident => $target:ty { $($(#[$fmeta:meta])* $field:ident : $ty:ty),* $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]

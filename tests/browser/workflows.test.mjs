@@ -179,6 +179,8 @@ test("establishing a station: drafted, submitted with conditions declared, accep
   await rev.fill("#as-team", "陈晓（组长）");
   await submit(rev, "form[action$='/assessment'] button");
   await rev.check("input[name=outcome][value=pass]");
+  // The assessment verified one unmet condition on site (requirements §4).
+  await rev.fill("form[action$='/assessment-outcome'] textarea[name=settle_text] >> nth=0", "现场核查：已核实，见考核记录");
   await submit(rev, "form[action$='/assessment-outcome'] button");
   await rev.check("form[action$='/propose'] input[name=decision][value=grant]");
   await rev.fill("#p-r", "符合第七条规定的条件");
@@ -186,12 +188,62 @@ test("establishing a station: drafted, submitted with conditions declared, accep
   const appr = await session("gd.approver");
   await appr.goto(url);
   assert.equal(await appr.inputValue("#c-name"), "深圳市燃气计量站", "the official name is proposed without （筹建）");
+  assert.match(await appr.locator("#conditions").innerText(), /考核核实/);
+  // Conditions still open block the grant until the approver gives a reason for each.
+  await appr.check("form[action$='/confirm'] input[name=confirmed]");
+  await submit(appr, "form[action$='/confirm'] button");
+  assert.ok(await appr.locator("form[action$='/confirm'] .field-error").count() > 0, "each open condition says why");
+  for (const t of await appr.locator("form[action$='/confirm'] textarea[name=settle_text]").all()) {
+    await t.fill("登记信息待更新，考核组已核实可满足");
+  }
   await appr.check("form[action$='/confirm'] input[name=confirmed]");
   await submit(appr, "form[action$='/confirm'] button");
   assert.equal(await appr.locator("main .alert-ok:has-text('证书编号')").count(), 1);
+  assert.match(await appr.locator("#conditions").innerText(), /审批人认可/);
   await appr.click("a[href^='/verify/']");
   await appr.waitForLoadState();
   assert.match(await appr.locator("main").innerText(), /深圳市燃气计量站/);
   assert.doesNotMatch(await appr.locator("main h1").innerText(), /筹建/);
   for (const p of [dept, rev, appr]) await p.context().close();
+});
+
+test("an adjustment adding an item: drafted by the station, filed, assessed with a verified condition, approved with the rest overridden", async () => {
+  const st = await session("station.staff");
+  await st.goto(`${BASE}/requests/new/adjustment`);
+  await st.fill("input[name=new_name] >> nth=0", "冷水水表");
+  await st.fill("input[name=new_range] >> nth=0", "（0.01～16）m³/h");
+  await st.fill("input[name=new_accuracy] >> nth=0", "2级");
+  await st.fill("input[name=new_spec] >> nth=0", "JJG 162-2019");
+  await st.check("input[name=new_task][value='0:verification']");
+  await st.fill("#f-reason", "新增冷水水表检定项目。");
+  await submit(st, "form.form button[type=submit].primary");
+  assert.match(st.url(), /\/requests\/[0-9a-f-]{36}/);
+  const url = st.url().split("?")[0];
+  assert.equal(await badge(st), "草稿");
+  const dept = await session("dept.officer");
+  await dept.goto(url);
+  await dept.check("form[action$='/submit'] input[name=confirmed]");
+  await submit(dept, "form[action$='/submit'] button");
+  const rev = await session("gd.reviewer");
+  await rev.goto(url);
+  await rev.click("details:has(form[action$='/assessment']) > summary");
+  await rev.fill("#as-date", today());
+  await rev.fill("#as-team", "李工（组长）");
+  await rev.check("form[action$='/assessment'] input[name=outcome][value=pass]");
+  await rev.fill("form[action$='/assessment'] textarea[name=settle_text] >> nth=0", "现场核查：水表检定装置已建成");
+  await submit(rev, "form[action$='/assessment'] button");
+  assert.match(await rev.locator("#conditions").innerText(), /考核核实/);
+  await rev.check("form[action$='/propose'] input[name=decision][value=approve]");
+  await submit(rev, "form[action$='/propose'] button");
+  assert.equal(await badge(rev), "已提出意见待审批");
+  const appr = await session("gd.approver");
+  await appr.goto(url);
+  for (const t of await appr.locator("form[action$='/confirm'] textarea[name=settle_text]").all()) {
+    await t.fill("人员资格证书换发中，限期补充");
+  }
+  await appr.check("form[action$='/confirm'] input[name=confirmed]");
+  await submit(appr, "form[action$='/confirm'] button");
+  assert.equal(await badge(appr), "已批准");
+  assert.match(await appr.locator("#conditions").innerText(), /审批人认可/);
+  for (const p of [st, dept, rev, appr]) await p.context().close();
 });

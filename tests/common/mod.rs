@@ -509,3 +509,21 @@ pub async fn submitted_application(app: &TestApp) -> String {
     .await;
     id
 }
+
+/// A reason for each condition still open on a record (its `conditions`),
+/// as an approver who overrides them all would give (requirements §4);
+/// for tests about something else than the conditions.
+pub fn override_all_open(record: &Value) -> Value {
+    let mut m = serde_json::Map::new();
+    if record["proposal"] == "refuse" {
+        return Value::Object(m);
+    }
+    for c in record["conditions"].as_array().into_iter().flatten() {
+        if c["state"] == "open" {
+            if let Some(k) = c["key"].as_str() {
+                m.insert(k.to_owned(), Value::String(format!("测试：认可 {k}")));
+            }
+        }
+    }
+    Value::Object(m)
+}

@@ -115,6 +115,9 @@ fuzz() {
   fi
 }
 
+# One record of each workflow, so the deep pass below has real ids.
+python3 tests/fuzz/setup_records.py "$BASE"
+
 # Anonymous: sign-in and the public pages (and what answers 401 without a session).
 fuzz anonymous --include-path-regex '^/api/v1/(session|public/|me$)'
 # Signed in: everything but sign-in and sign-out (which would end the session).
