@@ -241,6 +241,31 @@ async fn a_draw_with_fewer_inspectors_than_asked_per_station_says_so_r17_3() {
     let f = &e["error"]["fields"][0];
     assert_eq!(f["code"], "pool_too_small");
     assert!(f["message"].as_str().unwrap().contains("只有 1 人"));
+    // A draw that fits: its page links to the inspection it planned.
+    let mut body = body;
+    body["inspectors_per_station"] = json!(1);
+    let d = created(reviewer.post_json("/api/v1/inspection-draws", &body).await).await;
+    let draw = d["id"]
+        .as_str()
+        .or(d["draw"]["id"].as_str())
+        .unwrap()
+        .to_owned();
+    let planned: uuid::Uuid =
+        sqlx::query_scalar("select inspection_id from inspection where draw_id = $1::uuid")
+            .bind(&draw)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let page = reviewer
+        .get(&format!("/inspection-draws/{draw}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!("href=\"/inspections/{planned}\"")),
+        "the draw links to the inspection it planned"
+    );
 }
 
 #[tokio::test]
@@ -477,4 +502,25 @@ async fn notifications_render_per_reader_once_per_event_and_only_for_their_role(
     .await
     .unwrap();
     assert_eq!(n, 1, "one per organization and event");
+    // 20 parallel sends of one new event on separate connections: one row.
+    let note = note.clone().p("until", "2027-06-30");
+    let sends = (0..20).map(|_| {
+        let pool = app.pool.clone();
+        let note = note.clone();
+        async move {
+            let mut c = pool.acquire().await.unwrap();
+            jiliang::notifications::send(&mut c, &[regulator], &note).await
+        }
+    });
+    for r in futures_util::future::join_all(sends).await {
+        r.unwrap();
+    }
+    let n: i64 = sqlx::query_scalar(
+        "select count(*) from notification where org_id = $1 and code = 'reexamination.reminder'",
+    )
+    .bind(regulator)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(n, 2, "the new event once, however many sent it at once");
 }

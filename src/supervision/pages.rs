@@ -656,6 +656,8 @@ pub struct DrawPage {
     layout: Layout,
     r: Rerun,
     names: BTreeMap<Uuid, String>,
+    /// The inspections the draw planned, by station (R17.3).
+    planned: BTreeMap<Uuid, Uuid>,
 }
 
 impl DrawPage {
@@ -664,6 +666,13 @@ impl DrawPage {
             .and_then(|s| Uuid::parse_str(s).ok())
             .and_then(|u| self.names.get(&u).cloned())
             .unwrap_or_else(|| id.as_str().unwrap_or("").to_owned())
+    }
+    /// The inspection planned for the station of an assignment.
+    pub fn planned_for(&self, station: &serde_json::Value) -> Option<Uuid> {
+        station
+            .as_str()
+            .and_then(|s| Uuid::parse_str(s).ok())
+            .and_then(|s| self.planned.get(&s).copied())
     }
     pub fn uname(&self, id: &Uuid) -> String {
         self.names
@@ -711,11 +720,19 @@ pub async fn draw_show(
         .await?
         .into_iter()
         .collect();
+        let planned: BTreeMap<Uuid, Uuid> = sqlx::query_as::<_, (Uuid, Uuid)>(
+            "select station_id, inspection_id from inspection where draw_id = $1",
+        )
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
         tx.commit().await?;
-        Ok::<_, AppError>((r, names))
+        Ok::<_, AppError>((r, names, planned))
     }
     .await;
-    let (r, names) = r.map_err(|e| PageError::new(e, lang))?;
+    let (r, names, planned) = r.map_err(|e| PageError::new(e, lang))?;
     Ok(DrawPage {
         layout: Layout::new(
             &ctx,
@@ -724,6 +741,7 @@ pub async fn draw_show(
         ),
         r,
         names,
+        planned,
     })
 }
 
