@@ -18,6 +18,7 @@ pub mod lifecycle;
 pub mod notifications;
 pub mod orgs;
 pub mod seed;
+pub mod seed_scale;
 pub mod standards;
 pub mod startup;
 pub mod state;

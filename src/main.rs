@@ -29,6 +29,14 @@ enum Command {
     Migrate,
     /// Seed the demo tenants (demo mode only), then exit.
     SeedDemo,
+    /// Generate national-scale test data on top of the demo tenants (demo
+    /// mode only; the data the scale benchmark uses), then exit.
+    SeedScale {
+        /// How many stations to generate (regulators, departments, users
+        /// and records scale with it).
+        #[arg(long, default_value_t = 3000)]
+        stations: u32,
+    },
     /// Recompute the audit log's hash chains; exit 1 on any break. With
     /// `--anchors FILE`, also check every chain against its signed anchors.
     AuditVerify {
@@ -166,6 +174,16 @@ async fn main() -> std::process::ExitCode {
                         "demo tenants were already seeded"
                     }
                 );
+                Ok(true)
+            })
+            .await
+        }
+        Command::SeedScale { stations } => {
+            let demo = config.demo_mode();
+            with_database(&config, async |pool| {
+                db::migrate(pool).await?;
+                let report = jiliang::seed_scale::seed_scale(pool, demo, stations).await?;
+                println!("{report}");
                 Ok(true)
             })
             .await

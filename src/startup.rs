@@ -267,6 +267,7 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
         ))
         .layer(axum::extract::DefaultBodyLimit::max(config.max_body_bytes))
         .layer(csrf)
+        .layer(axum::middleware::from_fn(web::run_to_completion))
         .layer(CatchPanicLayer::custom(|_| {
             AppError::Internal(anyhow::anyhow!("handler panicked")).into_response()
         }))

@@ -21,9 +21,33 @@ pub type Tx = Transaction<'static, Postgres>;
 /// Connects a pool as the schema owner.
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
     let options: PgConnectOptions = url.parse().context("DATABASE_URL is not a valid URL")?;
-    let options = options.application_name("jiliang");
+    // Backstop for a transaction a client left open (issue 14): the server
+    // ends a session idle inside a transaction after a minute.
+    let options = options
+        .application_name("jiliang")
+        .options([("idle_in_transaction_session_timeout", "60s")]);
     PgPoolOptions::new()
         .max_connections(max_connections)
+        // A connection comes back to the pool still inside a transaction
+        // only if a future was dropped halfway (sqlx #4393: cancelling
+        // `begin`); such a connection is closed, never lent again. Outside
+        // a transaction every statement is its own, so `now()` (the
+        // transaction's start) equals the statement's timestamp; inside
+        // one, the transaction began with an earlier statement.
+        .after_release(|conn, _meta| {
+            Box::pin(async move {
+                use sqlx::{Executor, Row};
+                // A bare `&str` runs on the simple protocol: one message, so
+                // the statement and its implicit transaction start at the
+                // same instant.
+                let probe = conn.fetch_optional("select now() = statement_timestamp()").await;
+                let clean: Option<bool> = probe.ok().flatten().and_then(|r| r.try_get(0).ok());
+                if clean != Some(true) {
+                    tracing::warn!("a connection came back inside a transaction; closing it");
+                }
+                Ok(clean == Some(true))
+            })
+        })
         // While the database is unreachable, requests answer 503 within
         // this bound instead of queueing (AppError::Unavailable); the pool
         // reconnects by itself once it is back.
@@ -63,7 +87,7 @@ pub async fn tenant_tx(pool: &PgPool, ctx: &Ctx) -> crate::Result<Tx> {
     sqlx::query(
         "select set_config('role', $1, true), set_config('app.org_id', $2, true), \
          set_config('app.org_kind', $3, true), set_config('app.user_id', $4, true), \
-         set_config('app.roles', $5, true)",
+         set_config('app.roles', $5, true), set_config('statement_timeout', '30s', true)",
     )
     .bind(APP_ROLE)
     .bind(ctx.org_id.to_string())

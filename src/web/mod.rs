@@ -853,6 +853,20 @@ fn nul_refusal(field: &str, api: bool, lang: Lang) -> Response {
     }
 }
 
+/// Issue 14: a request's work is never cancelled halfway. When a client
+/// goes away (or the timeout layer gives up), hyper drops the response
+/// future; a transaction dropped inside sqlx's `begin` can leave its
+/// connection "idle in transaction" holding locks (sqlx #4393). The handler
+/// therefore runs in its own task, which finishes (commit or rollback)
+/// whatever happens to the client; a panic is passed on to the panic layer.
+pub async fn run_to_completion(req: Request, next: Next) -> Response {
+    match tokio::spawn(next.run(req)).await {
+        Ok(res) => res,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => AppError::Internal(anyhow::anyhow!("request task was cancelled")).into_response(),
+    }
+}
+
 /// Refuses, in one place for every route (JSON, forms, query strings,
 /// paths; sign-in and the public pages too), text with a NUL character,
 /// which PostgreSQL cannot store: a field error naming where it was,
