@@ -157,3 +157,4 @@ create index if not exists traceability_record_station_idx on traceability_recor
 create index if not exists authorization_item_station_idx on authorization_item (station_id);
 create index if not exists station_authorization_station_status_idx on station_authorization (station_id, status);
 create index if not exists station_location_idx on station (location_division);
+create index if not exists staff_member_list_idx on staff_member (name collate zh_pinyin, staff_member_id);

@@ -56,7 +56,9 @@ const ITEMS: [(&str, &str, &str, &str); 8] = [
     ("电压互感器", "（0～35）kV", "0.2级", "JJG 1021-2007"),
 ];
 
-const FIELDS: [&str; 8] = ["电力", "燃气", "石油", "铁路", "水利", "民航", "化工", "通信"];
+const FIELDS: [&str; 8] = [
+    "电力", "燃气", "石油", "铁路", "水利", "民航", "化工", "通信",
+];
 
 /// Fills the database with `stations` generated stations (and their
 /// regulators, departments, users, authorizations, standards, staff and
@@ -550,7 +552,12 @@ async fn workflows(tx: &mut PgConnection) -> anyhow::Result<()> {
     .await?;
     let areas: serde_json::Map<String, Value> = crate::supervision::model::AREAS
         .iter()
-        .map(|(k, ..)| (k.to_string(), json!({"finding": "conforming", "notes": null})))
+        .map(|(k, ..)| {
+            (
+                k.to_string(),
+                json!({"finding": "conforming", "notes": null}),
+            )
+        })
         .collect();
     sqlx::query(
         "insert into inspection (inspection_id, org_id, org_kind, station_id, department_id, state, planned_on,

@@ -20,17 +20,29 @@ use crate::web::{expected_version, parse_id, AppJson, AppQuery};
 pub struct ApplicationQuery {
     /// A state, e.g. `submitted`.
     pub state: Option<String>,
+    /// Where the page starts: `X-Next-Cursor` (or the `Link: rel="next"`
+    /// target) of the previous page; absent for the first page.
+    pub cursor: Option<String>,
+    /// Rows per page, 1 to 200 (default 50).
+    pub limit: Option<i64>,
 }
 
 /// The caller's applications: the department's drafts and filings, the
-/// station's, or those addressed to the regulator (with the review clock).
+/// station's, or those addressed to the regulator (with the review clock),
+/// most recently changed first, one keyset page at a time: a next page is
+/// announced by `Link: <…>; rel="next"` and `X-Next-Cursor`. Each item's
+/// `documents` and `proposed_cooperators` are empty here; GET the
+/// application for them.
 #[utoipa::path(get, path = "/api/v1/applications", tag = "applications", params(ApplicationQuery),
-    responses((status = 200, body = [Application]), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = [Application],
+        headers(("Link" = String, description = "The next page, RFC 8288 rel=\"next\""),
+                ("X-Next-Cursor" = String, description = "The cursor of the next page"))),
+        (status = 422, body = ErrorBody)))]
 pub async fn applications_list(
     State(app): State<AppState>,
     ctx: Ctx,
     AppQuery(q): AppQuery<ApplicationQuery>,
-) -> Result<AppJson<Vec<Application>>> {
+) -> Result<axum::response::Response> {
     let state =
         match q.state.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => None,
@@ -38,10 +50,20 @@ pub async fn applications_list(
                 AppError::field("state", "invalid", "状态取值无效", "Unknown state")
             })?),
         };
+    let limit = crate::web::list_limit(q.limit)?;
+    let after = crate::web::Cursor::parse(q.cursor.as_deref())?;
     let mut tx = tenant_tx(&app.db, &ctx).await?;
-    let list = store::list(&mut tx, &app.db, &ctx, state).await?;
+    let (list, next) = store::list(&mut tx, &ctx, state, after.as_ref(), limit).await?;
     tx.commit().await?;
-    Ok(AppJson(list))
+    Ok(crate::web::with_next(
+        list,
+        next,
+        "/api/v1/applications",
+        &[
+            ("state", q.state.clone()),
+            ("limit", q.limit.map(|l| l.to_string())),
+        ],
+    ))
 }
 
 /// Draft an application for one of the department's stations (R6.1).

@@ -26,6 +26,11 @@ pub struct ListPage {
     layout: Layout,
     apps: Vec<Application>,
     is_dept: bool,
+    /// The next page's address, when there is one (keyset, issue 14).
+    next: Option<String>,
+    /// Whether this is a later page, and the first page's address.
+    later: bool,
+    first: String,
 }
 
 pub async fn applications_list(
@@ -36,13 +41,23 @@ pub async fn applications_list(
     let lang = ctx.lang;
     let r = async {
         let state = q.state.as_deref().and_then(ApplicationState::parse);
+        let limit = crate::web::list_limit(q.limit)?;
+        let after = crate::web::Cursor::parse(q.cursor.as_deref())?;
         let mut tx = tenant_tx(&app.db, &ctx).await?;
-        let apps = store::list(&mut tx, &app.db, &ctx, state).await?;
+        let page = store::list(&mut tx, &ctx, state, after.as_ref(), limit).await?;
         tx.commit().await?;
-        Ok::<_, AppError>(apps)
+        Ok::<_, AppError>(page)
     }
     .await;
-    let apps = r.map_err(|e| PageError::new(e, lang))?;
+    let (apps, next) = r.map_err(|e| PageError::new(e, lang))?;
+    let next = next.map(|c| {
+        let mut q2 = form_urlencoded::Serializer::new(String::new());
+        if let Some(s) = q.state.as_deref().filter(|s| !s.is_empty()) {
+            q2.append_pair("state", s);
+        }
+        q2.append_pair("cursor", &c.encode());
+        format!("/applications?{}", q2.finish())
+    });
     Ok(ListPage {
         layout: Layout::new(
             &ctx,
@@ -51,6 +66,12 @@ pub async fn applications_list(
         ),
         apps,
         is_dept: ctx.org_kind == OrgKind::Department,
+        next,
+        later: q.cursor.as_deref().is_some_and(|c| !c.is_empty()),
+        first: match q.state.as_deref().filter(|s| !s.is_empty()) {
+            Some(s) => format!("/applications?state={}", crate::web::url_encode(s)),
+            None => "/applications".into(),
+        },
     })
 }
 

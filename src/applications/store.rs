@@ -95,6 +95,7 @@ struct Row {
     assessed_on: Option<NaiveDate>,
     proposed_on: Option<NaiveDate>,
     decided_at: Option<chrono::DateTime<chrono::Utc>>,
+    updated_at: chrono::DateTime<chrono::Utc>,
     version: i32,
 }
 
@@ -208,11 +209,27 @@ pub(crate) async fn receiving(
     tier_text: &str,
     region: &[String],
 ) -> Result<std::result::Result<(Uuid, String, String), (String, String)>> {
-    let regs: Vec<(Uuid, String, Option<String>)> = sqlx::query_as(
+    let regs = regulators(conn).await?;
+    Ok(receiving_from(&regs, tier_text, region))
+}
+
+/// Active regulators (level, division): the input of R6.2, read once per page.
+type Regulators = Vec<(Uuid, String, Option<String>)>;
+
+async fn regulators(conn: &mut PgConnection) -> Result<Regulators> {
+    Ok(sqlx::query_as(
         "select organization_id, regulator_level, division_code from organization where kind = 'regulator' and active",
     )
     .fetch_all(conn)
-    .await?;
+    .await?)
+}
+
+/// R6.2 over loaded regulators.
+fn receiving_from(
+    regs: &Regulators,
+    tier_text: &str,
+    region: &[String],
+) -> std::result::Result<(Uuid, String, String), (String, String)> {
     let refs: Vec<RegulatorRef<Uuid>> = regs
         .iter()
         .map(|(id, l, d)| RegulatorRef {
@@ -226,29 +243,39 @@ pub(crate) async fn receiving(
         .filter_map(|c| DivisionCode::parse(c).ok())
         .collect();
     let join = |reasons: Vec<String>| reasons.join("；");
-    Ok(
-        match receiving_regulator(
-            tier(tier_text),
-            &codes,
-            &refs,
-            divisions(),
-            &JurisdictionPolicy::default(),
-        ) {
-            Ok(r) => Ok((
-                r.regulator.id,
-                join(r.reasons.iter().map(|x| x.message_zh()).collect()),
-                join(r.reasons.iter().map(|x| x.message_en()).collect()),
-            )),
-            Err(reasons) => Err((
-                join(reasons.iter().map(|x| x.message_zh()).collect()),
-                join(reasons.iter().map(|x| x.message_en()).collect()),
-            )),
-        },
-    )
+    match receiving_regulator(
+        tier(tier_text),
+        &codes,
+        &refs,
+        divisions(),
+        &JurisdictionPolicy::default(),
+    ) {
+        Ok(r) => Ok((
+            r.regulator.id,
+            join(r.reasons.iter().map(|x| x.message_zh()).collect()),
+            join(r.reasons.iter().map(|x| x.message_en()).collect()),
+        )),
+        Err(reasons) => Err((
+            join(reasons.iter().map(|x| x.message_zh()).collect()),
+            join(reasons.iter().map(|x| x.message_en()).collect()),
+        )),
+    }
 }
 
 /// R7.1–R7.4 over the application's facts on `today`.
 async fn problems(conn: &mut PgConnection, row: &Row, items: &[ItemInput]) -> Result<Vec<Problem>> {
+    let docs: Vec<String> = sqlx::query_scalar(
+        "select distinct doc_type from document where owner_type = 'application' and owner_id = $1 and doc_type is not null",
+    )
+    .bind(row.application_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let data = Art7Data::load(conn, &[row.station_id]).await?;
+    Ok(problems_from(row, items, &docs, &data))
+}
+
+/// R7.1–R7.4 of one application over loaded facts (`docs`: its document types).
+fn problems_from(row: &Row, items: &[ItemInput], docs: &[String], data: &Art7Data) -> Vec<Problem> {
     let legal = if row.legal_person {
         LegalPersonality::OwnCode {
             credit_code: row.credit_code.clone().unwrap_or_default(),
@@ -258,29 +285,138 @@ async fn problems(conn: &mut PgConnection, row: &Row, items: &[ItemInput]) -> Re
             parent_credit_code: row.parent_entity_credit_code.clone().unwrap_or_default(),
         }
     };
-    let docs: Vec<String> = sqlx::query_scalar(
-        "select distinct doc_type from document where owner_type = 'application' and owner_id = $1 and doc_type is not null",
-    )
-    .bind(row.application_id)
-    .fetch_all(&mut *conn)
-    .await?;
     let documents = docs
         .iter()
         .filter_map(|d| DOC_TYPES.iter().find(|(n, _)| n == d).map(|(_, t)| *t))
         .collect();
-    art7_problems(
-        conn,
-        Art7Input {
-            station_id: row.station_id,
+    data.report(Art7Input {
+        station_id: row.station_id,
+        legal,
+        items,
+        standard_ids: Some(&row.standard_ids),
+        staff_ids: Some(&row.staff_ids),
+        documents,
+        declared: &row.to_be_provided,
+    })
+}
+
+/// The standards and qualified staff of a set of stations: what R7.2 and
+/// R7.3 look at, read in one query per kind for a whole page.
+pub struct Art7Data {
+    /// (station, standard, name, range, certificate from, until): in service only.
+    standards: Vec<(Uuid, Uuid, String, String, NaiveDate, NaiveDate)>,
+    /// (station, staff member, name, items, from, until): active staff's qualifications.
+    quals: Vec<(Uuid, Uuid, String, Vec<String>, NaiveDate, NaiveDate)>,
+}
+
+impl Art7Data {
+    pub async fn load(conn: &mut PgConnection, stations: &[Uuid]) -> Result<Art7Data> {
+        let standards = sqlx::query_as(
+            "select station_id, standard_id, name, range_text, cert_issued_on, cert_expires_on
+               from measurement_standard where station_id = any($1) and status = 'in_service'",
+        )
+        .bind(stations)
+        .fetch_all(&mut *conn)
+        .await?;
+        let quals = sqlx::query_as(
+            "select p.station_id, p.staff_member_id, p.name, q.items, q.issued_on, q.expires_on
+               from staff_member p join qualification q using (staff_member_id)
+              where p.station_id = any($1) and p.active",
+        )
+        .bind(stations)
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(Art7Data { standards, quals })
+    }
+
+    /// R7.1–R7.4 on `today`: every unmet condition, in plain language.
+    pub fn report(&self, input: Art7Input<'_>) -> Vec<Problem> {
+        let Art7Input {
+            station_id,
             legal,
             items,
-            standard_ids: Some(&row.standard_ids),
-            staff_ids: Some(&row.staff_ids),
+            standard_ids,
+            staff_ids,
             documents,
-            declared: &row.to_be_provided,
-        },
-    )
-    .await
+            declared,
+        } = input;
+        let requested = items
+            .iter()
+            .filter_map(|i| {
+                Some(RequestedItem {
+                    name: i.name.clone(),
+                    range: Range::parse(&i.range_text).ok()?,
+                    spec_code: Some(i.specification.clone()),
+                })
+            })
+            .collect();
+        let standards = self
+            .standards
+            .iter()
+            .filter(|s| s.0 == station_id && standard_ids.is_none_or(|ids| ids.contains(&s.1)))
+            .filter_map(|(_, _, name, range, from, until)| {
+                Some(OfferedStandard {
+                    name: name.clone(),
+                    range: Range::parse(range).ok()?,
+                    certificate_valid_from: *from,
+                    certificate_valid_until: *until,
+                })
+            })
+            .collect();
+        let mut staff: Vec<(Uuid, RuleStaff)> = Vec::new();
+        for (_, id, name, items, from, until) in self
+            .quals
+            .iter()
+            .filter(|q| q.0 == station_id && staff_ids.is_none_or(|ids| ids.contains(&q.1)))
+        {
+            let at = match staff.iter().position(|s| s.0 == *id) {
+                Some(at) => at,
+                None => {
+                    staff.push((
+                        *id,
+                        RuleStaff {
+                            name: name.clone(),
+                            qualifications: Vec::new(),
+                        },
+                    ));
+                    staff.len() - 1
+                }
+            };
+            for item in items {
+                staff[at].1.qualifications.push(RuleQualification {
+                    item: item.clone(),
+                    valid_from: *from,
+                    valid_until: *until,
+                });
+            }
+        }
+        let facts = ApplicationFacts {
+            legal,
+            items: requested,
+            standards,
+            staff: staff.into_iter().map(|s| s.1).collect(),
+            documents,
+        };
+        let report = check_application(&facts, today(), &ConditionsPolicy::default());
+        report
+            .problems
+            .iter()
+            .map(|p| {
+                let code = serde_json::to_value(p)
+                    .ok()
+                    .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(str::to_owned))
+                    .unwrap_or_default();
+                Problem {
+                    declared: declared.contains(&code),
+                    key: p.key(),
+                    code,
+                    rule: p.rule_id().to_owned(),
+                    message: p.message(RLang::Zh),
+                    message_en: p.message(RLang::En),
+                }
+            })
+            .collect()
+    }
 }
 
 /// What the Art 7 check looks at; `None` ids mean every in-service standard
@@ -297,102 +433,8 @@ pub struct Art7Input<'a> {
 
 /// R7.1–R7.4 on `today`: every unmet condition, in plain language.
 pub async fn art7_problems(conn: &mut PgConnection, input: Art7Input<'_>) -> Result<Vec<Problem>> {
-    let Art7Input {
-        station_id,
-        legal,
-        items,
-        standard_ids,
-        staff_ids,
-        documents,
-        declared,
-    } = input;
-    let requested = items
-        .iter()
-        .filter_map(|i| {
-            Some(RequestedItem {
-                name: i.name.clone(),
-                range: Range::parse(&i.range_text).ok()?,
-                spec_code: Some(i.specification.clone()),
-            })
-        })
-        .collect();
-    let standards: Vec<(String, String, NaiveDate, NaiveDate)> = sqlx::query_as(
-        "select name, range_text, cert_issued_on, cert_expires_on from measurement_standard
-          where station_id = $1 and ($2::uuid[] is null or standard_id = any($2)) and status = 'in_service'",
-    )
-    .bind(station_id)
-    .bind(standard_ids)
-    .fetch_all(&mut *conn)
-    .await?;
-    let standards = standards
-        .into_iter()
-        .filter_map(|(name, range, from, until)| {
-            Some(OfferedStandard {
-                name,
-                range: Range::parse(&range).ok()?,
-                certificate_valid_from: from,
-                certificate_valid_until: until,
-            })
-        })
-        .collect();
-    let quals: Vec<(Uuid, String, Vec<String>, NaiveDate, NaiveDate)> = sqlx::query_as(
-        "select p.staff_member_id, p.name, q.items, q.issued_on, q.expires_on from staff_member p
-           left join qualification q using (staff_member_id)
-          where p.station_id = $1 and ($2::uuid[] is null or p.staff_member_id = any($2)) and p.active and q.qualification_id is not null",
-    )
-    .bind(station_id)
-    .bind(staff_ids)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut staff: Vec<(Uuid, RuleStaff)> = Vec::new();
-    for (id, name, items, from, until) in quals {
-        let entry = match staff.iter_mut().find(|s| s.0 == id) {
-            Some(e) => e,
-            None => {
-                staff.push((
-                    id,
-                    RuleStaff {
-                        name,
-                        qualifications: Vec::new(),
-                    },
-                ));
-                staff.last_mut().expect("just pushed")
-            }
-        };
-        for item in items {
-            entry.1.qualifications.push(RuleQualification {
-                item,
-                valid_from: from,
-                valid_until: until,
-            });
-        }
-    }
-    let facts = ApplicationFacts {
-        legal,
-        items: requested,
-        standards,
-        staff: staff.into_iter().map(|s| s.1).collect(),
-        documents,
-    };
-    let report = check_application(&facts, today(), &ConditionsPolicy::default());
-    Ok(report
-        .problems
-        .iter()
-        .map(|p| {
-            let code = serde_json::to_value(p)
-                .ok()
-                .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(str::to_owned))
-                .unwrap_or_default();
-            Problem {
-                declared: declared.contains(&code),
-                key: p.key(),
-                code,
-                rule: p.rule_id().to_owned(),
-                message: p.message(RLang::Zh),
-                message_en: p.message(RLang::En),
-            }
-        })
-        .collect())
+    let data = Art7Data::load(conn, &[input.station_id]).await?;
+    Ok(data.report(input))
 }
 
 /// National stations' authorized items (public facts, read with the owner pool).
@@ -690,8 +732,29 @@ async fn view(
     let proposed_cooperators = cooperators(pool, &row, &items).await?;
     let documents =
         crate::standards::documents::list(conn, "application", row.application_id).await?;
+    Ok(assemble(
+        cal,
+        row,
+        items,
+        problems,
+        (receiving_zh, receiving_en),
+        proposed_cooperators,
+        documents,
+    ))
+}
+
+/// An application as shown, from its row and what was read for it.
+fn assemble(
+    cal: &Calendar,
+    row: Row,
+    items: Vec<ItemInput>,
+    problems: Vec<Problem>,
+    (receiving_zh, receiving_en): (Option<String>, Option<String>),
+    proposed_cooperators: Vec<Cooperator>,
+    documents: Vec<crate::standards::documents::DocumentInfo>,
+) -> Application {
     let clocks = clocks(cal, &dates_of(&row), today());
-    Ok(Application {
+    Application {
         id: row.application_id,
         station_id: row.station_id,
         station_name: row.station_name.clone(),
@@ -735,34 +798,88 @@ async fn view(
         conditions: Vec::new(),
         proposed_cooperators,
         documents,
-    })
+    }
 }
 
 /// Applications the caller may see (the department's, the station's, or
-/// those addressed to the regulator), newest first.
+/// those addressed to the regulator), most recently changed first: one
+/// keyset page of `limit` after `after`, with the cursor of the next.
+///
+/// Issue 14: a page runs a fixed number of queries whatever its length —
+/// the rows, their document types, the stations' standards and staff, the
+/// regulators (R6.2) — and computes R7.1–R7.4 in Rust. Documents and
+/// proposed cooperators are left out of the list; GET one application for
+/// them.
 pub async fn list(
     conn: &mut PgConnection,
-    pool: &PgPool,
     ctx: &Ctx,
     state: Option<ApplicationState>,
-) -> Result<Vec<Application>> {
+    after: Option<&crate::web::Cursor>,
+    limit: i64,
+) -> Result<(Vec<Application>, Option<crate::web::Cursor>)> {
+    let (at, id) = match after {
+        Some(c) => (Some(c.time()?), Some(c.id)),
+        None => (None, None),
+    };
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "{SELECT} where (a.department_id = $1 or a.station_id = $1
             or (a.regulator_id = $1 and a.state <> 'draft')
             or (a.state = 'assessment' and $1 = any(a.cooperating_station_ids)))
            and ($2::text is null or a.state = $2)
-         order by a.updated_at desc limit 200"
+           and ($3::timestamptz is null or (a.updated_at, a.application_id) < ($3, $4))
+         order by a.updated_at desc, a.application_id desc limit $5"
     ))
     .bind(ctx.org_id)
     .bind(state.map(|s| s.as_str()))
+    .bind(at)
+    .bind(id)
+    .bind(limit + 1)
     .fetch_all(&mut *conn)
     .await?;
+    let (rows, next) = crate::web::keyset_page(rows, limit, |r| {
+        crate::web::Cursor::new(crate::web::time_key(r.updated_at), r.application_id)
+    });
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.application_id).collect();
+    let mut stations: Vec<Uuid> = rows.iter().map(|r| r.station_id).collect();
+    stations.sort();
+    stations.dedup();
+    let docs: Vec<(Uuid, String)> = sqlx::query_as(
+        "select distinct owner_id, doc_type from document
+          where owner_type = 'application' and owner_id = any($1) and doc_type is not null",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    let data = Art7Data::load(conn, &stations).await?;
+    let regs = regulators(conn).await?;
     let cal = crate::calendar::store::current(conn).await?;
-    let mut out = Vec::new();
-    for r in rows {
-        out.push(view(conn, pool, &cal, r).await?);
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let items: Vec<ItemInput> = serde_json::from_value(row.items.clone()).unwrap_or_default();
+        let own: Vec<String> = docs
+            .iter()
+            .filter(|d| d.0 == row.application_id)
+            .map(|d| d.1.clone())
+            .collect();
+        let problems = problems_from(&row, &items, &own, &data);
+        let receiving = match &row.regulator_reason {
+            Some(r) => (Some(r.clone()), Some(r.clone())),
+            None if row.region.is_empty() => (None, None),
+            None => match receiving_from(&regs, &row.station_tier, &row.region) {
+                Ok((_, zh, en)) | Err((zh, en)) => (Some(zh), Some(en)),
+            },
+        };
+        out.push(assemble(
+            &cal,
+            row,
+            items,
+            problems,
+            receiving,
+            Vec::new(),
+            Vec::new(),
+        ));
     }
-    Ok(out)
+    Ok((out, next))
 }
 
 /// R6.1: registers the new station an application is for: of the caller's

@@ -40,7 +40,9 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> 
                 // A bare `&str` runs on the simple protocol: one message, so
                 // the statement and its implicit transaction start at the
                 // same instant.
-                let probe = conn.fetch_optional("select now() = statement_timestamp()").await;
+                let probe = conn
+                    .fetch_optional("select now() = statement_timestamp()")
+                    .await;
                 let clean: Option<bool> = probe.ok().flatten().and_then(|r| r.try_get(0).ok());
                 if clean != Some(true) {
                     tracing::warn!("a connection came back inside a transaction; closing it");

@@ -345,7 +345,7 @@ fn awaiting_clause(ctx: &Ctx) -> &'static str {
     }
 }
 
-/// Requests the caller may see, filtered, newest first (at most 500).
+/// Requests the caller may see, filtered, newest first (at most 200).
 pub async fn list(conn: &mut PgConnection, ctx: &Ctx, f: &Filter) -> Result<Vec<Request>> {
     let mine = if f.mine {
         format!("and ({})", awaiting_clause(ctx))
@@ -355,7 +355,7 @@ pub async fn list(conn: &mut PgConnection, ctx: &Ctx, f: &Filter) -> Result<Vec<
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "{SELECT} where {VISIBLE} and ($2::text is null or r.kind = $2) and ($3::text is null or r.state = $3)
            and ($4::uuid is null or r.station_id = $4) {mine}
-         order by r.updated_at desc limit 500"
+         order by r.updated_at desc limit 200"
     ))
     .bind(ctx.org_id)
     .bind(f.kind.map(Kind::as_str))

@@ -505,20 +505,40 @@ pub async fn change_request_send_back(
 #[into_params(parameter_in = Query)]
 pub struct StaffQuery {
     pub station_id: Option<Uuid>,
+    /// Where the page starts: `X-Next-Cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Rows per page, 1 to 200 (default 50).
+    pub limit: Option<i64>,
 }
 
-/// Staff and their qualifications (R16.6), of the stations the caller may see.
+/// Staff and their qualifications (R16.6), of the stations the caller may
+/// see, in pinyin order of names, one keyset page at a time (a next page is
+/// announced by `Link: <…>; rel="next"` and `X-Next-Cursor`).
 #[utoipa::path(get, path = "/api/v1/staff", tag = "qualifications", params(StaffQuery),
-    responses((status = 200, body = [StaffMember])))]
+    responses((status = 200, body = [StaffMember],
+        headers(("Link" = String, description = "The next page, RFC 8288 rel=\"next\""),
+                ("X-Next-Cursor" = String, description = "The cursor of the next page"))),
+        (status = 422, body = ErrorBody)))]
 pub async fn staff_list(
     State(app): State<AppState>,
     ctx: Ctx,
     AppQuery(q): AppQuery<StaffQuery>,
-) -> Result<AppJson<Vec<StaffMember>>> {
+) -> Result<axum::response::Response> {
+    let limit = crate::web::list_limit(q.limit)?;
+    let after = crate::web::Cursor::parse(q.cursor.as_deref())?;
     let mut tx = tenant_tx(&app.db, &ctx).await?;
-    let list = store::staff_list(&mut tx, &ctx, q.station_id).await?;
+    let (list, next) =
+        store::staff_list(&mut tx, &ctx, q.station_id, after.as_ref(), limit).await?;
     tx.commit().await?;
-    Ok(AppJson(list))
+    Ok(crate::web::with_next(
+        list,
+        next,
+        "/api/v1/staff",
+        &[
+            ("station_id", q.station_id.map(|s| s.to_string())),
+            ("limit", q.limit.map(|l| l.to_string())),
+        ],
+    ))
 }
 
 /// Add a person to the caller's station.

@@ -986,6 +986,10 @@ pub async fn import_submit(
 pub struct StaffPage {
     layout: Layout,
     staff: Vec<StaffMember>,
+    /// Keyset paging (issue 14): the next page, and whether this is a later one.
+    next: Option<String>,
+    later: bool,
+    first: String,
     expired: usize,
     is_station: bool,
     kinds: Vec<(String, String)>,
@@ -1015,16 +1019,23 @@ pub struct QualForm {
 }
 
 /// People and their qualifications, with expired ones in red (R16.6).
+#[derive(Debug, Default, Deserialize)]
+pub struct StaffListQuery {
+    pub cursor: Option<String>,
+}
+
 pub async fn staff_page(
     State(app): State<AppState>,
     ctx: Ctx,
+    crate::web::AppQuery(q): crate::web::AppQuery<StaffListQuery>,
 ) -> std::result::Result<StaffPage, PageError> {
     let lang = ctx.lang;
     let f = QualForm {
         kind: "verifier_certificate".into(),
         ..QualForm::default()
     };
-    staff_view(&app, &ctx, f, Errors::none(lang))
+    let after = crate::web::Cursor::parse(q.cursor.as_deref()).map_err(page_err(lang))?;
+    staff_view(&app, &ctx, f, after, Errors::none(lang))
         .await
         .map_err(page_err(lang))
 }
@@ -1071,14 +1082,27 @@ pub async fn staff_submit(
     .await;
     match result {
         Ok(()) => Redirect::to("/staff").into_response(),
-        Err(e) => Errors::rerender(lang, e, |errors| staff_view(&app, &ctx, f, errors)).await,
+        Err(e) => Errors::rerender(lang, e, |errors| staff_view(&app, &ctx, f, None, errors)).await,
     }
 }
 
-async fn staff_view(app: &AppState, ctx: &Ctx, f: QualForm, errors: Errors) -> Result<StaffPage> {
+async fn staff_view(
+    app: &AppState,
+    ctx: &Ctx,
+    f: QualForm,
+    after: Option<crate::web::Cursor>,
+    errors: Errors,
+) -> Result<StaffPage> {
     let lang = ctx.lang;
     let mut tx = tenant_tx(&app.db, ctx).await?;
-    let staff = store::staff_list(&mut tx, ctx, None).await?;
+    // A station sees all its people (the form picks among them); others
+    // page through the stations they see.
+    let limit = if ctx.org_kind == OrgKind::Station {
+        10_000
+    } else {
+        crate::web::LIST_LIMIT_MAX
+    };
+    let (staff, next) = store::staff_list(&mut tx, ctx, None, after.as_ref(), limit).await?;
     tx.commit().await?;
     let expired = staff
         .iter()
@@ -1088,6 +1112,9 @@ async fn staff_view(app: &AppState, ctx: &Ctx, f: QualForm, errors: Errors) -> R
     Ok(StaffPage {
         layout: Layout::new(ctx, lang.pick("人员资质", "Staff qualifications"), "/staff"),
         staff,
+        next: next.map(|c| format!("/staff?cursor={}", c.encode())),
+        later: after.is_some(),
+        first: "/staff".into(),
         expired,
         is_station: ctx.org_kind == OrgKind::Station,
         kinds: QualificationKind::ALL

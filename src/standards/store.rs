@@ -109,7 +109,7 @@ pub struct StandardFilter {
 }
 
 fn push_visible(qb: &mut QueryBuilder<Postgres>, ctx: &Ctx) {
-    qb.push(" and exists (select 1 from station_access a where a.station_id = m.station_id and a.org_id = ")
+    qb.push(" and m.station_id in (select a.station_id from station_access a where a.org_id = ")
         .push_bind(ctx.org_id)
         .push(")");
 }
@@ -144,9 +144,28 @@ pub async fn standards_list(
     f: &StandardFilter,
     paging: Paging,
 ) -> Result<(Vec<Standard>, i64)> {
+    let today = today();
+    if !f.warnings_only {
+        // Issue 14: the page and the count in SQL; the sort is a top-N of
+        // the visible rows, not a sort of all of them.
+        let mut count = QueryBuilder::new("select count(*) from (");
+        count.push(STANDARD_SELECT).push(" where true");
+        push_filters(&mut count, ctx, f);
+        count.push(") n");
+        let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
+        let mut qb = standards_query(ctx, f);
+        qb.push(" limit ")
+            .push_bind(paging.per_page)
+            .push(" offset ")
+            .push_bind(paging.offset());
+        let rows: Vec<StandardRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
+        return Ok((
+            rows.into_iter().map(|r| r.into_model(today)).collect(),
+            total,
+        ));
+    }
     let mut qb = standards_query(ctx, f);
     let rows: Vec<StandardRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
-    let today = today();
     let all: Vec<Standard> = rows
         .into_iter()
         .map(|r| r.into_model(today))
@@ -164,7 +183,14 @@ pub async fn standards_list(
 /// The list query: visible standards matching `f`, in list order.
 pub(super) fn standards_query<'a>(ctx: &Ctx, f: &StandardFilter) -> QueryBuilder<'a, Postgres> {
     let mut qb = QueryBuilder::new(format!("{STANDARD_SELECT} where true"));
-    push_visible(&mut qb, ctx);
+    push_filters(&mut qb, ctx, f);
+    qb.push(" order by so.name collate zh_pinyin, m.name collate zh_pinyin, m.standard_id");
+    qb
+}
+
+/// The list's conditions: visible, then `f`'s filters.
+fn push_filters(qb: &mut QueryBuilder<'_, Postgres>, ctx: &Ctx, f: &StandardFilter) {
+    push_visible(qb, ctx);
     if let Some(s) = f.station_id {
         qb.push(" and m.station_id = ").push_bind(s);
     }
@@ -187,8 +213,6 @@ pub(super) fn standards_query<'a>(ctx: &Ctx, f: &StandardFilter) -> QueryBuilder
             .push_bind(like)
             .push(")");
     }
-    qb.push(" order by so.name collate zh_pinyin, m.name collate zh_pinyin, m.standard_id");
-    qb
 }
 
 /// One visible standard, or `NotFound`.
@@ -974,17 +998,26 @@ pub async fn staff_list(
     conn: &mut PgConnection,
     ctx: &Ctx,
     station: Option<Uuid>,
-) -> Result<Vec<StaffMember>> {
+    after: Option<&crate::web::Cursor>,
+    limit: i64,
+) -> Result<(Vec<StaffMember>, Option<crate::web::Cursor>)> {
+    // Issue 14: one keyset page in pinyin order of names (index
+    // staff_member_list_idx), qualifications in one query for the page.
     let rows: Vec<(Uuid, Uuid, String, String, bool, i32)> = sqlx::query_as(
         "select p.staff_member_id, p.station_id, p.name, p.title, p.active, p.version from staff_member p
-          where exists (select 1 from station_access a where a.station_id = p.station_id and a.org_id = $1)
+          where p.station_id in (select a.station_id from station_access a where a.org_id = $1)
             and ($2::uuid is null or p.station_id = $2)
-          order by p.name collate zh_pinyin",
+            and ($3::text is null or (p.name collate zh_pinyin, p.staff_member_id) > ($3 collate zh_pinyin, $4))
+          order by p.name collate zh_pinyin, p.staff_member_id limit $5",
     )
     .bind(ctx.org_id)
     .bind(station)
+    .bind(after.map(|c| c.key.clone()))
+    .bind(after.map(|c| c.id))
+    .bind(limit + 1)
     .fetch_all(&mut *conn)
     .await?;
+    let (rows, next) = crate::web::keyset_page(rows, limit, |r| crate::web::Cursor::new(&r.2, r.0));
     let ids: Vec<Uuid> = rows.iter().map(|r| r.0).collect();
     type QualRow = (
         Uuid,
@@ -1003,7 +1036,7 @@ pub async fn staff_list(
     .fetch_all(&mut *conn)
     .await?;
     let today = today();
-    Ok(rows
+    let list = rows
         .into_iter()
         .map(
             |(id, station_id, name, title, active, version)| StaffMember {
@@ -1029,7 +1062,8 @@ pub async fn staff_list(
                     .collect(),
             },
         )
-        .collect())
+        .collect();
+    Ok((list, next))
 }
 
 /// Adds a person to the caller's station, audited.

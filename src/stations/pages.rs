@@ -179,7 +179,9 @@ pub async fn home(State(app): State<AppState>, ctx: Ctx) -> Result<HomePage, Pag
                 }
             }
             let staff =
-                crate::standards::store::staff_list(&mut tx, &ctx, Some(ctx.org_id)).await?;
+                crate::standards::store::staff_list(&mut tx, &ctx, Some(ctx.org_id), None, 10_000)
+                    .await?
+                    .0;
             for p in staff {
                 for q in &p.qualifications {
                     if let Some(w) = &q.warning {

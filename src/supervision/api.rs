@@ -73,15 +73,28 @@ pub async fn inspection_plan(
     Ok((StatusCode::CREATED, AppJson(i)))
 }
 
-/// Stations the caller may inspect (R17.1), for the pickers.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct InspectableQuery {
+    /// Part of a station's name or code (typeahead).
+    pub q: Option<String>,
+    /// At most this many, 1 to 200 (default 20).
+    pub limit: Option<i64>,
+}
+
+/// Stations the caller may inspect (R17.1) whose name or code contains `q`:
+/// the pickers' typeahead (issue 14), at most `limit`.
 #[utoipa::path(get, path = "/api/v1/inspections/inspectable-stations", tag = "supervision",
-    responses((status = 200, body = [Object])))]
+    params(InspectableQuery),
+    responses((status = 200, body = [Object]), (status = 422, body = ErrorBody)))]
 pub async fn inspectable_stations(
     State(app): State<AppState>,
     ctx: Ctx,
+    AppQuery(q): AppQuery<InspectableQuery>,
 ) -> Result<AppJson<Vec<serde_json::Value>>> {
+    let limit = crate::web::list_limit(Some(q.limit.unwrap_or(20)))?;
     let mut tx = tenant_tx(&app.db, &ctx).await?;
-    let l = store::inspectable(&mut tx, &ctx).await?;
+    let (l, _) = store::inspectable(&mut tx, &ctx, q.q.as_deref(), &[], limit as usize).await?;
     tx.commit().await?;
     Ok(AppJson(
         l.into_iter()

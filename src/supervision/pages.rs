@@ -51,6 +51,9 @@ pub struct InspectionsPage {
     layout: Layout,
     rows: Vec<Inspection>,
     stations: Vec<(Uuid, String, String)>,
+    /// The picker's search (issue 14) and whether more stations matched.
+    station_q: String,
+    more_stations: bool,
     people: Vec<(Uuid, String)>,
     can_plan: bool,
     errors: Errors,
@@ -99,23 +102,33 @@ impl PlanForm {
     }
 }
 
+/// Stations a planning picker shows at once; a search finds the others.
+const PICKER_LIMIT: usize = 50;
+
 async fn inspections_page(
     app: &AppState,
     ctx: &Ctx,
     form: PlanForm,
+    station_q: String,
     errors: Errors,
 ) -> Result<InspectionsPage> {
     let mut tx = tenant_tx(&app.db, ctx).await?;
     let rows = store::inspections(&mut tx, ctx, None, None).await?;
     let can_plan = matches!(ctx.org_kind, OrgKind::Regulator | OrgKind::Department)
         && (ctx.has(Role::Inspector) || ctx.has(Role::Reviewer) || ctx.has(Role::Officer));
-    let (stations, people) = if can_plan {
+    let keep: Vec<Uuid> = form
+        .station_ids
+        .iter()
+        .chain(std::iter::once(&form.station_id))
+        .filter_map(|s| Uuid::parse_str(s.trim()).ok())
+        .collect();
+    let ((stations, more_stations), people) = if can_plan {
         (
-            store::inspectable(&mut tx, ctx).await?,
+            store::inspectable(&mut tx, ctx, Some(&station_q), &keep, PICKER_LIMIT).await?,
             store::inspectors(&mut tx, ctx).await?,
         )
     } else {
-        (Vec::new(), Vec::new())
+        ((Vec::new(), false), Vec::new())
     };
     tx.commit().await?;
     Ok(InspectionsPage {
@@ -126,6 +139,8 @@ async fn inspections_page(
         ),
         rows,
         stations,
+        station_q,
+        more_stations,
         people,
         can_plan,
         errors,
@@ -133,14 +148,27 @@ async fn inspections_page(
     })
 }
 
+#[derive(Debug, Default, Deserialize)]
+pub struct InspectionsQuery {
+    #[serde(default)]
+    pub station_q: String,
+}
+
 pub async fn inspections_list(
     State(app): State<AppState>,
     ctx: Ctx,
+    crate::web::AppQuery(q): crate::web::AppQuery<InspectionsQuery>,
 ) -> std::result::Result<InspectionsPage, PageError> {
     let lang = ctx.lang;
-    inspections_page(&app, &ctx, PlanForm::default(), Errors::none(lang))
-        .await
-        .map_err(|e| PageError::new(e, lang))
+    inspections_page(
+        &app,
+        &ctx,
+        PlanForm::default(),
+        q.station_q,
+        Errors::none(lang),
+    )
+    .await
+    .map_err(|e| PageError::new(e, lang))
 }
 
 pub async fn inspections_plan_submit(
@@ -186,13 +214,13 @@ pub async fn inspections_plan_submit(
             // A refused station (R17.1) is shown beside the form.
             let e = AppError::field("station_id", "not_inspectable", zh, en);
             Errors::rerender(lang, e, |errors| {
-                inspections_page(&app, &ctx, f.clone(), errors)
+                inspections_page(&app, &ctx, f.clone(), String::new(), errors)
             })
             .await
         }
         Err(e) => {
             Errors::rerender(lang, e, |errors| {
-                inspections_page(&app, &ctx, f.clone(), errors)
+                inspections_page(&app, &ctx, f.clone(), String::new(), errors)
             })
             .await
         }
@@ -940,6 +968,9 @@ pub struct CasesPage {
     layout: Layout,
     rows: Vec<Case>,
     stations: Vec<(Uuid, String, String)>,
+    /// The station picker's search (issue 14) and whether more matched.
+    station_q: String,
+    more_stations: bool,
     can_open: bool,
     is_approver: bool,
     referrals: Vec<Referral>,
@@ -994,6 +1025,7 @@ async fn cases_page(
     app: &AppState,
     ctx: &Ctx,
     form: CaseForm,
+    station_q: String,
     errors: Errors,
 ) -> Result<CasesPage> {
     let mut tx = tenant_tx(&app.db, ctx).await?;
@@ -1001,10 +1033,13 @@ async fn cases_page(
     let can_open =
         ctx.org_kind == OrgKind::Regulator && (ctx.has(Role::Reviewer) || ctx.has(Role::Inspector));
     let is_approver = ctx.org_kind == OrgKind::Regulator && ctx.has(Role::Approver);
-    let stations = if can_open || is_approver {
-        store::inspectable(&mut tx, ctx).await?
+    let keep: Vec<Uuid> = Uuid::parse_str(form.station_id.trim())
+        .into_iter()
+        .collect();
+    let (stations, more_stations) = if can_open || is_approver {
+        store::inspectable(&mut tx, ctx, Some(&station_q), &keep, PICKER_LIMIT).await?
     } else {
-        Vec::new()
+        (Vec::new(), false)
     };
     let referrals = if is_approver {
         store::referrals(&mut tx, ctx).await?
@@ -1021,6 +1056,8 @@ async fn cases_page(
         ),
         rows,
         stations,
+        station_q,
+        more_stations,
         can_open,
         is_approver,
         referrals,
@@ -1032,11 +1069,18 @@ async fn cases_page(
 pub async fn cases_list(
     State(app): State<AppState>,
     ctx: Ctx,
+    crate::web::AppQuery(q): crate::web::AppQuery<InspectionsQuery>,
 ) -> std::result::Result<CasesPage, PageError> {
     let lang = ctx.lang;
-    cases_page(&app, &ctx, CaseForm::default(), Errors::none(lang))
-        .await
-        .map_err(|e| PageError::new(e, lang))
+    cases_page(
+        &app,
+        &ctx,
+        CaseForm::default(),
+        q.station_q,
+        Errors::none(lang),
+    )
+    .await
+    .map_err(|e| PageError::new(e, lang))
 }
 
 pub async fn cases_submit(
@@ -1076,7 +1120,10 @@ pub async fn cases_submit(
     match result {
         Ok(t) => Redirect::to(&t).into_response(),
         Err(e) => {
-            Errors::rerender(lang, e, |errors| cases_page(&app, &ctx, f.clone(), errors)).await
+            Errors::rerender(lang, e, |errors| {
+                cases_page(&app, &ctx, f.clone(), String::new(), errors)
+            })
+            .await
         }
     }
 }

@@ -171,19 +171,42 @@ pub async fn may_inspect_station(
 
 /// Stations the caller may inspect (R17.1), for the planning pickers:
 /// (id, name, code). Two queries, whatever the number of stations.
+/// Stations the caller may inspect (R17.1) whose name or code contains
+/// `q`, at most `limit` of them, plus every one in `keep` (a form's
+/// choices survive a re-render); and whether more matched. A picker
+/// searches instead of listing a country's stations (issue 14).
 pub async fn inspectable(
     conn: &mut PgConnection,
     ctx: &Ctx,
-) -> Result<Vec<(Uuid, String, String)>> {
+    q: Option<&str>,
+    keep: &[Uuid],
+    limit: usize,
+) -> Result<(Vec<(Uuid, String, String)>, bool)> {
     let facts = inspect_facts(conn, None).await?;
     let reg = regulator_ref(conn, ctx).await?;
+    let q = q
+        .map(str::trim)
+        .filter(|q| !q.is_empty())
+        .map(str::to_lowercase);
     let mut out = Vec::new();
+    let mut more = false;
     for f in facts {
+        let kept = keep.contains(&f.station);
+        let hit = q
+            .as_deref()
+            .is_none_or(|q| f.name.to_lowercase().contains(q) || f.code.to_lowercase().contains(q));
+        if !(kept || hit) {
+            continue;
+        }
+        if !kept && out.len() >= limit {
+            more = true;
+            continue;
+        }
         if matches!(decide(ctx, reg.as_ref(), &f), Ok(Verdict::Allowed { .. })) {
             out.push((f.station, f.name, f.code));
         }
     }
-    Ok(out)
+    Ok((out, more))
 }
 
 /// Users of the caller's organization who may inspect: (id, name).
@@ -285,7 +308,7 @@ pub async fn inspections(
     Ok(sqlx::query_as(&format!(
         "{INSPECTION} where ($1::text is null or i.state = $1) and ($2::uuid is null or i.station_id = $2)
            and {}
-          order by i.planned_on desc, i.created_at desc limit 500",
+          order by i.planned_on desc, i.created_at desc limit 200",
         INSPECTION_VISIBLE.replace("$9", "$3")
     ))
     .bind(state)
@@ -891,7 +914,7 @@ pub async fn public_inspections(pool: &PgPool) -> Result<Vec<PublicInspection>> 
            join organization so on so.organization_id = i.station_id
            join organization og on og.organization_id = i.org_id
           where i.state = 'completed' and i.published and i.draw_id is not null
-          order by i.inspected_to desc nulls last limit 500",
+          order by i.inspected_to desc nulls last limit 200",
     )
     .fetch_all(pool)
     .await?)
@@ -945,7 +968,7 @@ pub async fn orders(
         "{ORDER} where ($1::text is null or o.state = $1) and ($2::uuid is null or o.station_id = $2)
            and (o.issuer_id = $3 or o.station_id = $3 or o.department_id = $3
            or exists (select 1 from station h where h.station_id = o.station_id and h.head_station_id = $3))
-          order by coalesce(o.extended_due_on, o.due_on), o.created_at limit 500"
+          order by coalesce(o.extended_due_on, o.due_on), o.created_at limit 200"
     ))
     .bind(state)
     .bind(station)
@@ -1390,7 +1413,7 @@ pub async fn case_get(conn: &mut PgConnection, ctx: &Ctx, id: Uuid) -> Result<Ca
 
 pub async fn cases(conn: &mut PgConnection, ctx: &Ctx) -> Result<Vec<Case>> {
     Ok(sqlx::query_as(&format!(
-        "{CASE} where {} order by c.created_at desc limit 500",
+        "{CASE} where {} order by c.created_at desc limit 200",
         CASE_VISIBLE.replace("$9", "$1")
     ))
     .bind(ctx.org_id)
@@ -1674,7 +1697,7 @@ pub async fn referrals(conn: &mut PgConnection, ctx: &Ctx) -> Result<Vec<Referra
         "select r.referral_id as id, r.station_id, so.name as station_name, r.case_id, r.recipient,
                 r.referred_on, r.reference, r.summary, r.created_at
            from referral r left join organization so on so.organization_id = r.station_id
-          order by r.referred_on desc, r.created_at desc limit 500",
+          order by r.referred_on desc, r.created_at desc limit 200",
     )
     .fetch_all(conn)
     .await?)

@@ -1011,9 +1011,177 @@ impl Paging {
     }
 }
 
+/// Rows on one page of a keyset list, unless `limit` asks otherwise.
+pub const LIST_LIMIT: i64 = 50;
+/// The largest `limit` a list accepts (architecture.md §9).
+pub const LIST_LIMIT_MAX: i64 = 200;
+
+/// `limit` of a keyset list: 1 to [`LIST_LIMIT_MAX`], [`LIST_LIMIT`] when
+/// absent; anything else is a field error, not a silent clamp.
+pub fn list_limit(limit: Option<i64>) -> crate::Result<i64> {
+    match limit {
+        None => Ok(LIST_LIMIT),
+        Some(n) if (1..=LIST_LIMIT_MAX).contains(&n) => Ok(n),
+        Some(_) => Err(AppError::field(
+            "limit",
+            "out_of_range",
+            format!("每页条数应在 1 到 {LIST_LIMIT_MAX} 之间"),
+            format!("limit must be between 1 and {LIST_LIMIT_MAX}"),
+        )),
+    }
+}
+
+/// Where a keyset list goes on: the sort key and id of the last row shown,
+/// opaque to clients (hex of `key|id`). The next page holds the rows after
+/// it in the list's order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cursor {
+    pub key: String,
+    pub id: uuid::Uuid,
+}
+
+impl Cursor {
+    pub fn new(key: impl ToString, id: uuid::Uuid) -> Cursor {
+        Cursor {
+            key: key.to_string(),
+            id,
+        }
+    }
+
+    pub fn encode(&self) -> String {
+        hex::encode(format!("{}|{}", self.key, self.id))
+    }
+
+    /// The `cursor` query parameter; an empty one is the first page.
+    pub fn parse(text: Option<&str>) -> crate::Result<Option<Cursor>> {
+        let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+            return Ok(None);
+        };
+        let bad = || {
+            AppError::field(
+                "cursor",
+                "invalid",
+                "翻页位置无效：请从列表第一页重新开始",
+                "Invalid cursor: start again from the list's first page",
+            )
+        };
+        let raw = hex::decode(text).map_err(|_| bad())?;
+        let raw = String::from_utf8(raw).map_err(|_| bad())?;
+        let (key, id) = raw.rsplit_once('|').ok_or_else(bad)?;
+        let id = uuid::Uuid::parse_str(id).map_err(|_| bad())?;
+        Ok(Some(Cursor::new(key, id)))
+    }
+
+    /// The key read as a timestamp (lists ordered by a time).
+    pub fn time(&self) -> crate::Result<chrono::DateTime<chrono::Utc>> {
+        chrono::DateTime::parse_from_rfc3339(&self.key)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .map_err(|_| {
+                AppError::field(
+                    "cursor",
+                    "invalid",
+                    "翻页位置无效：请从列表第一页重新开始",
+                    "Invalid cursor: start again from the list's first page",
+                )
+            })
+    }
+
+    /// The key read as a date (lists ordered by a day).
+    pub fn date(&self) -> crate::Result<chrono::NaiveDate> {
+        chrono::NaiveDate::parse_from_str(&self.key, "%Y-%m-%d").map_err(|_| {
+            AppError::field(
+                "cursor",
+                "invalid",
+                "翻页位置无效：请从列表第一页重新开始",
+                "Invalid cursor: start again from the list's first page",
+            )
+        })
+    }
+}
+
+/// A timestamp as a cursor key, to the microsecond (PostgreSQL's precision).
+pub fn time_key(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// Keeps the first `limit` of `rows` (fetched with `limit + 1`) and says
+/// where the next page starts, if there is one.
+pub fn keyset_page<T>(
+    mut rows: Vec<T>,
+    limit: i64,
+    cursor_of: impl Fn(&T) -> Cursor,
+) -> (Vec<T>, Option<Cursor>) {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit.max(0) as usize);
+    let next = if more {
+        rows.last().map(cursor_of)
+    } else {
+        None
+    };
+    (rows, next)
+}
+
+/// The JSON list's answer with RFC 8288 `Link: <…>; rel="next"` and
+/// `X-Next-Cursor` when there is a next page; the body stays the array.
+pub fn with_next<T: serde::Serialize>(
+    body: Vec<T>,
+    next: Option<Cursor>,
+    path: &str,
+    query: &[(&str, Option<String>)],
+) -> Response {
+    let mut res = AppJson(body).into_response();
+    if let Some(c) = next {
+        let token = c.encode();
+        let mut pairs = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in query {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                pairs.append_pair(k, v);
+            }
+        }
+        pairs.append_pair("cursor", &token);
+        let link = format!("<{path}?{}>; rel=\"next\"", pairs.finish());
+        if let Ok(v) = HeaderValue::from_str(&link) {
+            res.headers_mut().insert(header::LINK, v);
+        }
+        if let Ok(v) = HeaderValue::from_str(&token) {
+            res.headers_mut().insert("x-next-cursor", v);
+        }
+    }
+    res
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cursor_round_trips_and_garbage_is_a_field_error() {
+        let c = Cursor::new("2026-12-02T10:00:00.123456Z", uuid::Uuid::nil());
+        let back = Cursor::parse(Some(&c.encode())).unwrap().unwrap();
+        assert_eq!(back, c);
+        assert!(back.time().is_ok());
+        assert!(back.date().is_err());
+        assert_eq!(Cursor::parse(Some("")).unwrap(), None);
+        for bad in [
+            "zz",
+            "00",
+            &hex::encode("no-separator"),
+            &hex::encode("k|not-a-uuid"),
+        ] {
+            match Cursor::parse(Some(bad)) {
+                Err(AppError::Validation(e)) => assert_eq!(e[0].field, "cursor"),
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+        assert_eq!(list_limit(None).unwrap(), LIST_LIMIT);
+        assert!(list_limit(Some(0)).is_err());
+        assert!(list_limit(Some(LIST_LIMIT_MAX + 1)).is_err());
+        let (rows, next) = keyset_page(vec![1, 2, 3], 2, |n| Cursor::new(n, uuid::Uuid::nil()));
+        assert_eq!(rows, vec![1, 2]);
+        assert_eq!(next.unwrap().key, "2");
+        let (_, next) = keyset_page(vec![1, 2], 2, |n| Cursor::new(n, uuid::Uuid::nil()));
+        assert!(next.is_none());
+    }
 
     #[test]
     fn next_targets_outside_the_site_fall_back_to_home() {

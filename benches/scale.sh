@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# National-scale benchmark (issue 14): the release server on `jiliang
+# seed-scale` data, every signed-in list and home page for SAMR, a
+# province's reviewer and a station, plus the public pages, at 64
+# connections; then the statements each page load runs, counted from the
+# server's own query log, on a small and on the national data side by
+# side: a page whose count grows with the data fails the run.
+#
+#   benches/scale.sh                  # 3,000 stations, wrk closed loop
+#   STATIONS=300 DURATION=5s benches/scale.sh
+#   RATE=200 benches/scale.sh         # with oha installed: fixed rate (oha -q)
+#
+# Needs wrk (Debian package `wrk`) or oha. Loopback only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+STATIONS=${STATIONS:-3000}
+SMALL=${SMALL:-30}
+DURATION=${DURATION:-10s}
+CONNS=${CONNS:-64}
+PORT=${PORT:-18251}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/jiliang-target}
+if command -v oha >/dev/null && [ -n "${RATE:-}" ]; then LOAD=oha
+elif command -v wrk >/dev/null; then LOAD=wrk
+else echo "install wrk (apt-get install wrk) or oha"; exit 1; fi
+cargo build --release --quiet
+BIN=$CARGO_TARGET_DIR/release/jiliang
+WORK=$(mktemp -d /var/tmp/jiliang-scale.XXXXXX)
+chmod 711 "$WORK"
+PID=
+stop() { [ -n "$PID" ] && { kill -TERM "$PID" 2>/dev/null; wait "$PID" 2>/dev/null || true; }; PID=; }
+trap 'stop; rm -rf "$WORK"' EXIT
+
+# serve DIR: the release server on the embedded cluster in DIR, every
+# statement logged (sqlx::query at debug) for the counts.
+serve() {
+  env -u DATABASE_URL JILIANG_DATA_DIR="$1" JILIANG_ADDR=127.0.0.1:$PORT JILIANG_SECURE_COOKIES=false \
+    RUST_LOG=warn,sqlx::query=debug "$BIN" serve >"$1.log" 2>&1 &
+  PID=$!
+  for _ in $(seq 1 120); do curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && return 0; sleep 0.5; done
+  echo "no /healthz"; tail -5 "$1.log"; exit 1
+}
+cookie() {  # cookie USER: a signed-in session cookie
+  local jar; jar=$(mktemp -p "$WORK")
+  curl -fsS -c "$jar" -H 'Content-Type: application/json' -H "Origin: http://127.0.0.1:$PORT" \
+    -d "{\"username\":\"$1\",\"password\":\"demo-pass-2025\"}" "http://127.0.0.1:$PORT/api/v1/session" >/dev/null
+  awk '$6 ~ /session/ {print $6"="$7}' "$jar"
+}
+ACCOUNTS="samr.reviewer gd.reviewer station.staff"
+PAGES="/ /stations /applications /requests /inspections /rectification-orders /cases /standards /staff
+/change-requests /api/v1/stations /api/v1/standards /api/v1/staff /api/v1/inspections
+/api/v1/lifecycle-requests /api/v1/rectification-orders /api/v1/applications /api/v1/notifications"
+
+# counts DIR OUT: statements per page load, per account
+counts() {
+  for who in $ACCOUNTS; do
+    local c; c=$(cookie "$who")
+    for p in $PAGES; do
+      curl -fsS -o /dev/null -H "Cookie: $c" "http://127.0.0.1:$PORT$p" || true   # warm (calendar, sessions)
+      sleep 0.3; local before; before=$(grep -c 'sqlx::query' "$1.log" || true)
+      curl -fsS -o /dev/null -H "Cookie: $c" "http://127.0.0.1:$PORT$p" || true
+      sleep 0.3; local after; after=$(grep -c 'sqlx::query' "$1.log" || true)
+      echo "$who $p $((after - before))"
+    done
+  done >"$2"
+}
+
+echo "== seed-scale --stations $SMALL (for the query counts)"
+env -u DATABASE_URL JILIANG_DATA_DIR="$WORK/small" "$BIN" seed-scale --stations "$SMALL" | tail -1
+serve "$WORK/small"; counts "$WORK/small" "$WORK/small.counts"; stop
+
+echo "== seed-scale --stations $STATIONS"
+env -u DATABASE_URL JILIANG_DATA_DIR="$WORK/big" "$BIN" seed-scale --stations "$STATIONS" | tail -1
+serve "$WORK/big"; counts "$WORK/big" "$WORK/big.counts"
+
+echo
+echo "| account | page | p50 ms | p99 ms | req/s | errors | statements ($SMALL → $STATIONS stations) |"
+echo "|---|---|---|---|---|---|---|"
+grow=0
+for who in $ACCOUNTS; do
+  c=$(cookie "$who")
+  for p in $PAGES; do
+    if [ "$LOAD" = oha ]; then
+      out=$(oha --no-tui -z "$DURATION" -c "$CONNS" -q "$RATE" -H "Cookie: $c" --output-format json "http://127.0.0.1:$PORT$p")
+      row=$(echo "$out" | python3 -c 'import json,sys;d=json.load(sys.stdin);l=d["latencyPercentiles"];s=d["statusCodeDistribution"];e=sum(v for k,v in s.items() if not k.startswith("2"))+sum(d.get("errorDistribution",{}).values());print(f"{l[\"p50\"]*1000:.1f} | {l[\"p99\"]*1000:.1f} | {d[\"summary\"][\"requestsPerSec\"]:.0f} | {e}")')
+    else
+      out=$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency -H "Cookie: $c" "http://127.0.0.1:$PORT$p")
+      row=$(echo "$out" | python3 -c '
+import re,sys
+t=sys.stdin.read()
+def ms(k):
+    m=re.search(r"\s"+k+r"%\s+([\d.]+)(us|ms|s)\b",t)
+    if not m: return "?"
+    v=float(m.group(1)); return f"{v/1000 if m.group(2)==\"us\" else v*1000 if m.group(2)==\"s\" else v:.1f}"
+rps=re.search(r"Requests/sec:\s+([\d.]+)",t)
+non=re.search(r"Non-2xx or 3xx responses: (\d+)",t)
+sock=re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",t)
+err=(int(non.group(1)) if non else 0)+(sum(map(int,sock.groups())) if sock else 0)
+print(f"{ms(\"50\")} | {ms(\"99\")} | {float(rps.group(1)) if rps else 0:.0f} | {err}")')
+    fi
+    s=$(awk -v w="$who" -v p="$p" '$1==w && $2==p {print $3}' "$WORK/small.counts")
+    b=$(awk -v w="$who" -v p="$p" '$1==w && $2==p {print $3}' "$WORK/big.counts")
+    mark=""; if [ "${b:-0}" -gt "${s:-0}" ]; then mark=" GROWS"; grow=1; fi
+    echo "| $who | \`$p\` | $row | $s → $b$mark |"
+  done
+done
+echo
+echo "resident memory of the server after the run: $(awk '/VmRSS/{print $2/1024 " MB"}' /proc/$PID/status)"
+if [ $grow = 1 ]; then echo "FAIL: a page's statements grow with the data (marked GROWS)"; exit 1; fi
