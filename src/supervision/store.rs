@@ -195,16 +195,15 @@ pub async fn inspectable(
         let hit = q
             .as_deref()
             .is_none_or(|q| f.name.to_lowercase().contains(q) || f.code.to_lowercase().contains(q));
-        if !(kept || hit) {
+        if !(kept || hit) || !matches!(decide(ctx, reg.as_ref(), &f), Ok(Verdict::Allowed { .. })) {
             continue;
         }
+        // "More" means more stations the caller may inspect, not more rows.
         if !kept && out.len() >= limit {
             more = true;
             continue;
         }
-        if matches!(decide(ctx, reg.as_ref(), &f), Ok(Verdict::Allowed { .. })) {
-            out.push((f.station, f.name, f.code));
-        }
+        out.push((f.station, f.name, f.code));
     }
     Ok((out, more))
 }
