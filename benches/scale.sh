@@ -9,6 +9,13 @@
 #   benches/scale.sh                  # 3,000 stations, wrk closed loop
 #   STATIONS=300 DURATION=5s benches/scale.sh
 #   RATE=200 benches/scale.sh         # with oha installed: fixed rate (oha -q)
+#   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432 benches/scale.sh
+#
+# With BENCH_DATABASE_URL the data goes to databases jiliang_scale_small and
+# jiliang_scale_big on that server (dropped and re-created), and the run
+# also measures the public verification page against a minimal axum + sqlx
+# lookup of the same token (examples/bare_lookup.rs): the ratio of their
+# rates. Without it, the embedded cluster is used and the ratio is skipped.
 #
 # Needs wrk (Debian package `wrk`) or oha. Loopback only.
 set -euo pipefail
@@ -22,8 +29,10 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/jiliang-target}
 if command -v oha >/dev/null && [ -n "${RATE:-}" ]; then LOAD=oha
 elif command -v wrk >/dev/null; then LOAD=wrk
 else echo "install wrk (apt-get install wrk) or oha"; exit 1; fi
-cargo build --release --quiet
+cargo build --release --quiet --bin jiliang --example bare_lookup
 BIN=$CARGO_TARGET_DIR/release/jiliang
+BARE=$CARGO_TARGET_DIR/release/examples/bare_lookup
+BASE_URL=${BENCH_DATABASE_URL:-}
 WORK=$(mktemp -d /var/tmp/jiliang-scale.XXXXXX)
 chmod 711 "$WORK"
 PID=
@@ -32,9 +41,21 @@ trap 'stop; rm -rf "$WORK"' EXIT
 
 # serve DIR: the release server on the embedded cluster in DIR, every
 # statement logged (sqlx::query at debug) for the counts.
+# In DATABASE mode DIR's base name is the database's.
+dbenv() {
+  if [ -n "$BASE_URL" ]; then echo "DATABASE_URL=$BASE_URL/jiliang_scale_$(basename "$1") JILIANG_DEMO=true"
+  else echo "JILIANG_DATA_DIR=$1"; fi
+}
+seed() {  # seed DIR N
+  if [ -n "$BASE_URL" ]; then
+    local db=jiliang_scale_$(basename "$1")
+    psql "$BASE_URL/postgres" -qc "drop database if exists $db with (force)" -c "create database $db"
+  fi
+  env -u DATABASE_URL $(dbenv "$1") "$BIN" seed-scale --stations "$2" | tail -1
+}
 serve() {
-  env -u DATABASE_URL JILIANG_DATA_DIR="$1" JILIANG_ADDR=127.0.0.1:$PORT JILIANG_SECURE_COOKIES=false \
-    RUST_LOG=warn,sqlx::query=debug "$BIN" serve >"$1.log" 2>&1 &
+  env -u DATABASE_URL $(dbenv "$1") JILIANG_ADDR=127.0.0.1:$PORT JILIANG_SECURE_COOKIES=false \
+    JILIANG_LOOKUPS_PER_MINUTE=100000000 RUST_LOG=warn,sqlx::query=debug "$BIN" serve >"$1.log" 2>&1 &
   PID=$!
   for _ in $(seq 1 120); do curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && return 0; sleep 0.5; done
   echo "no /healthz"; tail -5 "$1.log"; exit 1
@@ -65,44 +86,66 @@ counts() {
 }
 
 echo "== seed-scale --stations $SMALL (for the query counts)"
-env -u DATABASE_URL JILIANG_DATA_DIR="$WORK/small" "$BIN" seed-scale --stations "$SMALL" | tail -1
+seed "$WORK/small" "$SMALL"
 serve "$WORK/small"; counts "$WORK/small" "$WORK/small.counts"; stop
 
 echo "== seed-scale --stations $STATIONS"
-env -u DATABASE_URL JILIANG_DATA_DIR="$WORK/big" "$BIN" seed-scale --stations "$STATIONS" | tail -1
+seed "$WORK/big" "$STATIONS"
 serve "$WORK/big"; counts "$WORK/big" "$WORK/big.counts"
 
 echo
 echo "| account | page | p50 ms | p99 ms | req/s | errors | statements ($SMALL → $STATIONS stations) |"
 echo "|---|---|---|---|---|---|---|"
-grow=0
-for who in $ACCOUNTS; do
-  c=$(cookie "$who")
-  for p in $PAGES; do
+# measure URL [COOKIE]: "p50 | p99 | req/s | errors" of URL under load
+measure() {
+  local url=$1 hdr=() out row
+  [ -n "${2:-}" ] && hdr=(-H "Cookie: $2")
     if [ "$LOAD" = oha ]; then
-      out=$(oha --no-tui -z "$DURATION" -c "$CONNS" -q "$RATE" -H "Cookie: $c" --output-format json "http://127.0.0.1:$PORT$p")
-      row=$(echo "$out" | python3 -c 'import json,sys;d=json.load(sys.stdin);l=d["latencyPercentiles"];s=d["statusCodeDistribution"];e=sum(v for k,v in s.items() if not k.startswith("2"))+sum(d.get("errorDistribution",{}).values());print(f"{l[\"p50\"]*1000:.1f} | {l[\"p99\"]*1000:.1f} | {d[\"summary\"][\"requestsPerSec\"]:.0f} | {e}")')
-    else
-      out=$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency -H "Cookie: $c" "http://127.0.0.1:$PORT$p")
-      row=$(echo "$out" | python3 -c '
+    out=$(oha --no-tui -z "$DURATION" -c "$CONNS" -q "$RATE" "${hdr[@]}" --output-format json "$url")
+    row=$(echo "$out" | python3 -c 'import json,sys;d=json.load(sys.stdin);l=d["latencyPercentiles"];s=d["statusCodeDistribution"];e=sum(v for k,v in s.items() if not k.startswith("2"))+sum(d.get("errorDistribution",{}).values());print(f"{l[\"p50\"]*1000:.1f} | {l[\"p99\"]*1000:.1f} | {d[\"summary\"][\"requestsPerSec\"]:.0f} | {e}")')
+  else
+    out=$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency "${hdr[@]}" "$url")
+    row=$(echo "$out" | python3 -c '
 import re,sys
 t=sys.stdin.read()
 def ms(k):
-    m=re.search(r"\s"+k+r"%\s+([\d.]+)(us|ms|s)\b",t)
-    if not m: return "?"
-    v=float(m.group(1)); return f"{v/1000 if m.group(2)==\"us\" else v*1000 if m.group(2)==\"s\" else v:.1f}"
+  m=re.search(r"\s"+k+r"%\s+([\d.]+)(us|ms|s)\b",t)
+  if not m: return "?"
+  v=float(m.group(1)); return f"{v/1000 if m.group(2)==\"us\" else v*1000 if m.group(2)==\"s\" else v:.1f}"
 rps=re.search(r"Requests/sec:\s+([\d.]+)",t)
 non=re.search(r"Non-2xx or 3xx responses: (\d+)",t)
 sock=re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",t)
 err=(int(non.group(1)) if non else 0)+(sum(map(int,sock.groups())) if sock else 0)
 print(f"{ms(\"50\")} | {ms(\"99\")} | {float(rps.group(1)) if rps else 0:.0f} | {err}")')
-    fi
+  fi
+  echo "$row"
+}
+
+grow=0
+for who in $ACCOUNTS; do
+  c=$(cookie "$who")
+  for p in $PAGES; do
+    row=$(measure "http://127.0.0.1:$PORT$p" "$c")
     s=$(awk -v w="$who" -v p="$p" '$1==w && $2==p {print $3}' "$WORK/small.counts")
     b=$(awk -v w="$who" -v p="$p" '$1==w && $2==p {print $3}' "$WORK/big.counts")
     mark=""; if [ "${b:-0}" -gt "${s:-0}" ]; then mark=" GROWS"; grow=1; fi
     echo "| $who | \`$p\` | $row | $s → $b$mark |"
   done
 done
+if [ -n "$BASE_URL" ]; then
+  token=$(psql -At "$BASE_URL/jiliang_scale_big" -c "select verify_token from station_authorization where status = 'active' limit 1")
+  echo "| public | \`/directory\` | $(measure "http://127.0.0.1:$PORT/directory") | |"
+  app=$(measure "http://127.0.0.1:$PORT/verify/$token")
+  echo "| public | \`/verify/{token}\` | $app | |"
+  DATABASE_URL=$BASE_URL/jiliang_scale_big BARE_ADDR=127.0.0.1:$((PORT + 1)) "$BARE" &
+  BPID=$!
+  sleep 1
+  bare=$(measure "http://127.0.0.1:$((PORT + 1))/verify/$token")
+  kill "$BPID"; wait "$BPID" 2>/dev/null || true
+  echo "| bare axum + sqlx | \`/verify/{token}\` | $bare | |"
+  echo
+  echo "public verification ÷ bare lookup (req/s): $(echo "$app|$bare" | awk -F'|' '{printf "%.2f", $3 / $7}')"
+fi
 echo
 echo "resident memory of the server after the run: $(awk '/VmRSS/{print $2/1024 " MB"}' /proc/$PID/status)"
 if [ $grow = 1 ]; then echo "FAIL: a page's statements grow with the data (marked GROWS)"; exit 1; fi

@@ -52,6 +52,11 @@ pub struct Config {
     #[arg(long, env = "JILIANG_LOGIN_LOCK_MINUTES", default_value_t = 15)]
     pub login_lock_minutes: i64,
 
+    /// Public verification lookups per client address and minute (R8.5,
+    /// requirements.md §4); benchmarks raise it to measure the page.
+    #[arg(long, env = "JILIANG_LOOKUPS_PER_MINUTE", default_value_t = 60)]
+    pub lookups_per_minute: u32,
+
     /// Largest accepted request body (bytes) outside upload routes.
     #[arg(long, env = "JILIANG_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
     pub max_body_bytes: usize,
@@ -108,6 +113,7 @@ impl Config {
             login_max_failures_account: 5,
             login_max_failures_address: 20,
             login_lock_minutes: 15,
+            lookups_per_minute: 60,
             max_body_bytes: 256 * 1024,
             max_upload_bytes: 10 * 1024 * 1024,
             public_url: None,

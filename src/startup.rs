@@ -99,6 +99,10 @@ impl Application {
             }
         });
         let state = AppState {
+            lookups: crate::authorizations::lookups::LookupLog::start(
+                pool.clone(),
+                config.lookups_per_minute,
+            ),
             db: pool,
             config: std::sync::Arc::new(config),
         };
@@ -146,6 +150,7 @@ impl Application {
         .await
         .context("serving HTTP")?;
         session_cleanup.abort();
+        state.lookups.flush().await;
         state.db.close().await;
         if let Some(pg) = embedded.as_mut() {
             pg.stop();

@@ -37,6 +37,8 @@ async fn the_verification_page_shows_the_certificate_without_sign_in() {
         .get(&format!("/verify/{}", "0".repeat(40)))
         .await;
     assert_eq!(res.status(), 404);
+    // Logged in batches off the request path (issue 14): wait for the writer.
+    app.state.lookups.flush().await;
     let logged: i64 = sqlx::query_scalar("select count(*) from verification_lookup")
         .fetch_one(&app.pool)
         .await

@@ -50,14 +50,11 @@ pub async fn applications_list(
     }
     .await;
     let (apps, next) = r.map_err(|e| PageError::new(e, lang))?;
-    let next = next.map(|c| {
-        let mut q2 = form_urlencoded::Serializer::new(String::new());
-        if let Some(s) = q.state.as_deref().filter(|s| !s.is_empty()) {
-            q2.append_pair("state", s);
-        }
-        q2.append_pair("cursor", &c.encode());
-        format!("/applications?{}", q2.finish())
-    });
+    let (next, first) = crate::web::page_links(
+        "/applications",
+        &[("state", q.state.clone())],
+        next.as_ref(),
+    );
     Ok(ListPage {
         layout: Layout::new(
             &ctx,
@@ -68,10 +65,7 @@ pub async fn applications_list(
         is_dept: ctx.org_kind == OrgKind::Department,
         next,
         later: q.cursor.as_deref().is_some_and(|c| !c.is_empty()),
-        first: match q.state.as_deref().filter(|s| !s.is_empty()) {
-            Some(s) => format!("/applications?state={}", crate::web::url_encode(s)),
-            None => "/applications".into(),
-        },
+        first,
     })
 }
 

@@ -321,7 +321,7 @@ impl Art7Data {
         let quals = sqlx::query_as(
             "select p.station_id, p.staff_member_id, p.name, q.items, q.issued_on, q.expires_on
                from staff_member p join qualification q using (staff_member_id)
-              where p.station_id = any($1) and p.active",
+              where p.station_id = any($1) and q.station_id = any($1) and p.active",
         )
         .bind(stations)
         .fetch_all(&mut *conn)

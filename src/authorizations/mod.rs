@@ -3,6 +3,7 @@
 //! code and the directory of authorized stations (R8.5, requirements.md §4).
 //! The application workflow that issues them (Art 6–8) is still to come.
 
+pub mod lookups;
 pub mod public;
 pub mod store;
 

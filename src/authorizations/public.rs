@@ -25,8 +25,7 @@ use crate::rules::Message;
 use crate::state::AppState;
 use crate::web::{today, url_encode, AppJson, AppQuery, Layout, PageError, Paging};
 
-/// Lookups per client address and minute before the page refuses.
-pub const LOOKUPS_PER_MINUTE: i64 = 60;
+pub use super::lookups::LOOKUPS_PER_MINUTE;
 
 fn no_store(mut res: Response) -> Response {
     res.headers_mut()
@@ -36,7 +35,8 @@ fn no_store(mut res: Response) -> Response {
 
 /// Logs the lookup and enforces the rate limit; returns the authorization.
 async fn lookup(app: &AppState, token: &str, addr: &str) -> Result<Option<Authorization>> {
-    if store::recent_lookups(&app.db, addr).await? >= LOOKUPS_PER_MINUTE {
+    // Counted in memory and logged in batches: no write on this path.
+    if !app.lookups.has_room() || !app.lookups.allow(addr) {
         return Err(AppError::bad_request(
             "rate_limited",
             "查询过于频繁，请一分钟后再试",
@@ -51,7 +51,7 @@ async fn lookup(app: &AppState, token: &str, addr: &str) -> Result<Option<Author
     } else {
         None
     };
-    store::log_lookup(&app.db, token, found.is_some(), addr).await?;
+    app.lookups.record(token, found.is_some(), addr);
     Ok(found)
 }
 

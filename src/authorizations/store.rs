@@ -230,29 +230,6 @@ pub async fn by_token(pool: &PgPool, token: &str) -> Result<Option<Authorization
     Ok(complete(&mut conn, rows, crate::web::today()).await?.pop())
 }
 
-/// Logs a public lookup (a token prefix only, never the whole token).
-pub async fn log_lookup(pool: &PgPool, token: &str, found: bool, addr: &str) -> Result<()> {
-    sqlx::query(
-        "insert into verification_lookup (token_prefix, found, client_addr) values ($1, $2, $3)",
-    )
-    .bind(token.chars().take(6).collect::<String>())
-    .bind(found)
-    .bind(addr)
-    .execute(pool)
-    .await?;
-    Ok(())
-}
-
-/// Lookups from `addr` in the last minute (for rate limiting).
-pub async fn recent_lookups(pool: &PgPool, addr: &str) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "select count(*) from verification_lookup where client_addr = $1 and looked_at > now() - interval '1 minute'",
-    )
-    .bind(addr)
-    .fetch_one(pool)
-    .await?)
-}
-
 /// One row of the public directory.
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
 pub struct DirectoryRow {
@@ -272,14 +249,10 @@ pub async fn directory(
     q: Option<&str>,
     paging: Paging,
 ) -> Result<(Vec<DirectoryRow>, i64)> {
-    let like = q.map(str::trim).filter(|q| !q.is_empty()).map(|q| {
-        format!(
-            "%{}%",
-            q.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        )
-    });
+    let like = q
+        .map(str::trim)
+        .filter(|q| !q.is_empty())
+        .map(crate::web::like_pattern);
     let filter = "from station_authorization a
         join station s on s.station_id = a.station_id
         join organization so on so.organization_id = a.station_id

@@ -22,10 +22,14 @@ pub type Tx = Transaction<'static, Postgres>;
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
     let options: PgConnectOptions = url.parse().context("DATABASE_URL is not a valid URL")?;
     // Backstop for a transaction a client left open (issue 14): the server
-    // ends a session idle inside a transaction after a minute.
-    let options = options
-        .application_name("jiliang")
-        .options([("idle_in_transaction_session_timeout", "60s")]);
+    // ends a session idle inside a transaction after a minute. JIT is off:
+    // at national size the planner's costs pass `jit_above_cost` on list
+    // queries that run in a few ms, and compiling them took 50 ms more
+    // (docs/scale.md).
+    let options = options.application_name("jiliang").options([
+        ("idle_in_transaction_session_timeout", "60s"),
+        ("jit", "off"),
+    ]);
     PgPoolOptions::new()
         .max_connections(max_connections)
         // A connection comes back to the pool still inside a transaction

@@ -29,6 +29,27 @@ pub struct RequestQuery {
     pub mine: Option<bool>,
     /// `true`: only overdue requests.
     pub overdue: Option<bool>,
+    /// Where the page starts: `X-Next-Cursor` (or the `Link: rel="next"`
+    /// target) of the previous page; absent for the first page.
+    pub cursor: Option<String>,
+    /// Rows per page, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+}
+
+impl RequestQuery {
+    /// The filters a next page keeps.
+    pub fn kept(&self) -> Vec<(&'static str, Option<String>)> {
+        vec![
+            ("kind", self.kind.clone()),
+            ("state", self.state.clone()),
+            ("station_id", self.station_id.clone()),
+            ("mine", self.mine.filter(|m| *m).map(|_| "true".into())),
+            (
+                "overdue",
+                self.overdue.filter(|o| *o).map(|_| "true".into()),
+            ),
+        ]
+    }
 }
 
 impl RequestQuery {
@@ -63,20 +84,34 @@ impl RequestQuery {
 }
 
 /// The caller's lifecycle requests (its station's, its department's, or
-/// those filed with it as authorizing regulator), newest first, with due
-/// dates and overdue flags.
+/// those filed with it as authorizing regulator), most recently changed
+/// first, with due dates and overdue flags, one keyset page at a time: a
+/// next page is announced by `Link: <…>; rel="next"` and `X-Next-Cursor`.
+/// Each item's `problems` is empty here; GET the request for them.
 #[utoipa::path(get, path = "/api/v1/lifecycle-requests", tag = "lifecycle", params(RequestQuery),
-    responses((status = 200, body = [Request]), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = [Request],
+        headers(("Link" = String, description = "The next page, RFC 8288 rel=\"next\""),
+                ("X-Next-Cursor" = String, description = "The cursor of the next page"))),
+        (status = 422, body = ErrorBody)))]
 pub async fn requests_list(
     AxState(app): AxState<AppState>,
     ctx: Ctx,
     AppQuery(q): AppQuery<RequestQuery>,
-) -> Result<AppJson<Vec<Request>>> {
+) -> Result<axum::response::Response> {
     let f = q.filter()?;
+    let limit = crate::web::list_limit(q.limit)?;
+    let after = crate::web::Cursor::parse(q.cursor.as_deref())?;
     let mut tx = tenant_tx(&app.db, &ctx).await?;
-    let list = store::list(&mut tx, &ctx, &f).await?;
+    let (list, next) = store::list(&mut tx, &ctx, &f, after.as_ref(), limit).await?;
     tx.commit().await?;
-    Ok(AppJson(list))
+    let mut kept = q.kept();
+    kept.push(("limit", q.limit.map(|l| l.to_string())));
+    Ok(crate::web::with_next(
+        list,
+        next,
+        "/api/v1/lifecycle-requests",
+        &kept,
+    ))
 }
 
 /// Queue counts per kind: open, waiting for the caller, overdue.

@@ -54,6 +54,9 @@ pub struct ListPage {
     can_draft: bool,
     is_dept: bool,
     is_reviewer: bool,
+    next: Option<String>,
+    later: bool,
+    first: String,
 }
 
 impl ListPage {
@@ -92,15 +95,18 @@ pub async fn requests_list(
     let lang = ctx.lang;
     let r = async {
         let f = q.filter()?;
+        let limit = crate::web::list_limit(q.limit)?;
+        let after = crate::web::Cursor::parse(q.cursor.as_deref())?;
         let mut tx = tenant_tx(&app.db, &ctx).await?;
-        let requests = store::list(&mut tx, &ctx, &f).await?;
+        let requests = store::list(&mut tx, &ctx, &f, after.as_ref(), limit).await?;
         let counts = store::queue_counts(&mut tx, &ctx).await?;
         let due = store::due_reexaminations(&mut tx, &ctx).await?;
         tx.commit().await?;
         Ok::<_, AppError>((requests, counts, due, f))
     }
     .await;
-    let (requests, counts, due, f) = r.map_err(|e| PageError::new(e, lang))?;
+    let ((requests, next), counts, due, f) = r.map_err(|e| PageError::new(e, lang))?;
+    let (next, first) = crate::web::page_links("/requests", &q.kept(), next.as_ref());
     Ok(ListPage {
         layout: Layout::new(
             &ctx,
@@ -117,6 +123,9 @@ pub async fn requests_list(
         can_draft: matches!(ctx.org_kind, OrgKind::Department | OrgKind::Station),
         is_dept: ctx.org_kind == OrgKind::Department,
         is_reviewer: ctx.org_kind == OrgKind::Regulator && ctx.has(Role::Reviewer),
+        next,
+        later: q.cursor.as_deref().is_some_and(|c| !c.is_empty()),
+        first,
     })
 }
 

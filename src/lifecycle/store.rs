@@ -59,6 +59,7 @@ struct Row {
     new_revision: Option<i32>,
     version: i32,
     created_at: chrono::DateTime<chrono::Utc>,
+    updated_at: chrono::DateTime<chrono::Utc>,
     legal_person: bool,
     credit_code: Option<String>,
     parent_entity_credit_code: Option<String>,
@@ -186,19 +187,29 @@ pub async fn recompute_provisional(
 /// A request as shown; `cal` is the current calendar, loaded once by the
 /// caller (a list shows many requests with one calendar).
 async fn view(conn: &mut PgConnection, cal: &Calendar, row: Row) -> Result<Request> {
+    let problems = if kind_of(&row) == Kind::Adjustment && state_of(&row).is_open() {
+        adjustment_problems(conn, &row).await?
+    } else {
+        Vec::new()
+    };
+    Ok(view_of(cal, row, problems))
+}
+
+/// A request as shown, with the Art 7 problems its caller found (none in
+/// a list).
+fn view_of(
+    cal: &Calendar,
+    row: Row,
+    problems: Vec<crate::applications::model::Problem>,
+) -> Request {
     let kind = kind_of(&row);
     let state = state_of(&row);
     let due_at = due_of(cal, &row);
     let due = due_at.map(|d| d.0);
     let due_provisional = due_at.is_some_and(|d| d.1);
-    let problems = if kind == Kind::Adjustment && state.is_open() {
-        adjustment_problems(conn, &row).await?
-    } else {
-        Vec::new()
-    };
     let earliest =
         (kind == Kind::Termination).then(|| earliest_end_date(row.filed_on.unwrap_or_else(today)));
-    Ok(Request {
+    Request {
         id: row.request_id,
         kind,
         station_id: row.station_id,
@@ -244,7 +255,7 @@ async fn view(conn: &mut PgConnection, cal: &Calendar, row: Row) -> Result<Reque
         due,
         problems,
         conditions: Vec::new(),
-    })
+    }
 }
 
 /// The request as the record its conditions are settled on.
@@ -345,70 +356,124 @@ fn awaiting_clause(ctx: &Ctx) -> &'static str {
     }
 }
 
-/// Requests the caller may see, filtered, newest first (at most 200).
-pub async fn list(conn: &mut PgConnection, ctx: &Ctx, f: &Filter) -> Result<Vec<Request>> {
+/// Whether a request is past its due date `$T` today, in SQL: a filed one
+/// filed before `$F` (see [`overdue_filed_before`]), a scheduled
+/// re-examination whose date has passed. The same answer as [`due_of`]
+/// compared with today, for a list filter and counts over every row.
+const OVERDUE: &str = "(r.state in ('submitted', 'proposed') and case
+    when r.kind = 'reexamination' then
+      case when r.payload->>'scheduled_on' ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$'
+           then (r.payload->>'scheduled_on')::date < $T end
+    else r.filed_on < $F end)";
+
+/// The earliest filing date whose decision deadline ([`DECISION_DAYS`]
+/// working days, provisional past the loaded years) has not passed by
+/// `today`: a request filed before it is overdue. Deadlines grow with the
+/// filing date, so one date splits every filed request.
+fn overdue_filed_before(cal: &Calendar, today: NaiveDate) -> NaiveDate {
+    let mut first = today;
+    // At most DECISION_DAYS working days back, plus weekends and holidays.
+    for _ in 0..400 {
+        let Some(prev) = first.pred_opt() else { break };
+        match cal.or_provisional(|c| c.add_working_days(prev, DECISION_DAYS)) {
+            Ok((due, _)) if due >= today => first = prev,
+            _ => break,
+        }
+    }
+    first
+}
+
+fn overdue_sql(today_at: usize, filed_at: usize) -> String {
+    OVERDUE
+        .replace("$T", &format!("${today_at}"))
+        .replace("$F", &format!("${filed_at}"))
+}
+
+/// Requests the caller may see, filtered, most recently changed first, one
+/// keyset page of `limit` after `after` (issue 14). A list item carries no
+/// Art 7 problems (the request's page has them): a page runs a fixed number
+/// of queries whatever its length.
+pub async fn list(
+    conn: &mut PgConnection,
+    ctx: &Ctx,
+    f: &Filter,
+    after: Option<&crate::web::Cursor>,
+    limit: i64,
+) -> Result<(Vec<Request>, Option<crate::web::Cursor>)> {
     let mine = if f.mine {
         format!("and ({})", awaiting_clause(ctx))
     } else {
         String::new()
     };
+    let overdue = if f.overdue_only {
+        format!("and {}", overdue_sql(8, 9))
+    } else {
+        String::new()
+    };
+    let after_at = after.map(|c| c.time()).transpose()?;
+    let cal = crate::calendar::store::current(conn).await?;
+    let today = today();
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "{SELECT} where {VISIBLE} and ($2::text is null or r.kind = $2) and ($3::text is null or r.state = $3)
-           and ($4::uuid is null or r.station_id = $4) {mine}
-         order by r.updated_at desc limit 200"
+           and ($4::uuid is null or r.station_id = $4) {mine} {overdue}
+           and ($5::timestamptz is null or (r.updated_at, r.request_id) < ($5, $6))
+         order by r.updated_at desc, r.request_id desc limit $7"
     ))
     .bind(ctx.org_id)
     .bind(f.kind.map(Kind::as_str))
     .bind(f.state.map(State::as_str))
     .bind(f.station_id)
+    .bind(after_at)
+    .bind(after.map(|c| c.id).unwrap_or_default())
+    .bind(limit + 1)
+    .bind(today)
+    .bind(overdue_filed_before(&cal, today))
     .fetch_all(&mut *conn)
     .await?;
-    let cal = crate::calendar::store::current(conn).await?;
-    let mut out = Vec::new();
-    for r in rows {
-        let v = view(conn, &cal, r).await?;
-        if !f.overdue_only || v.overdue {
-            out.push(v);
-        }
-    }
-    Ok(out)
+    let (rows, next) = crate::web::keyset_page(rows, limit, |r| {
+        crate::web::Cursor::new(crate::web::time_key(r.updated_at), r.request_id)
+    });
+    let out = rows
+        .into_iter()
+        .map(|r| view_of(&cal, r, Vec::new()))
+        .collect();
+    Ok((out, next))
 }
 
-/// Counts per kind: open, waiting for the caller, overdue.
+/// Counts per kind: open, waiting for the caller, overdue, in one grouped
+/// query (no row leaves the database).
 pub async fn queue_counts(conn: &mut PgConnection, ctx: &Ctx) -> Result<Vec<QueueCount>> {
-    // Counts need states and due dates only: no per-request Art 7 check.
-    let rows: Vec<Row> = sqlx::query_as(&format!("{SELECT} where {VISIBLE}"))
-        .bind(ctx.org_id)
-        .fetch_all(&mut *conn)
-        .await?;
-    let mine: Vec<Uuid> = sqlx::query_scalar(&format!(
-        "select r.request_id from lifecycle_request r where {VISIBLE} and ({})",
-        awaiting_clause(ctx)
+    let cal = crate::calendar::store::current(conn).await?;
+    let today = today();
+    let awaiting = awaiting_clause(ctx);
+    let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(&format!(
+        "select r.kind,
+                count(*) filter (where r.state in ('draft', 'submitted', 'proposed', 'recorded') or ({awaiting})),
+                count(*) filter (where {awaiting}),
+                count(*) filter (where {})
+           from lifecycle_request r where {VISIBLE} group by r.kind",
+        overdue_sql(2, 3)
     ))
     .bind(ctx.org_id)
+    .bind(today)
+    .bind(overdue_filed_before(&cal, today))
     .fetch_all(&mut *conn)
     .await?;
-    let today = today();
-    let cal = crate::calendar::store::current(conn).await?;
     Ok(Kind::ALL
         .iter()
         .map(|k| {
-            let of_kind = rows.iter().filter(|r| kind_of(r) == *k);
+            let (open, awaiting_me, overdue) = rows
+                .iter()
+                .find(|r| r.0 == k.as_str())
+                .map(|r| (r.1, r.2, r.3))
+                .unwrap_or((0, 0, 0));
             QueueCount {
                 kind: k.as_str().into(),
                 // Open: not yet done, including what waits for the caller
                 // (a consented head appointment to record).
-                open: of_kind
-                    .clone()
-                    .filter(|r| state_of(r).is_open() || mine.contains(&r.request_id))
-                    .count() as i64,
-                awaiting_me: of_kind
-                    .clone()
-                    .filter(|r| mine.contains(&r.request_id))
-                    .count() as i64,
-                overdue: of_kind
-                    .filter(|r| due_of(&cal, r).is_some_and(|d| today > d.0))
-                    .count() as i64,
+                open,
+                awaiting_me,
+                overdue,
             }
         })
         .collect())

@@ -130,12 +130,7 @@ fn push_org_filter(qb: &mut QueryBuilder<Postgres>, filter: &OrgFilter) {
         qb.push(" and o.kind = ").push_bind(kind.as_str());
     }
     if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        let like = format!(
-            "%{}%",
-            q.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
+        let like = crate::web::like_pattern(q);
         qb.push(" and (o.name ilike ")
             .push_bind(like.clone())
             .push(" or coalesce(o.name_en, '') ilike ")
@@ -767,14 +762,10 @@ pub async fn user_list(
     q: Option<&str>,
     paging: Paging,
 ) -> Result<(Vec<User>, i64)> {
-    let like = q.map(str::trim).filter(|q| !q.is_empty()).map(|q| {
-        format!(
-            "%{}%",
-            q.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        )
-    });
+    let like = q
+        .map(str::trim)
+        .filter(|q| !q.is_empty())
+        .map(crate::web::like_pattern);
     let rows: Vec<UserRow> = sqlx::query_as(&format!(
         "{USER_SELECT} where ($1::uuid is null or u.organization_id = $1)
            and ($2::text is null or u.username ilike $2 or u.display_name ilike $2)

@@ -148,10 +148,10 @@ pub async fn standards_list(
     if !f.warnings_only {
         // Issue 14: the page and the count in SQL; the sort is a top-N of
         // the visible rows, not a sort of all of them.
-        let mut count = QueryBuilder::new("select count(*) from (");
-        count.push(STANDARD_SELECT).push(" where true");
+        // The count reads the standards alone: every filter is on `m`, and
+        // the station's and issuer's names change no count.
+        let mut count = QueryBuilder::new("select count(*) from measurement_standard m where true");
         push_filters(&mut count, ctx, f);
-        count.push(") n");
         let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
         let mut qb = standards_query(ctx, f);
         qb.push(" limit ")
@@ -201,12 +201,7 @@ fn push_filters(qb: &mut QueryBuilder<'_, Postgres>, ctx: &Ctx, f: &StandardFilt
         qb.push(" and m.kind = ").push_bind(k.as_str());
     }
     if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        let like = format!(
-            "%{}%",
-            q.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
+        let like = crate::web::like_pattern(q);
         qb.push(" and (m.name ilike ")
             .push_bind(like.clone())
             .push(" or m.cert_number ilike ")

@@ -272,9 +272,15 @@ pub async fn home(State(app): State<AppState>, ctx: Ctx) -> Result<HomePage, Pag
                 ));
             }
             // R18.3: overdue rectification orders, on every home page concerned.
-            let overdue_orders = crate::supervision::store::orders(&mut tx, &ctx, None, None, true)
-                .await?
-                .len();
+            let overdue_orders = crate::supervision::store::order_count(
+                &mut tx,
+                &ctx,
+                &crate::supervision::store::OrderFilter {
+                    overdue_only: true,
+                    ..Default::default()
+                },
+            )
+            .await?;
             if overdue_orders > 0 {
                 warnings.push((
                     "/rectification-orders?overdue=true".into(),
@@ -294,15 +300,16 @@ pub async fn home(State(app): State<AppState>, ctx: Ctx) -> Result<HomePage, Pag
             applications_awaiting =
                 crate::applications::store::awaiting_count(&mut tx, &ctx).await?;
             if ctx.org_kind == OrgKind::Station {
-                orders_awaiting = crate::supervision::store::orders(
+                orders_awaiting = crate::supervision::store::order_count(
                     &mut tx,
                     &ctx,
-                    Some("open"),
-                    Some(ctx.org_id),
-                    false,
+                    &crate::supervision::store::OrderFilter {
+                        state: Some("open"),
+                        station: Some(ctx.org_id),
+                        ..Default::default()
+                    },
                 )
-                .await?
-                .len() as i64;
+                .await?;
             }
         }
         let calendar_warning = if ctx.is_operator() || ctx.org_kind == OrgKind::Regulator {
@@ -527,12 +534,19 @@ pub async fn station_show(
         let s = store::get(&mut tx, &ctx, id).await?;
         let auths = crate::authorizations::store::list(&mut tx, &ctx, Some(id)).await?;
         let heads = crate::lifecycle::store::heads(&mut tx, id).await?;
-        let orders: Vec<_> =
-            crate::supervision::store::orders(&mut tx, &ctx, None, Some(id), false)
-                .await?
-                .into_iter()
-                .filter(|o| o.state != "closed")
-                .collect();
+        // A station has few open orders; the list page has the rest.
+        let (orders, _) = crate::supervision::store::orders(
+            &mut tx,
+            &ctx,
+            &crate::supervision::store::OrderFilter {
+                station: Some(id),
+                open_only: true,
+                ..Default::default()
+            },
+            None,
+            crate::web::LIST_LIMIT_MAX,
+        )
+        .await?;
         // The row policy decides who sees them, as for the request pages.
         let terminations: Vec<(uuid::Uuid, Option<chrono::NaiveDate>)> = sqlx::query_as(
             "select request_id, effective_on from lifecycle_request

@@ -191,12 +191,7 @@ pub fn parse_query(q: &StationQuery) -> Result<Filters> {
 fn push_filters(qb: &mut QueryBuilder<Postgres>, ctx: &Ctx, f: &Filters) {
     push_visible(qb, ctx);
     if let Some(q) = &f.q {
-        let like = format!(
-            "%{}%",
-            q.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
+        let like = crate::web::like_pattern(q);
         qb.push(" and (o.name ilike ")
             .push_bind(like.clone())
             .push(" or s.code ilike ")

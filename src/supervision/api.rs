@@ -12,7 +12,8 @@ use crate::db::tenant_tx;
 use crate::error::{ErrorBody, Result};
 use crate::state::AppState;
 use crate::web::openapi::VersionInput;
-use crate::web::{parse_id, AppJson, AppQuery};
+use crate::web::{parse_id, with_next, AppJson, AppQuery};
+use axum::response::Response;
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -21,6 +22,32 @@ pub struct ListQuery {
     pub station_id: Option<String>,
     /// Orders: only overdue ones (R18.3).
     pub overdue: Option<bool>,
+    /// Where the page starts: `X-Next-Cursor` (or the `Link: rel="next"`
+    /// target) of the previous page; absent for the first page.
+    pub cursor: Option<String>,
+    /// Rows per page, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+}
+
+/// One page of a keyset list without filters.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Where the page starts: `X-Next-Cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Rows per page, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+}
+
+/// The cursor and the limit of a page (422 on a bad one).
+pub fn page_of(
+    cursor: &Option<String>,
+    limit: Option<i64>,
+) -> Result<(Option<crate::web::Cursor>, i64)> {
+    Ok((
+        crate::web::Cursor::parse(cursor.as_deref())?,
+        crate::web::list_limit(limit)?,
+    ))
 }
 
 impl ListQuery {
@@ -41,21 +68,49 @@ impl ListQuery {
             .map(str::trim)
             .filter(|s| !s.is_empty())
     }
+    /// The filters a next page keeps.
+    pub fn kept(&self) -> Vec<(&'static str, Option<String>)> {
+        vec![
+            ("state", self.state.clone()),
+            ("station_id", self.station_id.clone()),
+            (
+                "overdue",
+                self.overdue.filter(|o| *o).map(|_| "true".into()),
+            ),
+        ]
+    }
+    fn kept_with_limit(&self) -> Vec<(&'static str, Option<String>)> {
+        let mut k = self.kept();
+        k.push(("limit", self.limit.map(|l| l.to_string())));
+        k
+    }
 }
 
-/// Inspections the caller's organization made (or, completed, of its stations).
+/// Inspections the caller's organization made (or, completed, of its
+/// stations), latest planned first, one keyset page at a time (`Link:
+/// rel="next"` and `X-Next-Cursor` announce the next).
 #[utoipa::path(get, path = "/api/v1/inspections", tag = "supervision", params(ListQuery),
-    responses((status = 200, body = [Inspection])))]
+    responses((status = 200, body = [Inspection],
+        headers(("Link" = String, description = "The next page, RFC 8288 rel=\"next\""),
+                ("X-Next-Cursor" = String, description = "The cursor of the next page"))),
+        (status = 422, body = ErrorBody)))]
 pub async fn inspections_list(
     State(app): State<AppState>,
     ctx: Ctx,
     AppQuery(q): AppQuery<ListQuery>,
-) -> Result<AppJson<Vec<Inspection>>> {
+) -> Result<Response> {
     let station = q.station()?;
+    let (after, limit) = page_of(&q.cursor, q.limit)?;
     let mut tx = tenant_tx(&app.db, &ctx).await?;
-    let l = store::inspections(&mut tx, &ctx, q.state(), station).await?;
+    let (l, next) =
+        store::inspections(&mut tx, &ctx, q.state(), station, after.as_ref(), limit).await?;
     tx.commit().await?;
-    Ok(AppJson(l))
+    Ok(with_next(
+        l,
+        next,
+        "/api/v1/inspections",
+        &q.kept_with_limit(),
+    ))
 }
 
 /// Plan an inspection by hand (R17.1: only a station in the caller's
@@ -235,26 +290,34 @@ pub async fn order_issue(
 }
 
 /// Rectification orders the caller sees (issuer, station, competent
-/// department); `overdue=true` for those past their deadline (R18.3).
+/// department), earliest deadline first, one keyset page at a time;
+/// `overdue=true` for those past their deadline (R18.3).
 #[utoipa::path(get, path = "/api/v1/rectification-orders", tag = "supervision", params(ListQuery),
-    responses((status = 200, body = [Order])))]
+    responses((status = 200, body = [Order],
+        headers(("Link" = String, description = "The next page, RFC 8288 rel=\"next\""),
+                ("X-Next-Cursor" = String, description = "The cursor of the next page"))),
+        (status = 422, body = ErrorBody)))]
 pub async fn orders_list(
     State(app): State<AppState>,
     ctx: Ctx,
     AppQuery(q): AppQuery<ListQuery>,
-) -> Result<AppJson<Vec<Order>>> {
-    let station = q.station()?;
+) -> Result<Response> {
+    let f = store::OrderFilter {
+        state: q.state(),
+        station: q.station()?,
+        overdue_only: q.overdue.unwrap_or(false),
+        ..Default::default()
+    };
+    let (after, limit) = page_of(&q.cursor, q.limit)?;
     let mut tx = tenant_tx(&app.db, &ctx).await?;
-    let l = store::orders(
-        &mut tx,
-        &ctx,
-        q.state(),
-        station,
-        q.overdue.unwrap_or(false),
-    )
-    .await?;
+    let (l, next) = store::orders(&mut tx, &ctx, &f, after.as_ref(), limit).await?;
     tx.commit().await?;
-    Ok(AppJson(l))
+    Ok(with_next(
+        l,
+        next,
+        "/api/v1/rectification-orders",
+        &q.kept_with_limit(),
+    ))
 }
 
 /// One order.
@@ -323,14 +386,28 @@ order_step!(
     "Issuer: extend the deadline once (`new_due_on`, `reasons`) (R18.3)."
 );
 
-/// Violation cases of the caller's regulator (decided ones also to the station and department).
-#[utoipa::path(get, path = "/api/v1/violation-cases", tag = "supervision",
-    responses((status = 200, body = [Case])))]
-pub async fn cases_list(State(app): State<AppState>, ctx: Ctx) -> Result<AppJson<Vec<Case>>> {
+/// Violation cases of the caller's regulator (decided ones also to the
+/// station and department), newest first, one keyset page at a time.
+#[utoipa::path(get, path = "/api/v1/violation-cases", tag = "supervision", params(PageQuery),
+    responses((status = 200, body = [Case],
+        headers(("Link" = String, description = "The next page, RFC 8288 rel=\"next\""),
+                ("X-Next-Cursor" = String, description = "The cursor of the next page"))),
+        (status = 422, body = ErrorBody)))]
+pub async fn cases_list(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    AppQuery(q): AppQuery<PageQuery>,
+) -> Result<Response> {
+    let (after, limit) = page_of(&q.cursor, q.limit)?;
     let mut tx = tenant_tx(&app.db, &ctx).await?;
-    let l = store::cases(&mut tx, &ctx).await?;
+    let (l, next) = store::cases(&mut tx, &ctx, after.as_ref(), limit).await?;
     tx.commit().await?;
-    Ok(AppJson(l))
+    Ok(with_next(
+        l,
+        next,
+        "/api/v1/violation-cases",
+        &[("limit", q.limit.map(|l| l.to_string()))],
+    ))
 }
 
 /// R19.1: open a case: station, Art 16 items (`1`–`7`), facts, linked inspections, evidence.
@@ -396,16 +473,27 @@ case_step!(
 );
 
 /// R19.2: referrals of the caller's regulator; approvers only (404 to everyone else).
-#[utoipa::path(get, path = "/api/v1/referrals", tag = "supervision",
-    responses((status = 200, body = [Referral]), (status = 404, body = ErrorBody)))]
+/// Latest first, one keyset page at a time.
+#[utoipa::path(get, path = "/api/v1/referrals", tag = "supervision", params(PageQuery),
+    responses((status = 200, body = [Referral],
+        headers(("Link" = String, description = "The next page, RFC 8288 rel=\"next\""),
+                ("X-Next-Cursor" = String, description = "The cursor of the next page"))),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn referrals_list(
     State(app): State<AppState>,
     ctx: Ctx,
-) -> Result<AppJson<Vec<Referral>>> {
+    AppQuery(q): AppQuery<PageQuery>,
+) -> Result<Response> {
+    let (after, limit) = page_of(&q.cursor, q.limit)?;
     let mut tx = tenant_tx(&app.db, &ctx).await?;
-    let l = store::referrals(&mut tx, &ctx).await?;
+    let (l, next) = store::referrals(&mut tx, &ctx, after.as_ref(), limit).await?;
     tx.commit().await?;
-    Ok(AppJson(l))
+    Ok(with_next(
+        l,
+        next,
+        "/api/v1/referrals",
+        &[("limit", q.limit.map(|l| l.to_string()))],
+    ))
 }
 
 /// R19.2: record a referral of misconduct clues (recipient, date, reference).

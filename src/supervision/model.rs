@@ -406,6 +406,7 @@ pub struct Case {
     pub decided_by: Option<Uuid>,
     pub decided_at: Option<chrono::DateTime<chrono::Utc>>,
     pub version: i32,
+    pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// A referral (R19.2).

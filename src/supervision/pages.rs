@@ -58,6 +58,9 @@ pub struct InspectionsPage {
     can_plan: bool,
     errors: Errors,
     form: PlanForm,
+    next: Option<String>,
+    later: bool,
+    first: String,
 }
 
 impl InspectionsPage {
@@ -110,10 +113,25 @@ async fn inspections_page(
     ctx: &Ctx,
     form: PlanForm,
     station_q: String,
+    cursor: Option<&str>,
     errors: Errors,
 ) -> Result<InspectionsPage> {
+    let after = crate::web::Cursor::parse(cursor)?;
     let mut tx = tenant_tx(&app.db, ctx).await?;
-    let rows = store::inspections(&mut tx, ctx, None, None).await?;
+    let (rows, next) = store::inspections(
+        &mut tx,
+        ctx,
+        None,
+        None,
+        after.as_ref(),
+        crate::web::LIST_LIMIT,
+    )
+    .await?;
+    let (next, first) = crate::web::page_links(
+        "/inspections",
+        &[("station_q", Some(station_q.clone()))],
+        next.as_ref(),
+    );
     let can_plan = matches!(ctx.org_kind, OrgKind::Regulator | OrgKind::Department)
         && (ctx.has(Role::Inspector) || ctx.has(Role::Reviewer) || ctx.has(Role::Officer));
     let keep: Vec<Uuid> = form
@@ -145,6 +163,9 @@ async fn inspections_page(
         can_plan,
         errors,
         form,
+        next,
+        later: after.is_some(),
+        first,
     })
 }
 
@@ -152,6 +173,10 @@ async fn inspections_page(
 pub struct InspectionsQuery {
     #[serde(default)]
     pub station_q: String,
+    /// The list's page (keyset cursor).
+    pub cursor: Option<String>,
+    /// Referrals' page on the cases page.
+    pub ref_cursor: Option<String>,
 }
 
 pub async fn inspections_list(
@@ -165,6 +190,7 @@ pub async fn inspections_list(
         &ctx,
         PlanForm::default(),
         q.station_q,
+        q.cursor.as_deref(),
         Errors::none(lang),
     )
     .await
@@ -214,13 +240,13 @@ pub async fn inspections_plan_submit(
             // A refused station (R17.1) is shown beside the form.
             let e = AppError::field("station_id", "not_inspectable", zh, en);
             Errors::rerender(lang, e, |errors| {
-                inspections_page(&app, &ctx, f.clone(), String::new(), errors)
+                inspections_page(&app, &ctx, f.clone(), String::new(), None, errors)
             })
             .await
         }
         Err(e) => {
             Errors::rerender(lang, e, |errors| {
-                inspections_page(&app, &ctx, f.clone(), String::new(), errors)
+                inspections_page(&app, &ctx, f.clone(), String::new(), None, errors)
             })
             .await
         }
@@ -438,11 +464,19 @@ async fn inspection_page(
 ) -> Result<InspectionPage> {
     let mut tx = tenant_tx(&app.db, ctx).await?;
     let i = store::inspection_get(&mut tx, ctx, id).await?;
-    let orders: Vec<Order> = store::orders(&mut tx, ctx, None, Some(i.station_id), false)
-        .await?
-        .into_iter()
-        .filter(|o| o.inspection_id == Some(id))
-        .collect();
+    // An inspection issues a handful of orders (one per finding at most).
+    let (orders, _) = store::orders(
+        &mut tx,
+        ctx,
+        &store::OrderFilter {
+            station: Some(i.station_id),
+            inspection: Some(id),
+            ..Default::default()
+        },
+        None,
+        crate::web::LIST_LIMIT_MAX,
+    )
+    .await?;
     let documents = crate::standards::documents::list(&mut tx, "inspection", id).await?;
     tx.commit().await?;
     let own = i.org_id == ctx.org_id;
@@ -782,7 +816,10 @@ pub struct OrdersPage {
     rows: Vec<Order>,
     state: String,
     overdue: bool,
-    overdue_total: usize,
+    overdue_total: i64,
+    next: Option<String>,
+    later: bool,
+    first: String,
 }
 
 impl OrdersPage {
@@ -824,27 +861,45 @@ pub async fn orders_list(
     AppQuery(q): AppQuery<ListQuery>,
 ) -> std::result::Result<OrdersPage, PageError> {
     let lang = ctx.lang;
+    let overdue = q.overdue.unwrap_or(false);
     let r = async {
-        let station = q.station()?;
+        let f = store::OrderFilter {
+            state: q.state(),
+            station: q.station()?,
+            overdue_only: overdue,
+            ..Default::default()
+        };
+        let (after, limit) = super::api::page_of(&q.cursor, q.limit)?;
         let mut tx = tenant_tx(&app.db, &ctx).await?;
-        let all = store::orders(&mut tx, &ctx, q.state(), station, false).await?;
+        let page = store::orders(&mut tx, &ctx, &f, after.as_ref(), limit).await?;
+        let overdue_total = store::order_count(
+            &mut tx,
+            &ctx,
+            &store::OrderFilter {
+                overdue_only: true,
+                ..f
+            },
+        )
+        .await?;
         tx.commit().await?;
-        Ok::<_, AppError>(all)
+        Ok::<_, AppError>((page, overdue_total))
     }
     .await;
-    let all = r.map_err(|e| PageError::new(e, lang))?;
-    let overdue_total = all.iter().filter(|o| o.overdue).count();
-    let overdue = q.overdue.unwrap_or(false);
+    let ((rows, next), overdue_total) = r.map_err(|e| PageError::new(e, lang))?;
+    let (next, first) = crate::web::page_links("/rectification-orders", &q.kept(), next.as_ref());
     Ok(OrdersPage {
         layout: Layout::new(
             &ctx,
             lang.pick("整改通知", "Rectification orders"),
             "/rectification-orders",
         ),
-        rows: all.into_iter().filter(|o| !overdue || o.overdue).collect(),
+        rows,
         state: q.state().unwrap_or("").to_owned(),
         overdue,
         overdue_total,
+        next,
+        later: q.cursor.as_deref().is_some_and(|c| !c.is_empty()),
+        first,
     })
 }
 
@@ -976,6 +1031,12 @@ pub struct CasesPage {
     referrals: Vec<Referral>,
     errors: Errors,
     form: CaseForm,
+    next: Option<String>,
+    later: bool,
+    first: String,
+    ref_next: Option<String>,
+    ref_later: bool,
+    ref_first: String,
 }
 
 impl CasesPage {
@@ -1025,11 +1086,14 @@ async fn cases_page(
     app: &AppState,
     ctx: &Ctx,
     form: CaseForm,
-    station_q: String,
+    q: &InspectionsQuery,
     errors: Errors,
 ) -> Result<CasesPage> {
+    let station_q = q.station_q.clone();
+    let after = crate::web::Cursor::parse(q.cursor.as_deref())?;
+    let ref_after = crate::web::Cursor::parse(q.ref_cursor.as_deref())?;
     let mut tx = tenant_tx(&app.db, ctx).await?;
-    let rows = store::cases(&mut tx, ctx).await?;
+    let (rows, next) = store::cases(&mut tx, ctx, after.as_ref(), crate::web::LIST_LIMIT).await?;
     let can_open =
         ctx.org_kind == OrgKind::Regulator && (ctx.has(Role::Reviewer) || ctx.has(Role::Inspector));
     let is_approver = ctx.org_kind == OrgKind::Regulator && ctx.has(Role::Approver);
@@ -1041,12 +1105,30 @@ async fn cases_page(
     } else {
         (Vec::new(), false)
     };
-    let referrals = if is_approver {
-        store::referrals(&mut tx, ctx).await?
+    let (referrals, ref_next) = if is_approver {
+        store::referrals(&mut tx, ctx, ref_after.as_ref(), crate::web::LIST_LIMIT).await?
     } else {
-        Vec::new()
+        (Vec::new(), None)
     };
     tx.commit().await?;
+    let kept = |k: &'static str, c: &Option<String>| (k, c.clone());
+    let (next, first) = crate::web::page_links(
+        "/cases",
+        &[
+            ("station_q", Some(station_q.clone())),
+            kept("ref_cursor", &q.ref_cursor),
+        ],
+        next.as_ref(),
+    );
+    let (ref_next, ref_first) = crate::web::page_links_as(
+        "/cases",
+        &[
+            ("station_q", Some(station_q.clone())),
+            kept("cursor", &q.cursor),
+        ],
+        "ref_cursor",
+        ref_next.as_ref(),
+    );
     Ok(CasesPage {
         layout: Layout::new(
             ctx,
@@ -1063,6 +1145,12 @@ async fn cases_page(
         referrals,
         errors,
         form,
+        next,
+        later: after.is_some(),
+        first,
+        ref_next,
+        ref_later: ref_after.is_some(),
+        ref_first,
     })
 }
 
@@ -1072,15 +1160,9 @@ pub async fn cases_list(
     crate::web::AppQuery(q): crate::web::AppQuery<InspectionsQuery>,
 ) -> std::result::Result<CasesPage, PageError> {
     let lang = ctx.lang;
-    cases_page(
-        &app,
-        &ctx,
-        CaseForm::default(),
-        q.station_q,
-        Errors::none(lang),
-    )
-    .await
-    .map_err(|e| PageError::new(e, lang))
+    cases_page(&app, &ctx, CaseForm::default(), &q, Errors::none(lang))
+        .await
+        .map_err(|e| PageError::new(e, lang))
 }
 
 pub async fn cases_submit(
@@ -1120,8 +1202,9 @@ pub async fn cases_submit(
     match result {
         Ok(t) => Redirect::to(&t).into_response(),
         Err(e) => {
+            let none = InspectionsQuery::default();
             Errors::rerender(lang, e, |errors| {
-                cases_page(&app, &ctx, f.clone(), String::new(), errors)
+                cases_page(&app, &ctx, f.clone(), &none, errors)
             })
             .await
         }

@@ -22,7 +22,7 @@ use crate::rules::jurisdiction::{
     competent_department_may_inspect, may_inspect, RegulatorLevel, RegulatorRef,
 };
 use crate::rules::{DivisionCode, Lang as RLang, Message, Verdict};
-use crate::web::today;
+use crate::web::{keyset_page, time_key, today, Cursor};
 
 /// Trimmed; empty is none.
 use crate::orgs::model::clean as text;
@@ -52,6 +52,19 @@ struct InspectFacts {
 /// The facts of the visible authorized stations (all, or one), in one query
 /// under the caller's row policies.
 async fn inspect_facts(conn: &mut PgConnection, one: Option<Uuid>) -> Result<Vec<InspectFacts>> {
+    inspect_facts_where(conn, one, None, None, None).await
+}
+
+/// [`inspect_facts`] of the stations whose name or code contains `like`
+/// (an escaped ILIKE pattern) or, given `ids`, of those, the first `cap`
+/// in pinyin order.
+async fn inspect_facts_where(
+    conn: &mut PgConnection,
+    one: Option<Uuid>,
+    like: Option<&str>,
+    cap: Option<i64>,
+    ids: Option<&[Uuid]>,
+) -> Result<Vec<InspectFacts>> {
     let rows: Vec<(Uuid, String, String, String, Uuid, Vec<String>)> = sqlx::query_as(
         "select s.station_id, o.name, s.code, s.location_division, s.department_id,
                 coalesce((select array_agg(distinct c) from station_authorization a, unnest(a.region) c
@@ -59,9 +72,14 @@ async fn inspect_facts(conn: &mut PgConnection, one: Option<Uuid>) -> Result<Vec
            from station s join organization o on o.organization_id = s.station_id
           where ($1::uuid is null or s.station_id = $1)
             and ($1::uuid is not null or s.status in ('authorized', 'suspended'))
-          order by o.name collate zh_pinyin",
+            and ($2::text is null or o.name ilike $2 or s.code ilike $2)
+            and ($4::uuid[] is null or s.station_id = any($4))
+          order by o.name collate zh_pinyin limit $3",
     )
     .bind(one)
+    .bind(like)
+    .bind(cap)
+    .bind(ids)
     .fetch_all(conn)
     .await?;
     Ok(rows
@@ -182,12 +200,30 @@ pub async fn inspectable(
     keep: &[Uuid],
     limit: usize,
 ) -> Result<(Vec<(Uuid, String, String)>, bool)> {
-    let facts = inspect_facts(conn, None).await?;
-    let reg = regulator_ref(conn, ctx).await?;
     let q = q
         .map(str::trim)
         .filter(|q| !q.is_empty())
         .map(str::to_lowercase);
+    let like = q.as_deref().map(crate::web::like_pattern);
+    // Nearly every station a caller sees is one it may inspect: read a few
+    // pages' worth in order and stop; only when R17.1 refused too many of
+    // them, read the rest (the chosen `keep` ones come from their own query).
+    let cap = (limit as i64 + 1) * 4;
+    let mut facts = inspect_facts_where(conn, None, like.as_deref(), Some(cap), None).await?;
+    let reg = regulator_ref(conn, ctx).await?;
+    let allowed =
+        |f: &InspectFacts| matches!(decide(ctx, reg.as_ref(), f), Ok(Verdict::Allowed { .. }));
+    if facts.len() as i64 == cap && facts.iter().filter(|f| allowed(f)).count() <= limit {
+        facts = inspect_facts_where(conn, None, like.as_deref(), None, None).await?;
+    }
+    let missing: Vec<Uuid> = keep
+        .iter()
+        .filter(|id| !facts.iter().any(|f| f.station == **id))
+        .copied()
+        .collect();
+    if !missing.is_empty() {
+        facts.extend(inspect_facts_where(conn, None, None, None, Some(&missing)).await?);
+    }
     let mut out = Vec::new();
     let mut more = false;
     for f in facts {
@@ -195,7 +231,7 @@ pub async fn inspectable(
         let hit = q
             .as_deref()
             .is_none_or(|q| f.name.to_lowercase().contains(q) || f.code.to_lowercase().contains(q));
-        if !(kept || hit) || !matches!(decide(ctx, reg.as_ref(), &f), Ok(Verdict::Allowed { .. })) {
+        if !(kept || hit) || !allowed(&f) {
             continue;
         }
         // "More" means more stations the caller may inspect, not more rows.
@@ -298,23 +334,33 @@ pub async fn inspection_get(conn: &mut PgConnection, ctx: &Ctx, id: Uuid) -> Res
     row.ok_or(AppError::NotFound)
 }
 
+/// Inspections the caller sees, latest planned first, one keyset page of
+/// `limit` after `after` (issue 14).
 pub async fn inspections(
     conn: &mut PgConnection,
     ctx: &Ctx,
     state: Option<&str>,
     station: Option<Uuid>,
-) -> Result<Vec<Inspection>> {
-    Ok(sqlx::query_as(&format!(
+    after: Option<&Cursor>,
+    limit: i64,
+) -> Result<(Vec<Inspection>, Option<Cursor>)> {
+    let rows = sqlx::query_as(&format!(
         "{INSPECTION} where ($1::text is null or i.state = $1) and ($2::uuid is null or i.station_id = $2)
-           and {}
-          order by i.planned_on desc, i.created_at desc limit 200",
+           and {} and ($4::date is null or (i.planned_on, i.inspection_id) < ($4, $5))
+          order by i.planned_on desc, i.inspection_id desc limit $6",
         INSPECTION_VISIBLE.replace("$9", "$3")
     ))
     .bind(state)
     .bind(station)
     .bind(ctx.org_id)
+    .bind(after.map(Cursor::date).transpose()?)
+    .bind(after.map(|c| c.id).unwrap_or_default())
+    .bind(limit + 1)
     .fetch_all(conn)
-    .await?)
+    .await?;
+    Ok(keyset_page(rows, limit, |i: &Inspection| {
+        Cursor::new(i.planned_on, i.id)
+    }))
 }
 
 async fn insert_inspection(
@@ -955,31 +1001,75 @@ pub async fn order_get(conn: &mut PgConnection, ctx: &Ctx, id: Uuid) -> Result<O
     o.map(|o| finish(o, today())).ok_or(AppError::NotFound)
 }
 
-/// Orders the caller sees, filtered; overdue ones first when asked.
+/// What an order list is filtered by.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OrderFilter<'a> {
+    pub state: Option<&'a str>,
+    pub station: Option<Uuid>,
+    pub inspection: Option<Uuid>,
+    /// R18.3: past the (extended) deadline and not closed.
+    pub overdue_only: bool,
+    /// Not closed.
+    pub open_only: bool,
+}
+
+/// The orders the caller sees (issuer, station, department, head station),
+/// as a `where` clause on `o` with the filter in `$1`–`$6`.
+const ORDER_WHERE: &str = "($1::text is null or o.state = $1) and ($2::uuid is null or o.station_id = $2)
+    and (o.issuer_id = $3 or o.station_id = $3 or o.department_id = $3
+      or exists (select 1 from station h where h.station_id = o.station_id and h.head_station_id = $3))
+    and ($4::uuid is null or o.inspection_id = $4)
+    and (not $5 or (o.state <> 'closed' and coalesce(o.extended_due_on, o.due_on) < $6))
+    and (not $7 or o.state <> 'closed')";
+
+/// Orders the caller sees, filtered, earliest deadline first, one keyset
+/// page of `limit` after `after` (issue 14).
 pub async fn orders(
     conn: &mut PgConnection,
     ctx: &Ctx,
-    state: Option<&str>,
-    station: Option<Uuid>,
-    overdue_only: bool,
-) -> Result<Vec<Order>> {
+    f: &OrderFilter<'_>,
+    after: Option<&Cursor>,
+    limit: i64,
+) -> Result<(Vec<Order>, Option<Cursor>)> {
+    let today = today();
     let rows: Vec<Order> = sqlx::query_as(&format!(
-        "{ORDER} where ($1::text is null or o.state = $1) and ($2::uuid is null or o.station_id = $2)
-           and (o.issuer_id = $3 or o.station_id = $3 or o.department_id = $3
-           or exists (select 1 from station h where h.station_id = o.station_id and h.head_station_id = $3))
-          order by coalesce(o.extended_due_on, o.due_on), o.created_at limit 200"
+        "{ORDER} where {ORDER_WHERE}
+           and ($8::date is null or (coalesce(o.extended_due_on, o.due_on), o.order_id) > ($8, $9))
+          order by coalesce(o.extended_due_on, o.due_on), o.order_id limit $10"
     ))
-    .bind(state)
-    .bind(station)
+    .bind(f.state)
+    .bind(f.station)
     .bind(ctx.org_id)
+    .bind(f.inspection)
+    .bind(f.overdue_only)
+    .bind(today)
+    .bind(f.open_only)
+    .bind(after.map(Cursor::date).transpose()?)
+    .bind(after.map(|c| c.id).unwrap_or_default())
+    .bind(limit + 1)
     .fetch_all(conn)
     .await?;
-    let today = today();
-    Ok(rows
-        .into_iter()
-        .map(|o| finish(o, today))
-        .filter(|o| !overdue_only || o.overdue)
-        .collect())
+    let rows = rows.into_iter().map(|o| finish(o, today)).collect();
+    Ok(keyset_page(rows, limit, |o: &Order| {
+        Cursor::new(o.extended_due_on.unwrap_or(o.due_on), o.id)
+    }))
+}
+
+/// How many orders the caller sees under `f`, counted in SQL (the home
+/// page's and the list's overdue figures, R18.3).
+pub async fn order_count(conn: &mut PgConnection, ctx: &Ctx, f: &OrderFilter<'_>) -> Result<i64> {
+    Ok(sqlx::query_scalar(&format!(
+        "select count(*) from rectification_order o where {ORDER_WHERE}"
+    ))
+    .bind(f.state)
+    .bind(f.station)
+    .bind(ctx.org_id)
+    .bind(f.inspection)
+    .bind(f.overdue_only)
+    .bind(today())
+    .bind(f.open_only)
+    .fetch_one(conn)
+    .await?)
 }
 
 /// R18.1: issues an order for nonconforming areas of a completed inspection;
@@ -1390,7 +1480,7 @@ fn valid_amount(s: &str) -> bool {
 const CASE: &str = "select c.case_id as id, c.regulator_id, g.name as regulator_name, c.station_id,
        so.name as station_name, c.art16_items, c.description, c.inspection_ids, c.evidence, c.state,
        c.decision, c.fine_amount::text as fine_amount, c.decision_notes, c.proposed_by, c.decided_by,
-       c.decided_at, c.version
+       c.decided_at, c.version, c.created_at
   from violation_case c
   join organization g on g.organization_id = c.regulator_id
   join organization so on so.organization_id = c.station_id";
@@ -1410,14 +1500,27 @@ pub async fn case_get(conn: &mut PgConnection, ctx: &Ctx, id: Uuid) -> Result<Ca
     c.ok_or(AppError::NotFound)
 }
 
-pub async fn cases(conn: &mut PgConnection, ctx: &Ctx) -> Result<Vec<Case>> {
-    Ok(sqlx::query_as(&format!(
-        "{CASE} where {} order by c.created_at desc limit 200",
+/// The caller's cases, newest first, one keyset page (issue 14).
+pub async fn cases(
+    conn: &mut PgConnection,
+    ctx: &Ctx,
+    after: Option<&Cursor>,
+    limit: i64,
+) -> Result<(Vec<Case>, Option<Cursor>)> {
+    let rows = sqlx::query_as(&format!(
+        "{CASE} where {} and ($2::timestamptz is null or (c.created_at, c.case_id) < ($2, $3))
+          order by c.created_at desc, c.case_id desc limit $4",
         CASE_VISIBLE.replace("$9", "$1")
     ))
     .bind(ctx.org_id)
+    .bind(after.map(Cursor::time).transpose()?)
+    .bind(after.map(|c| c.id).unwrap_or_default())
+    .bind(limit + 1)
     .fetch_all(conn)
-    .await?)
+    .await?;
+    Ok(keyset_page(rows, limit, |c: &Case| {
+        Cursor::new(time_key(c.created_at), c.id)
+    }))
 }
 
 /// R19.1: opens a case (regulator's reviewer or inspector).
@@ -1688,18 +1791,33 @@ pub async fn case_step(
 
 // ------------------------------------------------------------ referrals
 
-pub async fn referrals(conn: &mut PgConnection, ctx: &Ctx) -> Result<Vec<Referral>> {
+const REFERRAL: &str =
+    "select r.referral_id as id, r.station_id, so.name as station_name, r.case_id,
+       r.recipient, r.referred_on, r.reference, r.summary, r.created_at
+  from referral r left join organization so on so.organization_id = r.station_id";
+
+/// The regulator's referrals, latest first, one keyset page (issue 14).
+pub async fn referrals(
+    conn: &mut PgConnection,
+    ctx: &Ctx,
+    after: Option<&Cursor>,
+    limit: i64,
+) -> Result<(Vec<Referral>, Option<Cursor>)> {
     if !ctx.has(Role::Approver) || ctx.org_kind != OrgKind::Regulator {
         return Err(AppError::NotFound);
     }
-    Ok(sqlx::query_as(
-        "select r.referral_id as id, r.station_id, so.name as station_name, r.case_id, r.recipient,
-                r.referred_on, r.reference, r.summary, r.created_at
-           from referral r left join organization so on so.organization_id = r.station_id
-          order by r.referred_on desc, r.created_at desc limit 200",
-    )
+    let rows = sqlx::query_as(&format!(
+        "{REFERRAL} where ($1::date is null or (r.referred_on, r.referral_id) < ($1, $2))
+          order by r.referred_on desc, r.referral_id desc limit $3"
+    ))
+    .bind(after.map(Cursor::date).transpose()?)
+    .bind(after.map(|c| c.id).unwrap_or_default())
+    .bind(limit + 1)
     .fetch_all(conn)
-    .await?)
+    .await?;
+    Ok(keyset_page(rows, limit, |r: &Referral| {
+        Cursor::new(r.referred_on, r.id)
+    }))
 }
 
 /// R19.2: records a referral (the regulator's approvers only).
@@ -1832,10 +1950,11 @@ pub async fn referral_create(
         Event::new("referral.record", "referral", id).after(&json!({"reference": reference})),
     )
     .await?;
-    let list = referrals(conn, ctx).await?;
-    list.into_iter()
-        .find(|r| r.id == id)
-        .ok_or(AppError::NotFound)
+    let r: Option<Referral> = sqlx::query_as(&format!("{REFERRAL} where r.referral_id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    r.ok_or(AppError::NotFound)
 }
 
 #[cfg(test)]

@@ -1011,6 +1011,17 @@ impl Paging {
     }
 }
 
+/// An ILIKE pattern matching text that contains `q` literally (a percent
+/// sign, an underscore or a backslash in `q` matches itself).
+pub fn like_pattern(q: &str) -> String {
+    format!(
+        "%{}%",
+        q.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    )
+}
+
 /// Rows on one page of a keyset list, unless `limit` asks otherwise.
 pub const LIST_LIMIT: i64 = 50;
 /// The largest `limit` a list accepts (architecture.md §9).
@@ -1119,6 +1130,43 @@ pub fn keyset_page<T>(
         None
     };
     (rows, next)
+}
+
+/// A page's links of a keyset list: the next page's address (the filters
+/// kept, the cursor added) when there is one, and the first page's.
+pub fn page_links(
+    path: &str,
+    query: &[(&str, Option<String>)],
+    next: Option<&Cursor>,
+) -> (Option<String>, String) {
+    page_links_as(path, query, "cursor", next)
+}
+
+/// [`page_links`] for a second list on one page, paged by `param`.
+pub fn page_links_as(
+    path: &str,
+    query: &[(&str, Option<String>)],
+    param: &str,
+    next: Option<&Cursor>,
+) -> (Option<String>, String) {
+    let link = |cursor: Option<&Cursor>| {
+        let mut pairs = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in query {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                pairs.append_pair(k, v);
+            }
+        }
+        if let Some(c) = cursor {
+            pairs.append_pair(param, &c.encode());
+        }
+        let q = pairs.finish();
+        if q.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{path}?{q}")
+        }
+    };
+    (next.map(|c| link(Some(c))), link(None))
 }
 
 /// The JSON list's answer with RFC 8288 `Link: <…>; rel="next"` and

@@ -179,6 +179,8 @@ pub struct TestApp {
     /// The owner's pool (bypasses row-level security: for setup and checks).
     pub pool: PgPool,
     pub options: PgConnectOptions,
+    /// The server's shared state (e.g. to flush the lookup log).
+    pub state: jiliang::state::AppState,
 }
 
 impl TestApp {
@@ -196,11 +198,13 @@ impl TestApp {
             .await
             .expect("the application builds");
         let port = app.port();
+        let state = app.state().clone();
         tokio::spawn(app.run_until_stopped(std::future::pending()));
         TestApp {
             base: format!("http://127.0.0.1:{port}"),
             pool,
             options,
+            state,
         }
     }
 

@@ -1,0 +1,219 @@
+//! The public lookups' log and rate limit without a database write on the
+//! request path (issue 14): a lookup is counted against its client address
+//! in memory and handed to a writer task that inserts the log rows in
+//! batches (one statement per batch). On shutdown the queue is drained
+//! before the pool closes.
+//!
+//! The limit is per server process: with N processes behind a balancer a
+//! client may look up N × [`LOOKUPS_PER_MINUTE`] times a minute.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sqlx::PgPool;
+use tokio::sync::{mpsc, oneshot};
+
+/// Lookups per client address and minute before the page refuses, unless
+/// configured otherwise (`JILIANG_LOOKUPS_PER_MINUTE`).
+pub const LOOKUPS_PER_MINUTE: u32 = 60;
+/// Log rows written in one statement at most.
+const BATCH: usize = 1_000;
+/// Lookups waiting for the writer; past this, a lookup is refused rather
+/// than kept in memory without bound (the database is away or too slow).
+const QUEUE: usize = 50_000;
+/// Addresses tracked before the stale ones are forgotten; past
+/// [`MAX_ADDRESSES`] of live ones a new address is refused.
+const PRUNE_AT: usize = 10_000;
+const MAX_ADDRESSES: usize = 200_000;
+const WINDOW: Duration = Duration::from_secs(60);
+
+struct Entry {
+    prefix: String,
+    found: bool,
+    addr: String,
+    at: chrono::DateTime<chrono::Utc>,
+}
+
+enum Msg {
+    Log(Entry),
+    Flush(oneshot::Sender<()>),
+}
+
+/// One address's lookups: a sliding window estimated from the current
+/// minute's count and the previous minute's (weighted by the part of it
+/// still inside the last 60 s).
+#[derive(Clone, Copy)]
+struct Window {
+    start: Instant,
+    current: u32,
+    previous: u32,
+}
+
+impl Window {
+    fn estimate(&mut self, now: Instant) -> f64 {
+        let elapsed = now.duration_since(self.start);
+        if elapsed >= WINDOW * 2 {
+            *self = Window {
+                start: now,
+                current: 0,
+                previous: 0,
+            };
+        } else if elapsed >= WINDOW {
+            *self = Window {
+                start: self.start + WINDOW,
+                current: 0,
+                previous: self.current,
+            };
+        }
+        let into = now.duration_since(self.start).as_secs_f64() / WINDOW.as_secs_f64();
+        self.previous as f64 * (1.0 - into).max(0.0) + self.current as f64
+    }
+}
+
+/// The log's queue and the limiter's windows.
+pub struct LookupLog {
+    per_minute: u32,
+    queue: mpsc::Sender<Msg>,
+    windows: Mutex<HashMap<String, Window>>,
+}
+
+impl LookupLog {
+    /// Starts the writer task on `pool`; `per_minute` lookups per address.
+    pub fn start(pool: PgPool, per_minute: u32) -> Arc<LookupLog> {
+        let (queue, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(writer(pool, rx));
+        Arc::new(LookupLog {
+            per_minute,
+            queue,
+            windows: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Counts one lookup from `addr`; `false` when the address is over the
+    /// limit (the lookup is then neither answered nor counted).
+    pub fn allow(&self, addr: &str) -> bool {
+        let now = Instant::now();
+        let Ok(mut windows) = self.windows.lock() else {
+            return false;
+        };
+        if windows.len() >= PRUNE_AT && !windows.contains_key(addr) {
+            windows.retain(|_, w| now.duration_since(w.start) < WINDOW * 2);
+            if windows.len() >= MAX_ADDRESSES {
+                return false;
+            }
+        }
+        let w = windows.entry(addr.to_owned()).or_insert(Window {
+            start: now,
+            current: 0,
+            previous: 0,
+        });
+        if w.estimate(now) >= self.per_minute as f64 {
+            return false;
+        }
+        w.current += 1;
+        true
+    }
+
+    /// Queues the log row of a lookup (a token prefix only, never the whole
+    /// token); `false` when the queue is full.
+    pub fn record(&self, token: &str, found: bool, addr: &str) -> bool {
+        self.queue
+            .try_send(Msg::Log(Entry {
+                prefix: token.chars().take(6).collect(),
+                found,
+                addr: addr.to_owned(),
+                at: chrono::Utc::now(),
+            }))
+            .is_ok()
+    }
+
+    /// Whether the queue has room for one more lookup.
+    pub fn has_room(&self) -> bool {
+        self.queue.capacity() > 0
+    }
+
+    /// Waits until every lookup queued so far is written (shutdown, tests).
+    pub async fn flush(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.queue.send(Msg::Flush(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+async fn writer(pool: PgPool, mut rx: mpsc::Receiver<Msg>) {
+    let mut batch: Vec<Entry> = Vec::with_capacity(BATCH);
+    let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
+    while let Some(first) = rx.recv().await {
+        let mut next = Some(first);
+        // Take what is already queued, up to a batch.
+        while let Some(m) = next.take() {
+            match m {
+                Msg::Log(e) => batch.push(e),
+                Msg::Flush(done) => waiting.push(done),
+            }
+            if batch.len() < BATCH {
+                next = rx.try_recv().ok();
+            }
+        }
+        if !batch.is_empty() {
+            write(&pool, &mut batch).await;
+        }
+        for done in waiting.drain(..) {
+            let _ = done.send(());
+        }
+    }
+}
+
+/// Inserts the batch; a failed insert is retried a few times, then the
+/// rows are reported in the server log (the lookups were answered).
+async fn write(pool: &PgPool, batch: &mut Vec<Entry>) {
+    let prefixes: Vec<&str> = batch.iter().map(|e| e.prefix.as_str()).collect();
+    let found: Vec<bool> = batch.iter().map(|e| e.found).collect();
+    let addrs: Vec<&str> = batch.iter().map(|e| e.addr.as_str()).collect();
+    let at: Vec<chrono::DateTime<chrono::Utc>> = batch.iter().map(|e| e.at).collect();
+    for attempt in 1..=3 {
+        let res = sqlx::query(
+            "insert into verification_lookup (token_prefix, found, client_addr, looked_at)
+             select * from unnest($1::text[], $2::bool[], $3::text[], $4::timestamptz[])",
+        )
+        .bind(&prefixes)
+        .bind(&found)
+        .bind(&addrs)
+        .bind(&at)
+        .execute(pool)
+        .await;
+        match res {
+            Ok(_) => break,
+            Err(e) if attempt < 3 => {
+                tracing::warn!(error = %e, rows = batch.len(), "writing the lookup log failed; retrying");
+                tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+            }
+            Err(e) => tracing::error!(error = %e, rows = batch.len(), "lookup log rows lost"),
+        }
+    }
+    batch.clear();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_slides_over_the_previous_minute() {
+        let t0 = Instant::now();
+        let mut w = Window {
+            start: t0,
+            current: 60,
+            previous: 0,
+        };
+        assert_eq!(w.estimate(t0), 60.0);
+        // Half into the next minute, half of the last minute's still count.
+        let e = w.estimate(t0 + WINDOW + WINDOW / 2);
+        assert!((e - 30.0).abs() < 0.5, "{e}");
+        assert_eq!(w.previous, 60);
+        // Two minutes of silence forget everything.
+        assert_eq!(w.estimate(t0 + WINDOW * 4), 0.0);
+    }
+}
