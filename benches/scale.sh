@@ -102,7 +102,7 @@ measure() {
   [ -n "${2:-}" ] && hdr=(-H "Cookie: $2")
     if [ "$LOAD" = oha ]; then
     out=$(oha --no-tui -z "$DURATION" -c "$CONNS" -q "$RATE" "${hdr[@]}" --output-format json "$url")
-    row=$(echo "$out" | python3 -c 'import json,sys;d=json.load(sys.stdin);l=d["latencyPercentiles"];s=d["statusCodeDistribution"];e=sum(v for k,v in s.items() if not k.startswith("2"))+sum(d.get("errorDistribution",{}).values());print(f"{l[\"p50\"]*1000:.1f} | {l[\"p99\"]*1000:.1f} | {d[\"summary\"][\"requestsPerSec\"]:.0f} | {e}")')
+    row=$(echo "$out" | python3 -c 'import json,sys;d=json.load(sys.stdin);l=d["latencyPercentiles"];s=d["statusCodeDistribution"];e=sum(v for k,v in s.items() if not k.startswith("2"))+sum(d.get("errorDistribution",{}).values());print("%.1f | %.1f | %.0f | %d" % (l["p50"]*1000, l["p99"]*1000, d["summary"]["requestsPerSec"], e))')
   else
     out=$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency "${hdr[@]}" "$url")
     row=$(echo "$out" | python3 -c '
@@ -111,12 +111,13 @@ t=sys.stdin.read()
 def ms(k):
   m=re.search(r"\s"+k+r"%\s+([\d.]+)(us|ms|s)\b",t)
   if not m: return "?"
-  v=float(m.group(1)); return f"{v/1000 if m.group(2)==\"us\" else v*1000 if m.group(2)==\"s\" else v:.1f}"
+  v=float(m.group(1)); f={"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+  return "%.1f" % (v * f)
 rps=re.search(r"Requests/sec:\s+([\d.]+)",t)
 non=re.search(r"Non-2xx or 3xx responses: (\d+)",t)
 sock=re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",t)
 err=(int(non.group(1)) if non else 0)+(sum(map(int,sock.groups())) if sock else 0)
-print(f"{ms(\"50\")} | {ms(\"99\")} | {float(rps.group(1)) if rps else 0:.0f} | {err}")')
+print("%s | %s | %.0f | %d" % (ms("50"), ms("99"), float(rps.group(1)) if rps else 0, err))')
   fi
   echo "$row"
 }
