@@ -603,17 +603,39 @@ pub struct StepDates {
 }
 
 fn dates_of(row: &Row) -> StepDates {
+    step_dates(
+        &row.state,
+        [
+            row.submitted_on,
+            row.correction_on,
+            row.resubmitted_on,
+            row.accepted_on,
+            row.assessed_on,
+            row.correction_deadline,
+        ],
+        row.assessment_outcome.as_deref(),
+        row.decided_at,
+    )
+}
+
+/// The step dates from the columns: submitted, correction notice,
+/// resubmitted, accepted, assessed, correction deadline.
+fn step_dates(
+    state: &str,
+    [submitted_on, correction_on, resubmitted_on, accepted_on, assessed_on, correction_deadline]: [Option<NaiveDate>; 6],
+    outcome: Option<&str>,
+    decided_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> StepDates {
     StepDates {
-        closed: matches!(row.state.as_str(), "withdrawn" | "granted" | "refused"),
-        submitted_on: row.submitted_on,
-        correction_on: row.correction_on,
-        resubmitted_on: row.resubmitted_on,
-        accepted_on: row.accepted_on,
-        assessed_on: row.assessed_on,
-        pass_after_correction_deadline: row
-            .correction_deadline
-            .filter(|_| row.assessment_outcome.as_deref() == Some("pass_after_correction")),
-        decided_on: row.decided_at.map(crate::web::china_date),
+        closed: matches!(state, "withdrawn" | "granted" | "refused"),
+        submitted_on,
+        correction_on,
+        resubmitted_on,
+        accepted_on,
+        assessed_on,
+        pass_after_correction_deadline: correction_deadline
+            .filter(|_| outcome == Some("pass_after_correction")),
+        decided_on: decided_at.map(crate::web::china_date),
     }
 }
 
@@ -1029,23 +1051,50 @@ pub async fn awaiting_count(conn: &mut PgConnection, ctx: &Ctx) -> Result<i64> {
 /// How many of the caller's applications are past their current step's
 /// clock, without building each application's page (home page counts).
 pub async fn overdue_count(conn: &mut PgConnection, ctx: &Ctx) -> Result<i64> {
-    let rows: Vec<Row> = sqlx::query_as(&format!(
-        "{SELECT} where (a.department_id = $1 or a.station_id = $1
+    // Open applications only, and only the columns the clocks read.
+    #[derive(sqlx::FromRow)]
+    struct Dates {
+        state: String,
+        submitted_on: Option<NaiveDate>,
+        correction_on: Option<NaiveDate>,
+        resubmitted_on: Option<NaiveDate>,
+        accepted_on: Option<NaiveDate>,
+        assessed_on: Option<NaiveDate>,
+        correction_deadline: Option<NaiveDate>,
+        assessment_outcome: Option<String>,
+        decided_at: Option<chrono::DateTime<chrono::Utc>>,
+    }
+    let rows: Vec<Dates> = sqlx::query_as(
+        "select a.state, a.submitted_on, a.correction_on, a.resubmitted_on, a.accepted_on,
+                a.assessed_on, a.correction_deadline, a.assessment_outcome, a.decided_at
+           from application a
+          where (a.department_id = $1 or a.station_id = $1
             or (a.regulator_id = $1 and a.state <> 'draft')
             or (a.state = 'assessment' and $1 = any(a.cooperating_station_ids)))
-           and a.state not in ('draft', 'granted', 'refused', 'withdrawn')"
-    ))
+           and a.state not in ('draft', 'granted', 'refused', 'withdrawn')",
+    )
     .bind(ctx.org_id)
     .fetch_all(&mut *conn)
     .await?;
     let today = today();
     let cal = crate::calendar::store::current(conn).await?;
     Ok(rows
-        .iter()
+        .into_iter()
         .filter(|r| {
-            clocks(&cal, &dates_of(r), today)
-                .last()
-                .is_some_and(|c| c.overdue)
+            let d = step_dates(
+                &r.state,
+                [
+                    r.submitted_on,
+                    r.correction_on,
+                    r.resubmitted_on,
+                    r.accepted_on,
+                    r.assessed_on,
+                    r.correction_deadline,
+                ],
+                r.assessment_outcome.as_deref(),
+                r.decided_at,
+            );
+            clocks(&cal, &d, today).last().is_some_and(|c| c.overdue)
         })
         .count() as i64)
 }

@@ -66,15 +66,18 @@ async fn inspect_facts_where(
     ids: Option<&[Uuid]>,
 ) -> Result<Vec<InspectFacts>> {
     let rows: Vec<(Uuid, String, String, String, Uuid, Vec<String>)> = sqlx::query_as(
-        "select s.station_id, o.name, s.code, s.location_division, s.department_id,
+        // The regions are gathered for the chosen rows only (after the limit).
+        "select p.station_id, p.name, p.code, p.location_division, p.department_id,
                 coalesce((select array_agg(distinct c) from station_authorization a, unnest(a.region) c
-                           where a.station_id = s.station_id and a.status in ('active', 'suspended')), '{}')
-           from station s join organization o on o.organization_id = s.station_id
-          where ($1::uuid is null or s.station_id = $1)
-            and ($1::uuid is not null or s.status in ('authorized', 'suspended'))
-            and ($2::text is null or o.name ilike $2 or s.code ilike $2)
-            and ($4::uuid[] is null or s.station_id = any($4))
-          order by o.name collate zh_pinyin limit $3",
+                           where a.station_id = p.station_id and a.status in ('active', 'suspended')), '{}')
+           from (select s.station_id, o.name, s.code, s.location_division, s.department_id
+                   from station s join organization o on o.organization_id = s.station_id
+                  where ($1::uuid is null or s.station_id = $1)
+                    and ($1::uuid is not null or s.status in ('authorized', 'suspended'))
+                    and ($2::text is null or o.name ilike $2 or s.code ilike $2)
+                    and ($4::uuid[] is null or s.station_id = any($4))
+                  order by o.name collate zh_pinyin limit $3) p
+          order by p.name collate zh_pinyin",
     )
     .bind(one)
     .bind(like)
@@ -205,10 +208,11 @@ pub async fn inspectable(
         .filter(|q| !q.is_empty())
         .map(str::to_lowercase);
     let like = q.as_deref().map(crate::web::like_pattern);
-    // Nearly every station a caller sees is one it may inspect: read a few
-    // pages' worth in order and stop; only when R17.1 refused too many of
-    // them, read the rest (the chosen `keep` ones come from their own query).
-    let cap = (limit as i64 + 1) * 4;
+    // Nearly every station a caller sees is one it may inspect: read the
+    // page and a quarter more in order and stop; only when R17.1 refused
+    // too many of them, read the rest (the chosen `keep` ones come from
+    // their own query).
+    let cap = limit as i64 + 1 + limit as i64 / 4;
     let mut facts = inspect_facts_where(conn, None, like.as_deref(), Some(cap), None).await?;
     let reg = regulator_ref(conn, ctx).await?;
     let allowed =
