@@ -68,7 +68,17 @@ struct Row {
     ended_on: Option<NaiveDate>,
     region: Vec<String>,
     region_names: Vec<Option<String>>,
+    /// The items, when the query brought them along ([`ITEMS`]).
+    #[sqlx(default)]
+    items: Option<sqlx::types::Json<Vec<Item>>>,
 }
+
+/// The items of `a` as one JSON column, in order: a key lookup that needs
+/// them reads one row instead of running a second statement.
+const ITEMS: &str = "coalesce((select json_agg(json_build_object('seq', i.seq, 'name', i.name,
+         'range_text', i.range_text, 'accuracy_text', i.accuracy_text, 'task_types', i.task_types,
+         'specification', i.specification) order by i.seq)
+    from authorization_item i where i.authorization_id = a.authorization_id), '[]') as items";
 
 const SELECT: &str = "select a.authorization_id, a.station_id, so.name as station_name, s.code as station_code,
        ro.name as regulator_name, a.certificate_number, a.status, a.valid_from, a.valid_until, a.ended_on,
@@ -113,32 +123,44 @@ async fn complete(
     rows: Vec<Row>,
     today: NaiveDate,
 ) -> Result<Vec<Authorization>> {
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.authorization_id).collect();
+    // The rows that came without their items get them in one statement.
+    let ids: Vec<Uuid> = rows
+        .iter()
+        .filter(|r| r.items.is_none())
+        .map(|r| r.authorization_id)
+        .collect();
     type ItemRow = (Uuid, i32, String, String, String, Vec<String>, String);
-    let items: Vec<ItemRow> = sqlx::query_as(
-        "select authorization_id, seq, name, range_text, accuracy_text, task_types, specification
-           from authorization_item where authorization_id = any($1) order by seq",
-    )
-    .bind(&ids)
-    .fetch_all(conn)
-    .await?;
+    let items: Vec<ItemRow> = if ids.is_empty() {
+        Vec::new()
+    } else {
+        sqlx::query_as(
+            "select authorization_id, seq, name, range_text, accuracy_text, task_types, specification
+               from authorization_item where authorization_id = any($1) order by seq",
+        )
+        .bind(&ids)
+        .fetch_all(conn)
+        .await?
+    };
     Ok(rows
         .into_iter()
         .map(|r| Authorization {
             effective_status: effective_status(&r.status, r.valid_from, r.valid_until, today)
                 .to_owned(),
-            items: items
-                .iter()
-                .filter(|i| i.0 == r.authorization_id)
-                .map(|i| Item {
-                    seq: i.1,
-                    name: i.2.clone(),
-                    range_text: i.3.clone(),
-                    accuracy_text: i.4.clone(),
-                    task_types: i.5.clone(),
-                    specification: i.6.clone(),
-                })
-                .collect(),
+            items: match r.items {
+                Some(sqlx::types::Json(own)) => own,
+                None => items
+                    .iter()
+                    .filter(|i| i.0 == r.authorization_id)
+                    .map(|i| Item {
+                        seq: i.1,
+                        name: i.2.clone(),
+                        range_text: i.3.clone(),
+                        accuracy_text: i.4.clone(),
+                        task_types: i.5.clone(),
+                        specification: i.6.clone(),
+                    })
+                    .collect(),
+            },
             region: r
                 .region
                 .iter()
@@ -223,7 +245,15 @@ pub fn qr_svg(url: &str) -> Result<String> {
 /// Public: the authorization behind a verification token (owner pool).
 pub async fn by_token(pool: &PgPool, token: &str) -> Result<Option<Authorization>> {
     let mut conn = pool.acquire().await?;
-    let rows: Vec<Row> = sqlx::query_as(&format!("{SELECT} where a.verify_token = $1"))
+    // One statement: the authorization with its items (issue 14).
+    static BY_TOKEN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let from = "\n  from station_authorization a";
+        format!(
+            "{} where a.verify_token = $1",
+            SELECT.replacen(from, &format!(", {ITEMS}{from}"), 1)
+        )
+    });
+    let rows: Vec<Row> = sqlx::query_as(BY_TOKEN.as_str())
         .bind(token)
         .fetch_all(&mut *conn)
         .await?;
