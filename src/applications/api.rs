@@ -75,7 +75,7 @@ pub async fn application_create(
     AppJson(input): AppJson<ApplicationInput>,
 ) -> Result<(StatusCode, AppJson<Application>)> {
     let mut tx = tenant_tx(&app.db, &ctx).await?;
-    let a = store::create(&mut tx, &app.db, &ctx, &input).await?;
+    let a = store::create(&mut tx, &ctx, &input).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, AppJson(a)))
 }
@@ -91,7 +91,7 @@ pub async fn application_get(
 ) -> Result<AppJson<Application>> {
     let id = parse_id(&id)?;
     let mut tx = tenant_tx(&app.db, &ctx).await?;
-    let a = store::get(&mut tx, &app.db, &ctx, id).await?;
+    let a = store::get(&mut tx, &ctx, id).await?;
     tx.commit().await?;
     Ok(AppJson(a))
 }
@@ -110,7 +110,7 @@ pub async fn application_update(
     let id = parse_id(&id)?;
     input.version = Some(expected_version(input.version, &headers)?);
     let mut tx = tenant_tx(&app.db, &ctx).await?;
-    let a = store::update(&mut tx, &app.db, &ctx, id, &input).await?;
+    let a = store::update(&mut tx, &ctx, id, &input).await?;
     tx.commit().await?;
     Ok(AppJson(a))
 }
@@ -124,7 +124,7 @@ async fn run_step(
 ) -> Result<AppJson<Application>> {
     let id = parse_id(id)?;
     let mut tx = tenant_tx(&app.db, ctx).await?;
-    let a = store::step(&mut tx, &app.db, ctx, id, step, input).await?;
+    let a = store::step(&mut tx, ctx, id, step, input).await?;
     tx.commit().await?;
     Ok(AppJson(a))
 }
@@ -227,7 +227,7 @@ pub async fn upload_document(
         crate::standards::documents::read_file(multipart, app.config.max_upload_bytes).await?;
     let content_type = crate::standards::documents::sniff(&filename, &bytes)?;
     let mut tx = tenant_tx(&app.db, ctx).await?;
-    let a = store::get(&mut tx, &app.db, ctx, id).await?;
+    let a = store::get(&mut tx, ctx, id).await?;
     if a.department_id != ctx.org_id
         || !matches!(
             a.state,

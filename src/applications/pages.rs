@@ -86,7 +86,7 @@ pub struct DetailPage {
 
 async fn detail(app: &AppState, ctx: &Ctx, id: Uuid, error: Option<String>) -> Result<DetailPage> {
     let mut tx = tenant_tx(&app.db, ctx).await?;
-    let a = store::get(&mut tx, &app.db, ctx, id).await?;
+    let a = store::get(&mut tx, ctx, id).await?;
     let certificate = match a.authorization_id {
         Some(auth) => sqlx::query_as(
             "select authorization_id, coalesce(certificate_number, ''), verify_token from station_authorization
@@ -233,7 +233,7 @@ pub async fn application_step_submit(
             },
         };
         let mut tx = tenant_tx(&app.db, &ctx).await?;
-        store::step(&mut tx, &app.db, &ctx, id, step, &input).await?;
+        store::step(&mut tx, &ctx, id, step, &input).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -643,7 +643,7 @@ pub async fn application_edit(
     let r = async {
         let id = parse_id(&id)?;
         let mut tx = tenant_tx(&app.db, &ctx).await?;
-        let a = store::get(&mut tx, &app.db, &ctx, id).await?;
+        let a = store::get(&mut tx, &ctx, id).await?;
         tx.commit().await?;
         let f = DraftForm {
             station_id: a.station_id.to_string(),
@@ -694,8 +694,8 @@ pub async fn application_save(
         let input = f.input();
         let mut tx = tenant_tx(&app.db, &ctx).await?;
         let a = match id {
-            None => store::create(&mut tx, &app.db, &ctx, &input).await?,
-            Some(id) => store::update(&mut tx, &app.db, &ctx, id, &input).await?,
+            None => store::create(&mut tx, &ctx, &input).await?,
+            Some(id) => store::update(&mut tx, &ctx, id, &input).await?,
         };
         tx.commit().await?;
         Ok::<_, AppError>(a)

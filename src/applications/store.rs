@@ -4,7 +4,7 @@
 
 use chrono::{Datelike, Months, NaiveDate};
 use serde_json::json;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::conditions::{self, How, Subject};
@@ -437,18 +437,16 @@ pub async fn art7_problems(conn: &mut PgConnection, input: Art7Input<'_>) -> Res
     Ok(data.report(input))
 }
 
-/// National stations' authorized items (public facts, read with the owner pool).
-async fn national_items(pool: &PgPool) -> Result<Vec<(Uuid, String, Vec<CooperationItem>)>> {
-    let rows: Vec<(Uuid, String, String, String, String)> = sqlx::query_as(
-        "select a.station_id, so.name, i.name, i.range_text, i.specification
-           from station_authorization a
-           join station s on s.station_id = a.station_id and s.tier <> 'local'
-           join organization so on so.organization_id = a.station_id
-           join authorization_item i on i.authorization_id = a.authorization_id
-          where a.status = 'active' order by so.name, i.seq",
-    )
-    .fetch_all(pool)
-    .await?;
+/// National stations' authorized items (public facts), read in the
+/// caller's transaction through a definer function: a second pool
+/// connection per request deadlocked the pool under load (issue 14).
+async fn national_items(
+    conn: &mut PgConnection,
+) -> Result<Vec<(Uuid, String, Vec<CooperationItem>)>> {
+    let rows: Vec<(Uuid, String, String, String, String)> =
+        sqlx::query_as("select * from national_cooperation_items()")
+            .fetch_all(conn)
+            .await?;
     let mut out: Vec<(Uuid, String, Vec<CooperationItem>)> = Vec::new();
     for (id, station, name, range, spec) in rows {
         let item = CooperationItem {
@@ -464,8 +462,12 @@ async fn national_items(pool: &PgPool) -> Result<Vec<(Uuid, String, Vec<Cooperat
     Ok(out)
 }
 
-async fn cooperators(pool: &PgPool, row: &Row, items: &[ItemInput]) -> Result<Vec<Cooperator>> {
-    let national = national_items(pool).await?;
+async fn cooperators(
+    conn: &mut PgConnection,
+    row: &Row,
+    items: &[ItemInput],
+) -> Result<Vec<Cooperator>> {
+    let national = national_items(conn).await?;
     let requested: Vec<CooperationItem> = items
         .iter()
         .map(|i| CooperationItem {
@@ -713,16 +715,11 @@ async fn load_row(conn: &mut PgConnection, ctx: &Ctx, id: Uuid) -> Result<Row> {
 
 /// One visible application with its Art 7 report, receiving regulator,
 /// clock and proposed cooperators.
-pub async fn get(
-    conn: &mut PgConnection,
-    pool: &PgPool,
-    ctx: &Ctx,
-    id: Uuid,
-) -> Result<Application> {
+pub async fn get(conn: &mut PgConnection, ctx: &Ctx, id: Uuid) -> Result<Application> {
     let row = load_row(conn, ctx, id).await?;
     let cal = crate::calendar::store::current(conn).await?;
     let declared = row.to_be_provided.clone();
-    let mut a = view(conn, pool, &cal, row).await?;
+    let mut a = view(conn, &cal, row).await?;
     if !matches!(
         a.state,
         ApplicationState::Draft | ApplicationState::Withdrawn
@@ -735,12 +732,7 @@ pub async fn get(
 
 /// An application as shown; `cal` is the current calendar, loaded once by
 /// the caller (a list shows many applications with one calendar).
-async fn view(
-    conn: &mut PgConnection,
-    pool: &PgPool,
-    cal: &Calendar,
-    row: Row,
-) -> Result<Application> {
+async fn view(conn: &mut PgConnection, cal: &Calendar, row: Row) -> Result<Application> {
     let items: Vec<ItemInput> = serde_json::from_value(row.items.clone()).unwrap_or_default();
     let problems = problems(conn, &row, &items).await?;
     let (receiving_zh, receiving_en) = match &row.regulator_reason {
@@ -751,7 +743,7 @@ async fn view(
             Err((zh, en)) => (Some(zh), Some(en)),
         },
     };
-    let proposed_cooperators = cooperators(pool, &row, &items).await?;
+    let proposed_cooperators = cooperators(conn, &row, &items).await?;
     let documents =
         crate::standards::documents::list(conn, "application", row.application_id).await?;
     Ok(assemble(
@@ -1103,7 +1095,6 @@ pub async fn overdue_count(conn: &mut PgConnection, ctx: &Ctx) -> Result<i64> {
 /// or for a new station registered with it (R6.1).
 pub async fn create(
     conn: &mut PgConnection,
-    pool: &PgPool,
     ctx: &Ctx,
     input: &ApplicationInput,
 ) -> Result<Application> {
@@ -1201,7 +1192,7 @@ pub async fn create(
     .bind(ctx.user_id)
     .execute(&mut *conn)
     .await?;
-    let app = get(conn, pool, ctx, id).await?;
+    let app = get(conn, ctx, id).await?;
     audit::record(
         conn,
         ctx,
@@ -1215,7 +1206,6 @@ pub async fn create(
 /// Art 7 check; invalid items or region are refused with field messages.
 pub async fn update(
     conn: &mut PgConnection,
-    pool: &PgPool,
     ctx: &Ctx,
     id: Uuid,
     input: &ApplicationInput,
@@ -1276,7 +1266,7 @@ pub async fn update(
     if done.rows_affected() == 0 {
         return Err(AppError::stale());
     }
-    let app = get(conn, pool, ctx, id).await?;
+    let app = get(conn, ctx, id).await?;
     audit::record(
         conn,
         ctx,
@@ -1342,7 +1332,6 @@ use crate::orgs::model::clean as text;
 /// Moves an application one step (R6.1–R8.5).
 pub async fn step(
     conn: &mut PgConnection,
-    pool: &PgPool,
     ctx: &Ctx,
     id: Uuid,
     step: Step,
@@ -1424,7 +1413,7 @@ pub async fn step(
         Step::Submit => {
             let fresh = load_row(conn, ctx, id).await?;
             let cal = crate::calendar::store::current(conn).await?;
-            let app = view(conn, pool, &cal, fresh).await?;
+            let app = view(conn, &cal, fresh).await?;
             let unmet: Vec<&Problem> = app
                 .problems
                 .iter()
@@ -1521,7 +1510,7 @@ pub async fn step(
                 None => {
                     let fresh = load_row(conn, ctx, id).await?;
                     let cal = crate::calendar::store::current(conn).await?;
-                    view(conn, pool, &cal, fresh)
+                    view(conn, &cal, fresh)
                         .await?
                         .proposed_cooperators
                         .iter()
@@ -1554,7 +1543,7 @@ pub async fn step(
                 // Conditions the assessment verified, each with its evidence.
                 let fresh = load_row(conn, ctx, id).await?;
                 let cal = crate::calendar::store::current(conn).await?;
-                let app = view(conn, pool, &cal, fresh).await?;
+                let app = view(conn, &cal, fresh).await?;
                 conditions::record_into(
                     &mut errors,
                     conn,
@@ -1664,7 +1653,7 @@ pub async fn step(
                 // here by the deciding approver with a reason.
                 let fresh = load_row(conn, ctx, id).await?;
                 let cal = crate::calendar::store::current(conn).await?;
-                let app = view(conn, pool, &cal, fresh).await?;
+                let app = view(conn, &cal, fresh).await?;
                 let before = errors.len();
                 conditions::record_into(
                     &mut errors,
@@ -1802,7 +1791,7 @@ pub async fn step(
             conditions::link(conn, Subject::Application, id, authorization).await?;
         }
     }
-    let after = get(conn, pool, ctx, id).await?;
+    let after = get(conn, ctx, id).await?;
     audit::record(
         conn,
         ctx,
