@@ -298,3 +298,78 @@ async fn clients_leaving_mid_request_leave_no_session_idle_in_transaction() {
     // And the pool still serves.
     assert_eq!(samr.get("/applications").await.status(), 200);
 }
+
+/// The national regulator's policies skip the hash of its station ids
+/// (migration 18): what it sees is exactly what its visibility rows say,
+/// every station; a province still sees only its own; the marker follows
+/// the organization and the app role cannot write it (R17.1).
+#[tokio::test]
+async fn the_national_regulator_sees_what_its_visibility_rows_say() {
+    let app = TestApp::spawn().await;
+    jiliang::seed_scale::seed_scale(&app.pool, true, 40)
+        .await
+        .expect("seed-scale runs");
+    for (user, table) in [
+        ("samr.reviewer", "station"),
+        ("samr.reviewer", "measurement_standard"),
+        ("samr.reviewer", "qualification"),
+        ("gd.reviewer", "station"),
+        ("gd.reviewer", "measurement_standard"),
+    ] {
+        let seen = app
+            .as_app_role(Some(user), &format!("select count(*)::text from {table}"))
+            .await;
+        let rows = app
+            .as_app_role(
+                Some(user),
+                &format!(
+                    "select count(*)::text from {table} t where t.station_id in
+                       (select a.station_id from station_access a where a.org_id = app_org_id())"
+                ),
+            )
+            .await;
+        assert_eq!(
+            seen, rows,
+            "{user} {table}: the policy is the visibility rows"
+        );
+    }
+    let all: i64 = sqlx::query_scalar("select count(*) from station")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let samr = app
+        .as_app_role(Some("samr.reviewer"), "select count(*)::text from station")
+        .await;
+    assert_eq!(samr, vec![all.to_string()]);
+    let gd = app
+        .as_app_role(Some("gd.reviewer"), "select count(*)::text from station")
+        .await;
+    assert!(gd[0].parse::<i64>().unwrap() < all, "a province sees part");
+    // The marker: SAMR only, kept by the trigger, read-only for the app.
+    let marked: Vec<String> = sqlx::query_scalar(
+        "select o.name from national_viewer v join organization o on o.organization_id = v.org_id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(marked.len(), 1, "{marked:?}");
+    assert!(app
+        .as_app_role_result(
+            Some("gd.reviewer"),
+            "insert into national_viewer (org_id) select app_org_id() returning org_id::text",
+        )
+        .await
+        .is_err());
+    let gd_org = app.org_id("广东省市场监督管理局").await;
+    sqlx::query("update organization set regulator_level = 'national', division_code = null where organization_id = $1")
+        .bind(gd_org)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let n: i64 = sqlx::query_scalar("select count(*) from national_viewer where org_id = $1")
+        .bind(gd_org)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 1, "the marker follows the organization's level");
+}

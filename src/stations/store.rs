@@ -86,9 +86,9 @@ fn push_visible(qb: &mut QueryBuilder<Postgres>, ctx: &Ctx) {
     if ctx.is_operator() {
         return;
     }
-    qb.push(" and exists (select 1 from station_access a where a.station_id = s.station_id and a.org_id = ")
+    qb.push(" and ((select app_sees_all_stations()) or exists (select 1 from station_access a where a.station_id = s.station_id and a.org_id = ")
         .push_bind(ctx.org_id)
-        .push(")");
+        .push("))");
 }
 
 /// A query's validated filters.
