@@ -8,12 +8,26 @@ use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
 use crate::auth::Ctx;
 
 /// The role requests run as: owns nothing, no SUPERUSER, no BYPASSRLS.
 pub const APP_ROLE: &str = "jiliang_app";
+
+/// Custom plans for the rest of the transaction. After five executions
+/// PostgreSQL may switch a prepared statement to a generic plan, which sees
+/// neither the caller's organization nor which optional filters are null
+/// (`$1 is null or …`); for the lists sorted by a pinyin name that plan
+/// sorted every visible row (SAMR's stations 4 → 16 ms). Planning them
+/// takes 0.1–2 ms, so only those lists ask for it; everywhere else the
+/// cached plans were faster (docs/scale.md).
+pub async fn custom_plans(conn: &mut PgConnection) -> crate::Result<()> {
+    sqlx::query("select set_config('plan_cache_mode', 'force_custom_plan', true)")
+        .execute(conn)
+        .await?;
+    Ok(())
+}
 
 /// A transaction under the app role with the request's organization set.
 pub type Tx = Transaction<'static, Postgres>;
@@ -89,18 +103,11 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
 /// the row-level security policies read. Without them policies see nothing.
 pub async fn tenant_tx(pool: &PgPool, ctx: &Ctx) -> crate::Result<Tx> {
     let mut tx = pool.begin().await?;
-    // Custom plans inside a tenant transaction: after five executions
-    // PostgreSQL may switch a prepared statement to a generic plan, which
-    // sees neither the caller's organization nor which optional filters are
-    // null (`$1 is null or …`), and sorted every station SAMR sees by pinyin
-    // (4 ms → 16 ms; docs/scale.md). Planning them takes 0.1–2 ms. The
-    // owner's key lookups (public pages) keep their cached plans.
     let roles: Vec<&str> = ctx.roles.iter().map(|r| r.as_str()).collect();
     sqlx::query(
         "select set_config('role', $1, true), set_config('app.org_id', $2, true), \
          set_config('app.org_kind', $3, true), set_config('app.user_id', $4, true), \
-         set_config('app.roles', $5, true), set_config('statement_timeout', '30s', true), \
-         set_config('plan_cache_mode', 'force_custom_plan', true)",
+         set_config('app.roles', $5, true), set_config('statement_timeout', '30s', true)",
     )
     .bind(APP_ROLE)
     .bind(ctx.org_id.to_string())

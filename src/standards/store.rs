@@ -147,6 +147,7 @@ pub async fn standards_list(
     paging: Paging,
 ) -> Result<(Vec<Standard>, i64)> {
     let today = today();
+    crate::db::custom_plans(&mut *conn).await?;
     if !f.warnings_only {
         // Issue 14: the page and the count in SQL; the sort is a top-N of
         // the visible rows, not a sort of all of them.
@@ -1000,6 +1001,7 @@ pub async fn staff_list(
 ) -> Result<(Vec<StaffMember>, Option<crate::web::Cursor>)> {
     // Issue 14: one keyset page in pinyin order of names (index
     // staff_member_list_idx), qualifications in one query for the page.
+    crate::db::custom_plans(&mut *conn).await?;
     let rows: Vec<(Uuid, Uuid, String, String, bool, i32)> = sqlx::query_as(
         "select p.staff_member_id, p.station_id, p.name, p.title, p.active, p.version from staff_member p
           where ((select app_sees_all_stations())

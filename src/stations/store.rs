@@ -225,6 +225,7 @@ pub async fn list(
     ctx: &Ctx,
     f: &Filters,
 ) -> Result<(Vec<StationSummary>, i64)> {
+    crate::db::custom_plans(&mut *conn).await?;
     let dir = if f.desc { "desc" } else { "asc" };
     let mut qb = QueryBuilder::new(format!("{NAMED_HEAD}{INNER} where true"));
     push_filters(&mut qb, ctx, f);

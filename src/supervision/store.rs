@@ -213,6 +213,7 @@ pub async fn inspectable(
     // too many of them, read the rest (the chosen `keep` ones come from
     // their own query).
     let cap = limit as i64 + 1 + limit as i64 / 4;
+    crate::db::custom_plans(&mut *conn).await?;
     let mut facts = inspect_facts_where(conn, None, like.as_deref(), Some(cap), None).await?;
     let reg = regulator_ref(conn, ctx).await?;
     let allowed =
