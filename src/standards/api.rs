@@ -86,6 +86,7 @@ pub fn parse_standard_query(q: &StandardQuery) -> Result<(StandardFilter, Paging
             kind,
             q: nonempty(&q.q),
             warnings_only: matches!(q.warnings.as_deref(), Some("true" | "1" | "on")),
+            scope: None,
         },
         Paging::new(q.page, q.per_page),
     ))

@@ -106,6 +106,25 @@ pub struct StandardFilter {
     pub q: Option<String>,
     /// Only standards with a warning.
     pub warnings_only: bool,
+    /// The stations a station caller sees ([`station_scope`]), as an
+    /// explicit filter the planner can read.
+    pub scope: Option<Vec<Uuid>>,
+}
+
+/// A station's visible stations (itself and any branches it heads): a
+/// handful, read before the list so the planner knows them and uses the
+/// per-station indexes instead of walking every station's rows in name
+/// order (issue 14). `None` for other callers.
+pub async fn station_scope(conn: &mut PgConnection, ctx: &Ctx) -> Result<Option<Vec<Uuid>>> {
+    if ctx.org_kind != crate::auth::OrgKind::Station {
+        return Ok(None);
+    }
+    Ok(Some(
+        sqlx::query_scalar("select distinct station_id from station_access where org_id = $1")
+            .bind(ctx.org_id)
+            .fetch_all(conn)
+            .await?,
+    ))
 }
 
 fn push_visible(qb: &mut QueryBuilder<Postgres>, ctx: &Ctx) {
@@ -148,6 +167,16 @@ pub async fn standards_list(
 ) -> Result<(Vec<Standard>, i64)> {
     let today = today();
     crate::db::custom_plans(&mut *conn).await?;
+    let scoped;
+    let f = if f.station_id.is_none() && f.scope.is_none() {
+        scoped = StandardFilter {
+            scope: station_scope(&mut *conn, ctx).await?,
+            ..f.clone()
+        };
+        &scoped
+    } else {
+        f
+    };
     if !f.warnings_only {
         // Issue 14: the page and the count in SQL; the sort is a top-N of
         // the visible rows, not a sort of all of them.
@@ -196,6 +225,11 @@ fn push_filters(qb: &mut QueryBuilder<'_, Postgres>, ctx: &Ctx, f: &StandardFilt
     push_visible(qb, ctx);
     if let Some(s) = f.station_id {
         qb.push(" and m.station_id = ").push_bind(s);
+    }
+    if let Some(ids) = &f.scope {
+        qb.push(" and m.station_id = any(")
+            .push_bind(ids.clone())
+            .push(")");
     }
     if let Some(s) = f.status {
         qb.push(" and m.status = ").push_bind(s.as_str());
@@ -1002,12 +1036,17 @@ pub async fn staff_list(
     // Issue 14: one keyset page in pinyin order of names (index
     // staff_member_list_idx), qualifications in one query for the page.
     crate::db::custom_plans(&mut *conn).await?;
+    let scope = match station {
+        Some(_) => None,
+        None => station_scope(&mut *conn, ctx).await?,
+    };
     let rows: Vec<(Uuid, Uuid, String, String, bool, i32)> = sqlx::query_as(
         "select p.staff_member_id, p.station_id, p.name, p.title, p.active, p.version from staff_member p
           where ((select app_sees_all_stations())
                  or p.station_id in (select a.station_id from station_access a where a.org_id = $1))
             and ($2::uuid is null or p.station_id = $2)
             and ($3::text is null or (p.name collate zh_pinyin, p.staff_member_id) > ($3 collate zh_pinyin, $4))
+            and ($6::uuid[] is null or p.station_id = any($6))
           order by p.name collate zh_pinyin, p.staff_member_id limit $5",
     )
     .bind(ctx.org_id)
@@ -1015,6 +1054,7 @@ pub async fn staff_list(
     .bind(after.map(|c| c.key.clone()))
     .bind(after.map(|c| c.id))
     .bind(limit + 1)
+    .bind(scope)
     .fetch_all(&mut *conn)
     .await?;
     let (rows, next) = crate::web::keyset_page(rows, limit, |r| crate::web::Cursor::new(&r.2, r.0));
