@@ -139,6 +139,9 @@ async fn keyset_pages_cover_each_row_once_and_refuse_bad_cursors() {
     let issuer = app
         .login(&busiest("rectification_order", "issuer_id").await)
         .await;
+    let reviewer = app
+        .login(&busiest("lifecycle_request", "regulator_id").await)
+        .await;
     let prosecutor = app
         .login(&busiest("violation_case", "regulator_id").await)
         .await;
@@ -191,11 +194,26 @@ async fn keyset_pages_cover_each_row_once_and_refuse_bad_cursors() {
             "{path}: no row twice"
         );
     }
+    // Two filed requests of the busiest regulator filed long ago, one just
+    // now: the filter must split them as each row's own clock does.
+    sqlx::query(
+        "update lifecycle_request set state = 'submitted', filed_on = current_date - (90 * n)::int
+           from (select request_id, row_number() over (order by request_id) - 1 as n
+                   from lifecycle_request
+                  where kind <> 'reexamination' and state <> 'draft'
+                    and regulator_id = (select regulator_id from lifecycle_request
+                                         group by regulator_id order by count(*) desc limit 1)
+                  order by request_id limit 3) x
+          where lifecycle_request.request_id = x.request_id",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
     // The overdue filters run in SQL and agree with each row's own flag
     // (R18.3 for orders; the decision clock for requests).
     for (c, path) in [
         (&issuer, "/api/v1/rectification-orders"),
-        (&samr, "/api/v1/lifecycle-requests"),
+        (&reviewer, "/api/v1/lifecycle-requests"),
     ] {
         let (_, body) = c.json(&format!("{path}?limit=200")).await;
         let rows = body.as_array().unwrap();
@@ -213,6 +231,9 @@ async fn keyset_pages_cover_each_row_once_and_refuse_bad_cursors() {
             filtered, flagged,
             "{path}: overdue=true is exactly the overdue rows"
         );
+        if path.contains("lifecycle") {
+            assert!(!flagged.is_empty(), "the generator files overdue requests");
+        }
     }
     // Bad input is a field error naming the parameter, never a 500.
     for bad in ["zz", "00", "6b7c"] {
@@ -223,6 +244,18 @@ async fn keyset_pages_cover_each_row_once_and_refuse_bad_cursors() {
             "validation",
         )
         .await;
+    }
+    // A page with a bad cursor says so, in the page (not a bare 422).
+    for page in [
+        "/inspections",
+        "/requests",
+        "/rectification-orders",
+        "/cases",
+    ] {
+        let res = samr.get(&format!("{page}?cursor=zz")).await;
+        assert_eq!(res.status(), 422, "{page}");
+        let html = res.text().await.unwrap();
+        assert!(html.contains("翻页位置无效"), "{page}: {html}");
     }
     for bad in ["0", "201", "-1"] {
         assert_error(

@@ -380,10 +380,14 @@ impl IntoResponse for PageError {
         self.error.log();
         let status = self.error.status_code();
         let detail = self.error.detail();
-        let message = if self.lang.is_en() {
-            detail.message_en
-        } else {
-            detail.message
+        // A page reached with bad query parameters (a stale cursor, a limit
+        // out of range) says which and why, not only that input was wrong.
+        let message = match &self.error {
+            AppError::Validation(fields) if !fields.is_empty() => {
+                AppError::fields_text(fields, self.lang)
+            }
+            _ if self.lang.is_en() => detail.message_en,
+            _ => detail.message,
         };
         let title = format!("{} {}", status.as_u16(), message);
         let page = ErrorPage {
