@@ -116,16 +116,22 @@ impl LookupLog {
     }
 
     /// Queues the log row of a lookup (a token prefix only, never the whole
-    /// token); `false` when the queue is full.
+    /// token); `false` (and a warning in the server log) when the queue
+    /// filled since [`Self::has_room`] said yes.
     pub fn record(&self, token: &str, found: bool, addr: &str) -> bool {
-        self.queue
+        let queued = self
+            .queue
             .try_send(Msg::Log(Entry {
                 prefix: token.chars().take(6).collect(),
                 found,
                 addr: addr.to_owned(),
                 at: chrono::Utc::now(),
             }))
-            .is_ok()
+            .is_ok();
+        if !queued {
+            tracing::warn!("lookup log queue full: one lookup not logged");
+        }
+        queued
     }
 
     /// Whether the queue has room for one more lookup.

@@ -35,8 +35,15 @@ fn no_store(mut res: Response) -> Response {
 
 /// Logs the lookup and enforces the rate limit; returns the authorization.
 async fn lookup(app: &AppState, token: &str, addr: &str) -> Result<Option<Authorization>> {
-    // Counted in memory and logged in batches: no write on this path.
-    if !app.lookups.has_room() || !app.lookups.allow(addr) {
+    // Counted in memory and logged in batches: no write on this path. A
+    // lookup that could not be logged (the writer is behind: the database
+    // is away) is not answered, so every answered lookup is logged.
+    if !app.lookups.has_room() {
+        return Err(AppError::Unavailable {
+            retry_after_secs: 5,
+        });
+    }
+    if !app.lookups.allow(addr) {
         return Err(AppError::bad_request(
             "rate_limited",
             "查询过于频繁，请一分钟后再试",
