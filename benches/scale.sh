@@ -6,29 +6,40 @@
 # server's own query log, on a small and on the national data side by
 # side: a page whose count grows with the data fails the run.
 #
-#   benches/scale.sh                  # 3,000 stations, wrk closed loop
+#   benches/scale.sh                  # 3,000 stations
 #   STATIONS=300 DURATION=5s benches/scale.sh
-#   RATE=200 benches/scale.sh         # with oha installed: fixed rate (oha -q)
+#   LOAD_FRACTION=0.5 benches/scale.sh  # the fixed rate: half of each page's saturation
 #   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432 benches/scale.sh
+#
+# Each row: the page's saturation throughput (wrk, closed loop, SATURATE
+# long), then oha at a fixed rate of LOAD_FRACTION × that throughput on the
+# same CONNS connections with latency correction (no coordinated
+# omission): p50, p99, achieved req/s and errors at that rate.
 #
 # With BENCH_DATABASE_URL the data goes to databases jiliang_scale_small and
 # jiliang_scale_big on that server (dropped and re-created), and the run
 # also measures the public verification page against a minimal axum + sqlx
 # lookup of the same token (examples/bare_lookup.rs): the ratio of their
-# rates. Without it, the embedded cluster is used and the ratio is skipped.
+# saturation rates. Without it, the embedded cluster is used and the ratio
+# is skipped.
 #
-# Needs wrk (Debian package `wrk`) or oha. Loopback only.
+# Needs wrk (Debian package `wrk`) and oha (`cargo install --locked oha`,
+# installed here when missing: a few minutes). Loopback only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STATIONS=${STATIONS:-3000}
 SMALL=${SMALL:-30}
 DURATION=${DURATION:-10s}
+SATURATE=${SATURATE:-3s}
+LOAD_FRACTION=${LOAD_FRACTION:-0.5}
 CONNS=${CONNS:-64}
 PORT=${PORT:-18251}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/jiliang-target}
-if command -v oha >/dev/null && [ -n "${RATE:-}" ]; then LOAD=oha
-elif command -v wrk >/dev/null; then LOAD=wrk
-else echo "install wrk (apt-get install wrk) or oha"; exit 1; fi
+command -v wrk >/dev/null || { echo "install wrk (apt-get install wrk)"; exit 1; }
+if ! command -v oha >/dev/null; then
+  echo "== cargo install --locked oha (fixed-rate load; once)"
+  cargo install --locked --quiet oha --version 1.16.0
+fi
 cargo build --release --quiet --bin jiliang --example bare_lookup
 BIN=$CARGO_TARGET_DIR/release/jiliang
 BARE=$CARGO_TARGET_DIR/release/examples/bare_lookup
@@ -53,9 +64,9 @@ seed() {  # seed DIR N
   fi
   env -u DATABASE_URL $(dbenv "$1") "$BIN" seed-scale --stations "$2" | tail -1
 }
-serve() {
+serve() {  # serve DIR [RUST_LOG]: statements logged unless told otherwise
   env -u DATABASE_URL $(dbenv "$1") JILIANG_ADDR=127.0.0.1:$PORT JILIANG_SECURE_COOKIES=false \
-    JILIANG_LOOKUPS_PER_MINUTE=100000000 RUST_LOG=warn,sqlx::query=debug "$BIN" serve >"$1.log" 2>&1 &
+    JILIANG_LOOKUPS_PER_MINUTE=100000000 RUST_LOG=${2:-warn,sqlx::query=debug} "$BIN" serve >>"$1.log" 2>&1 &
   PID=$!
   for _ in $(seq 1 120); do curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && return 0; sleep 0.5; done
   echo "no /healthz"; tail -5 "$1.log"; exit 1
@@ -91,35 +102,38 @@ serve "$WORK/small"; counts "$WORK/small" "$WORK/small.counts"; stop
 
 echo "== seed-scale --stations $STATIONS"
 seed "$WORK/big" "$STATIONS"
-serve "$WORK/big"; counts "$WORK/big" "$WORK/big.counts"
+serve "$WORK/big"; counts "$WORK/big" "$WORK/big.counts"; stop
+# Under load the server logs warnings only, as in production.
+serve "$WORK/big" warn
 
 echo
-echo "| account | page | p50 ms | p99 ms | req/s | errors | statements ($SMALL → $STATIONS stations) |"
-echo "|---|---|---|---|---|---|---|"
-# measure URL [COOKIE]: "p50 | p99 | req/s | errors" of URL under load
-measure() {
-  local url=$1 hdr=() out row
+echo "| account | page | saturation req/s | fixed rate | p50 ms | p99 ms | req/s | errors | statements ($SMALL → $STATIONS stations) |"
+echo "|---|---|---|---|---|---|---|---|---|"
+# saturate URL [COOKIE]: req/s of URL in a closed loop (wrk) and its non-2xx/socket errors
+saturate() {
+  local url=$1 hdr=()
   [ -n "${2:-}" ] && hdr=(-H "Cookie: $2")
-    if [ "$LOAD" = oha ]; then
-    out=$(oha --no-tui -z "$DURATION" -c "$CONNS" -q "$RATE" "${hdr[@]}" --output-format json "$url")
-    row=$(echo "$out" | python3 -c 'import json,sys;d=json.load(sys.stdin);l=d["latencyPercentiles"];s=d["statusCodeDistribution"];e=sum(v for k,v in s.items() if not k.startswith("2"))+sum(d.get("errorDistribution",{}).values());print("%.1f | %.1f | %.0f | %d" % (l["p50"]*1000, l["p99"]*1000, d["summary"]["requestsPerSec"], e))')
-  else
-    out=$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency "${hdr[@]}" "$url")
-    row=$(echo "$out" | python3 -c '
+  wrk -t2 -c"$CONNS" -d"$SATURATE" "${hdr[@]}" "$url" | python3 -c '
 import re,sys
 t=sys.stdin.read()
-def ms(k):
-  m=re.search(r"\s"+k+r"%\s+([\d.]+)(us|ms|s)\b",t)
-  if not m: return "?"
-  v=float(m.group(1)); f={"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
-  return "%.1f" % (v * f)
 rps=re.search(r"Requests/sec:\s+([\d.]+)",t)
 non=re.search(r"Non-2xx or 3xx responses: (\d+)",t)
 sock=re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",t)
 err=(int(non.group(1)) if non else 0)+(sum(map(int,sock.groups())) if sock else 0)
-print("%s | %s | %.0f | %d" % (ms("50"), ms("99"), float(rps.group(1)) if rps else 0, err))')
-  fi
-  echo "$row"
+print("%.0f %d" % (float(rps.group(1)) if rps else 0, err))'
+}
+# measure URL [COOKIE]: "saturation | rate | p50 | p99 | req/s | errors" of URL
+measure() {
+  local url=$1 hdr=() sat rate
+  [ -n "${2:-}" ] && hdr=(-H "Cookie: $2")
+  read -r sat serr < <(saturate "$@")
+  rate=$(python3 -c "print(max(1, int($sat * $LOAD_FRACTION)))")
+  oha --no-tui --latency-correction -z "$DURATION" -c "$CONNS" -q "$rate" "${hdr[@]}" --output-format json "$url" |
+    python3 -c '
+import json,sys
+d=json.load(sys.stdin); l=d["latencyPercentiles"]; s=d["statusCodeDistribution"]
+e=sum(v for k,v in s.items() if not k.startswith("2"))+sum(d.get("errorDistribution",{}).values())+int(sys.argv[3])
+print("%s | %s | %.1f | %.1f | %.0f | %d" % (sys.argv[1], sys.argv[2], l["p50"]*1000, l["p99"]*1000, d["summary"]["requestsPerSec"], e))' "$sat" "$rate" "$serr"
 }
 
 grow=0
@@ -145,7 +159,7 @@ if [ -n "$BASE_URL" ]; then
   kill "$BPID"; wait "$BPID" 2>/dev/null || true
   echo "| bare axum + sqlx | \`/verify/{token}\` | $bare | |"
   echo
-  echo "public verification ÷ bare lookup (req/s): $(echo "$app|$bare" | awk -F'|' '{printf "%.2f", $3 / $7}')"
+  echo "public verification ÷ bare lookup (saturation req/s): $(echo "$app|$bare" | awk -F'|' '{printf "%.2f", $1 / $7}')"
 fi
 echo
 echo "resident memory of the server after the run: $(awk '/VmRSS/{print $2/1024 " MB"}' /proc/$PID/status)"

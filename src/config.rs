@@ -82,6 +82,16 @@ pub struct Config {
     #[arg(long, env = "JILIANG_DB_MAX_CONNECTIONS", default_value_t = 20)]
     pub db_max_connections: u32,
 
+    /// PostgreSQL URL the public pages (`/verify`, `/directory`) read from,
+    /// e.g. a read replica. Default: the main database. Its sessions are
+    /// read-only.
+    #[arg(long, env = "JILIANG_PUBLIC_DATABASE_URL", hide_env_values = true)]
+    pub public_database_url: Option<String>,
+
+    /// Largest pool of the public pages' read-only connections.
+    #[arg(long, env = "JILIANG_PUBLIC_DB_CONNECTIONS", default_value_t = 8)]
+    pub public_db_connections: u32,
+
     /// The ed25519 key that signs audit anchors (32-byte seed, hex), outside
     /// the data directory. Default: `<data dir>.audit-key` beside it,
     /// created (mode 600) when missing.
@@ -119,6 +129,8 @@ impl Config {
             public_url: None,
             font_dir: std::path::PathBuf::from("/usr/share/fonts/opentype/noto"),
             db_max_connections: 10,
+            public_database_url: None,
+            public_db_connections: 4,
             audit_key_file: None,
             audit_anchors: None,
             audit_anchor_minutes: 0,

@@ -98,14 +98,22 @@ impl Application {
                 }
             }
         });
-        let state = AppState {
+        let public_options = match &config.public_database_url {
+            Some(url) => url
+                .parse()
+                .context("JILIANG_PUBLIC_DATABASE_URL is not a valid URL")?,
+            None => (*pool.connect_options()).clone(),
+        };
+        let state = AppState::new(crate::state::Shared {
             lookups: crate::authorizations::lookups::LookupLog::start(
                 pool.clone(),
                 config.lookups_per_minute,
             ),
+            public_db: db::connect_public(public_options, config.public_db_connections),
+            verify_cache: Default::default(),
             db: pool,
             config: std::sync::Arc::new(config),
-        };
+        });
         let router = router(state.clone(), store);
         let listener = TcpListener::bind(state.config.addr)
             .await
@@ -151,6 +159,7 @@ impl Application {
         .context("serving HTTP")?;
         session_cleanup.abort();
         state.lookups.flush().await;
+        state.public_db.close().await;
         state.db.close().await;
         if let Some(pg) = embedded.as_mut() {
             pg.stop();
@@ -160,11 +169,14 @@ impl Application {
     }
 }
 
-/// Makes glibc's allocator give memory back: large blocks (an Argon2
-/// hash's 19 MiB, a PDF, an export) are always mapped and unmapped on free
-/// instead of raising the dynamic threshold and staying in one of up to
-/// 8 × cores per-thread arenas, and the arenas are few. Without this, 100
-/// parallel sign-ins left the server at 370 MB resident (benches/memory.sh).
+/// Makes glibc's allocator give memory back: large blocks are always
+/// mapped and unmapped on free instead of raising the dynamic threshold and
+/// staying in one of up to 8 × cores per-thread arenas, and the arenas are
+/// few. The server's own allocations go to mimalloc (the global allocator
+/// in `main.rs`: glibc's arena locks cost 2.6 futex calls per public lookup
+/// under load, issue 14); this still tunes what C code allocates through
+/// glibc, and the tests, which run on glibc. Without it, 100 parallel
+/// sign-ins left the server at 370 MB resident (benches/memory.sh).
 pub fn tune_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets allocator parameters; called at start-up.
@@ -273,6 +285,16 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(config.max_body_bytes))
         .layer(csrf)
         .layer(axum::middleware::from_fn(web::run_to_completion))
+        // The certificate lookup behind the QR code: only the layers below
+        // and the input guard (issue 14; `authorizations::lookup_pages`).
+        .merge(
+            // Another method gets axum's bare 405 with `Allow: GET,HEAD`
+            // (the page-wide one explains a POST-only form address).
+            crate::authorizations::lookup_pages().layer(axum::middleware::from_fn_with_state(
+                    config.max_body_bytes,
+                    web::input_guard,
+                )),
+        )
         .layer(CatchPanicLayer::custom(|_| {
             AppError::Internal(anyhow::anyhow!("handler panicked")).into_response()
         }))

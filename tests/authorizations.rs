@@ -332,3 +332,156 @@ async fn the_certificate_pdf_renders_chinese_and_its_qr_code_decodes_to_the_veri
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Issue 14: the verification page keeps authorizations in memory with the
+/// version of their row and reads only that version per lookup. Every
+/// change of what the page shows, made by whatever path (here straight in
+/// the database, as the owner), still shows on the very next lookup.
+#[tokio::test]
+async fn the_verification_page_shows_every_change_at_once_though_it_keeps_authorizations() {
+    let app = TestApp::spawn().await;
+    let token = token_of(&app, "GD-EP-01").await;
+    let c = app.client();
+    let page = |c: common::Client, path: String| async move {
+        let res = c.get(&path).await;
+        assert_eq!(res.status(), 200, "{path}");
+        res.text().await.unwrap()
+    };
+    let path = format!("/verify/{token}");
+    let first = page(c.clone(), path.clone()).await;
+    let again = page(c.clone(), path.clone()).await;
+    assert_eq!(
+        first, again,
+        "a lookup without a change shows the same page"
+    );
+    assert_eq!(app.state.verify_cache.len(), 1, "the authorization is kept");
+    let (auth, station, regulator): (uuid::Uuid, uuid::Uuid, uuid::Uuid) = sqlx::query_as(
+        "select authorization_id, station_id, regulator_id from station_authorization where verify_token = $1",
+    )
+    .bind(&token)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let run = |sql: &'static str, id: uuid::Uuid| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query(sql).bind(id).execute(&pool).await.unwrap();
+        }
+    };
+    // The station's name.
+    run(
+        "update organization set name = '更名后的计量站' where organization_id = $1",
+        station,
+    )
+    .await;
+    assert!(page(c.clone(), path.clone())
+        .await
+        .contains("更名后的计量站"));
+    // The regulator's name.
+    run(
+        "update organization set name = '更名后的授权机关' where organization_id = $1",
+        regulator,
+    )
+    .await;
+    assert!(page(c.clone(), path.clone())
+        .await
+        .contains("更名后的授权机关"));
+    // An item changed, added, removed.
+    run("update authorization_item set name = '改名后的项目' where authorization_id = $1 and seq = 1", auth).await;
+    assert!(page(c.clone(), path.clone()).await.contains("改名后的项目"));
+    run(
+        "insert into authorization_item (authorization_item_id, authorization_id, station_id, seq, name,
+            range_text, accuracy_text, task_types, specification)
+         select gen_random_uuid(), a.authorization_id, a.station_id, 99, '新增的项目', '(0~1)A', '0.1级',
+                array['verification'], 'JJG 1-2025'
+           from station_authorization a where a.authorization_id = $1",
+        auth,
+    )
+    .await;
+    assert!(page(c.clone(), path.clone()).await.contains("新增的项目"));
+    run(
+        "delete from authorization_item where authorization_id = $1 and seq = 99",
+        auth,
+    )
+    .await;
+    assert!(!page(c.clone(), path.clone()).await.contains("新增的项目"));
+    // The station's code (the JSON shows it; it reads through the same cache).
+    run(
+        "update station set code = 'GD-EP-99' where station_id = $1",
+        station,
+    )
+    .await;
+    let (status, body) = c.json(&format!("/api/v1/public/verify/{token}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["authorization"]["station_code"], "GD-EP-99");
+    // Suspended, then revoked.
+    run(
+        "update station_authorization set status = 'suspended' where authorization_id = $1",
+        auth,
+    )
+    .await;
+    assert!(page(c.clone(), path.clone()).await.contains("暂停"));
+    run(
+        "update station_authorization set status = 'revoked', ended_on = current_date where authorization_id = $1",
+        auth,
+    )
+    .await;
+    assert!(page(c.clone(), path.clone()).await.contains("已撤销"));
+    assert_eq!(app.state.verify_cache.len(), 1, "one entry per certificate");
+}
+
+/// The public pages read on their own pool, whose sessions are read-only
+/// (`JILIANG_PUBLIC_DATABASE_URL` may point it at a replica).
+#[tokio::test]
+async fn the_public_pages_pool_cannot_write() {
+    let app = TestApp::spawn().await;
+    let err = sqlx::query("update station_authorization set updated_at = now() where false")
+        .execute(&app.state.public_db)
+        .await
+        .expect_err("a read-only session refuses a write");
+    assert!(err.to_string().contains("read-only"), "{err}");
+    let token = token_of(&app, "GD-EP-01").await;
+    assert_eq!(
+        app.client().get(&format!("/verify/{token}")).await.status(),
+        200
+    );
+}
+
+/// The verification page is served outside the session, sign-in, CSRF and
+/// run-to-completion layers, but keeps the outer ones: security headers,
+/// request id, a 405 page for other methods, the NUL guard, its language.
+#[tokio::test]
+async fn the_verification_page_keeps_its_headers_and_refusals_on_its_light_stack() {
+    let app = TestApp::spawn().await;
+    let token = token_of(&app, "GD-EP-01").await;
+    let c = app.client();
+    let res = c.get(&format!("/verify/{token}")).await;
+    assert_eq!(res.status(), 200);
+    let h = res.headers();
+    assert!(h.contains_key("content-security-policy"));
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert_eq!(h["cache-control"], "no-store");
+    assert!(h.contains_key("x-request-id"));
+    assert!(h.get("set-cookie").is_none(), "no session is started");
+    let res = c
+        .post_form(&format!("/verify/{token}"), &[("a", "b")])
+        .await;
+    assert_eq!(res.status(), 405);
+    assert!(res.headers()["allow"].to_str().unwrap().contains("GET"));
+    let res = c
+        .get(&format!("/verify/{token}?item=%00&date=2025-01-01"))
+        .await;
+    assert_eq!(res.status(), 422);
+    let res = c
+        .http
+        .get(app.url(&format!("/verify/{token}")))
+        .header("cookie", "lang=en")
+        .send()
+        .await
+        .unwrap();
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("Verify a metrology authorization"));
+}

@@ -406,3 +406,27 @@ async fn the_national_regulator_sees_what_its_visibility_rows_say() {
         .unwrap();
     assert_eq!(n, 1, "the marker follows the organization's level");
 }
+
+/// Pages name divisions from a table cached in the process instead of
+/// calling `division_path` per row (issue 14): the two agree on every code.
+#[tokio::test]
+async fn cached_division_names_equal_the_database_function_for_every_code() {
+    let options = common::fresh_database().await;
+    let pool = sqlx::PgPool::connect_with(options).await.unwrap();
+    let rows: Vec<(String, Option<String>)> =
+        sqlx::query_as("select code, division_path(code) from division order by code")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert!(rows.len() > 3_000, "the division table is loaded");
+    let differ: Vec<_> = rows
+        .iter()
+        .filter(|(code, sql)| jiliang::db::reference::division_path(code) != sql.as_deref())
+        .take(5)
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "cached names differ from division_path: {differ:?}"
+    );
+    assert_eq!(jiliang::db::reference::division_path("000000"), None);
+}

@@ -1,8 +1,9 @@
 //! The public lookups' log and rate limit without a database write on the
 //! request path (issue 14): a lookup is counted against its client address
 //! in memory and handed to a writer task that inserts the log rows in
-//! batches (one statement per batch). On shutdown the queue is drained
-//! before the pool closes.
+//! batches (one statement per batch, at most one batch per [`GATHER`]
+//! unless a batch fills). On shutdown the queue is drained before the pool
+//! closes.
 //!
 //! The limit is per server process: with N processes behind a balancer a
 //! client may look up N × [`LOOKUPS_PER_MINUTE`] times a minute.
@@ -27,6 +28,9 @@ const QUEUE: usize = 50_000;
 const PRUNE_AT: usize = 10_000;
 const MAX_ADDRESSES: usize = 200_000;
 const WINDOW: Duration = Duration::from_secs(60);
+/// How long the writer lets lookups gather before it writes them (a crash
+/// loses at most this much of the log, besides what is queued).
+const GATHER: Duration = Duration::from_millis(200);
 
 struct Entry {
     prefix: String,
@@ -103,11 +107,20 @@ impl LookupLog {
                 return false;
             }
         }
-        let w = windows.entry(addr.to_owned()).or_insert(Window {
-            start: now,
-            current: 0,
-            previous: 0,
-        });
+        // The address is copied only when it is new.
+        if !windows.contains_key(addr) {
+            windows.insert(
+                addr.to_owned(),
+                Window {
+                    start: now,
+                    current: 0,
+                    previous: 0,
+                },
+            );
+        }
+        let Some(w) = windows.get_mut(addr) else {
+            return false;
+        };
         if w.estimate(now) >= self.per_minute as f64 {
             return false;
         }
@@ -152,23 +165,41 @@ async fn writer(pool: PgPool, mut rx: mpsc::Receiver<Msg>) {
     let mut batch: Vec<Entry> = Vec::with_capacity(BATCH);
     let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
     while let Some(first) = rx.recv().await {
-        let mut next = Some(first);
-        // Take what is already queued, up to a batch.
-        while let Some(m) = next.take() {
-            match m {
-                Msg::Log(e) => batch.push(e),
-                Msg::Flush(done) => waiting.push(done),
-            }
-            if batch.len() < BATCH {
-                next = rx.try_recv().ok();
-            }
+        let flush_now = matches!(first, Msg::Flush(_));
+        take(first, &mut batch, &mut waiting);
+        // Let the lookups of the next moment gather in the queue: while this
+        // task sleeps no lookup wakes it, and they go in one statement (a
+        // statement and its commit per few lookups cost the database more
+        // than the lookups themselves under load). A flush does not wait.
+        if !flush_now {
+            tokio::time::sleep(GATHER).await;
         }
-        if !batch.is_empty() {
+        loop {
+            while batch.len() < BATCH {
+                match rx.try_recv() {
+                    Ok(m) => take(m, &mut batch, &mut waiting),
+                    Err(_) => break,
+                }
+            }
+            if batch.is_empty() {
+                break;
+            }
+            let full = batch.len() == BATCH;
             write(&pool, &mut batch).await;
+            if !full {
+                break;
+            }
         }
         for done in waiting.drain(..) {
             let _ = done.send(());
         }
+    }
+}
+
+fn take(m: Msg, batch: &mut Vec<Entry>, waiting: &mut Vec<oneshot::Sender<()>>) {
+    match m {
+        Msg::Log(e) => batch.push(e),
+        Msg::Flush(done) => waiting.push(done),
     }
 }
 

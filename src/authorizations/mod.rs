@@ -6,6 +6,7 @@
 pub mod lookups;
 pub mod public;
 pub mod store;
+pub mod verify_cache;
 
 use axum::routing::get;
 use axum::Router;
@@ -17,12 +18,20 @@ use crate::state::AppState;
 /// HTML routes (public).
 pub fn pages() -> Router<AppState> {
     Router::new()
-        .route("/verify/{token}", get(public::verify_page))
         .route("/directory", get(public::directory_page))
         .route(
             "/authorizations/{id}/certificate",
             get(public::certificate_page),
         )
+}
+
+/// The verification page behind the certificate's QR code (public). It
+/// is served outside the session, sign-in, CSRF and run-to-completion
+/// layers (`startup::router`): it reads no session, takes no form and runs
+/// single statements on the read-only pool, and at national scale those
+/// layers cost more than the lookup itself (issue 14).
+pub fn lookup_pages() -> Router<AppState> {
+    Router::new().route("/verify/{token}", get(public::verify_page))
 }
 
 /// JSON routes.

@@ -5,6 +5,7 @@
 //! once), log every lookup and are rate-limited per client address.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -34,7 +35,7 @@ fn no_store(mut res: Response) -> Response {
 }
 
 /// Logs the lookup and enforces the rate limit; returns the authorization.
-async fn lookup(app: &AppState, token: &str, addr: &str) -> Result<Option<Authorization>> {
+async fn lookup(app: &AppState, token: &str, addr: &str) -> Result<Option<Arc<Authorization>>> {
     // Counted in memory and logged in batches: no write on this path. A
     // lookup that could not be logged (the writer is behind: the database
     // is away) is not answered, so every answered lookup is logged.
@@ -54,7 +55,7 @@ async fn lookup(app: &AppState, token: &str, addr: &str) -> Result<Option<Author
     let plausible =
         token.len() >= 32 && token.len() <= 128 && token.bytes().all(|b| b.is_ascii_hexdigit());
     let found = if plausible {
-        store::by_token(&app.db, token).await?
+        store::by_token(&app.public_db, &app.verify_cache, token).await?
     } else {
         None
     };
@@ -74,7 +75,7 @@ pub struct Answer {
 #[template(path = "public/verify.html")]
 pub struct VerifyPage {
     layout: Layout,
-    a: Authorization,
+    a: Arc<Authorization>,
     status: String,
     badge: &'static str,
     item: String,
@@ -200,7 +201,7 @@ pub async fn verify_json(
                 AppJson(Verification {
                     item_authorized: ans.as_ref().map(|x| x.yes),
                     reasons: ans.map(|x| x.reasons).unwrap_or_default(),
-                    authorization: a,
+                    authorization: (*a).clone(),
                 })
                 .into_response()
             }
@@ -258,7 +259,7 @@ pub async fn directory_page(
     AppQuery(q): AppQuery<DirectoryQuery>,
 ) -> Response {
     let paging = Paging::new(q.page, Some(20));
-    let res = match store::directory(&app.db, q.q.as_deref(), paging).await {
+    let res = match store::directory(&app.public_db, q.q.as_deref(), paging).await {
         Ok((rows, total)) => DirectoryHtml {
             layout: Layout::anon(
                 lang,
@@ -293,7 +294,7 @@ pub async fn directory_json(
     AppQuery(q): AppQuery<DirectoryQuery>,
 ) -> Result<AppJson<DirectoryPage>> {
     let paging = Paging::new(q.page, q.per_page);
-    let (items, total) = store::directory(&app.db, q.q.as_deref(), paging).await?;
+    let (items, total) = store::directory(&app.public_db, q.q.as_deref(), paging).await?;
     Ok(AppJson(DirectoryPage {
         items,
         total,

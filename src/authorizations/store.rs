@@ -2,12 +2,15 @@
 //! transaction; the public pages read with the owner pool through these
 //! narrow queries only, which select what a certificate shows and nothing else.
 
+use std::sync::Arc;
+
 use chrono::NaiveDate;
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::verify_cache::VerifyCache;
 use crate::auth::Ctx;
 use crate::error::Result;
 use crate::i18n::Lang;
@@ -67,7 +70,6 @@ struct Row {
     valid_until: NaiveDate,
     ended_on: Option<NaiveDate>,
     region: Vec<String>,
-    region_names: Vec<Option<String>>,
     /// The items, when the query brought them along ([`ITEMS`]).
     #[sqlx(default)]
     items: Option<sqlx::types::Json<Vec<Item>>>,
@@ -82,7 +84,7 @@ const ITEMS: &str = "coalesce((select json_agg(json_build_object('seq', i.seq, '
 
 const SELECT: &str = "select a.authorization_id, a.station_id, so.name as station_name, s.code as station_code,
        ro.name as regulator_name, a.certificate_number, a.status, a.valid_from, a.valid_until, a.ended_on,
-       a.region, array(select division_path(c) from unnest(a.region) as c) as region_names
+       a.region
   from station_authorization a
   join station s on s.station_id = a.station_id
   join organization so on so.organization_id = a.station_id
@@ -164,10 +166,13 @@ async fn complete(
             region: r
                 .region
                 .iter()
-                .zip(r.region_names.iter())
-                .map(|(c, n)| RegionEntry {
+                // Names from the cached division table, not a statement
+                // per code (issue 14).
+                .map(|c| RegionEntry {
                     code: c.clone(),
-                    name: n.clone().unwrap_or_else(|| c.clone()),
+                    name: crate::db::reference::division_path(c)
+                        .unwrap_or(c)
+                        .to_owned(),
                 })
                 .collect(),
             id: r.authorization_id,
@@ -242,22 +247,75 @@ pub fn qr_svg(url: &str) -> Result<String> {
         .build())
 }
 
-/// Public: the authorization behind a verification token (owner pool).
-pub async fn by_token(pool: &PgPool, token: &str) -> Result<Option<Authorization>> {
-    let mut conn = pool.acquire().await?;
-    // One statement: the authorization with its items (issue 14).
+/// The row version the verification page's cache compares
+/// ([`VerifyCache`]): the authorization's `xmin`, which moves with
+/// everything the page shows (migration `…19_verify_versions`).
+const VERSION: &str = "a.xmin::text::int8 as version_read";
+
+#[derive(sqlx::FromRow)]
+struct Versioned {
+    #[sqlx(flatten)]
+    row: Row,
+    version_read: i64,
+}
+
+/// Public: the authorization behind a verification token, from `cache`
+/// when its rows are the versions the kept entry was read at (one indexed
+/// statement on the token's unique index, no join, no items), else read
+/// again with its items and version in one statement and kept. `effective_status` is as of today
+/// either way.
+pub async fn by_token(
+    pool: &PgPool,
+    cache: &VerifyCache,
+    token: &str,
+) -> Result<Option<Arc<Authorization>>> {
+    static CURRENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!("select {VERSION} from station_authorization a where a.verify_token = $1")
+    });
     static BY_TOKEN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         let from = "\n  from station_authorization a";
         format!(
             "{} where a.verify_token = $1",
-            SELECT.replacen(from, &format!(", {ITEMS}{from}"), 1)
+            SELECT.replacen(from, &format!(", {ITEMS}, {VERSION}{from}"), 1)
         )
     });
-    let rows: Vec<Row> = sqlx::query_as(BY_TOKEN.as_str())
+    let today = crate::web::today();
+    let fresh = |a: Arc<Authorization>| {
+        let status = effective_status(&a.status, a.valid_from, a.valid_until, today);
+        if a.effective_status == status {
+            a
+        } else {
+            Arc::new(Authorization {
+                effective_status: status.to_owned(),
+                ..(*a).clone()
+            })
+        }
+    };
+    let mut conn = pool.acquire().await?;
+    let current: Option<i64> = sqlx::query_scalar(CURRENT.as_str())
+        .bind(token)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(version) = current else {
+        return Ok(None);
+    };
+    if let Some(kept) = cache.get(token, &version) {
+        return Ok(Some(fresh(kept)));
+    }
+    let rows: Vec<Versioned> = sqlx::query_as(BY_TOKEN.as_str())
         .bind(token)
         .fetch_all(&mut *conn)
         .await?;
-    Ok(complete(&mut conn, rows, crate::web::today()).await?.pop())
+    let Some(v) = rows.into_iter().next() else {
+        return Ok(None);
+    };
+    let versions = v.version_read;
+    let Some(read) = complete(&mut conn, vec![v.row], today).await?.pop() else {
+        return Ok(None);
+    };
+    let read = Arc::new(read);
+    cache.put(token, versions, read.clone());
+    Ok(Some(fresh(read)))
 }
 
 /// One row of the public directory.
@@ -293,7 +351,7 @@ pub async fn directory(
     let today = crate::web::today();
     let rows: Vec<DirectoryRow> = sqlx::query_as(&format!(
         "select so.name as station_name, s.code as station_code, s.tier, ro.name as regulator_name,
-                a.certificate_number, a.valid_until, coalesce(division_path(s.location_division), '') as location,
+                a.certificate_number, a.valid_until, s.location_division as location,
                 array(select i.name from authorization_item i where i.authorization_id = a.authorization_id order by i.seq) as items
          {filter} order by so.name collate zh_pinyin limit $3 offset $4"
     ))
@@ -303,6 +361,16 @@ pub async fn directory(
     .bind(paging.offset())
     .fetch_all(pool)
     .await?;
+    // The division's name from the cached table (issue 14).
+    let rows = rows
+        .into_iter()
+        .map(|r| DirectoryRow {
+            location: crate::db::reference::division_path(&r.location)
+                .unwrap_or_default()
+                .to_owned(),
+            ..r
+        })
+        .collect();
     let total: i64 = sqlx::query_scalar(&format!("select count(*) {filter}"))
         .bind(today)
         .bind(&like)

@@ -77,6 +77,28 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> 
         .context("connecting to PostgreSQL")
 }
 
+/// The public pages' pool (`/verify`, `/directory`): read-only sessions
+/// (`default_transaction_read_only`), opened on first use, on the main
+/// database or a replica (`JILIANG_PUBLIC_DATABASE_URL`). Unlike
+/// [`connect`]'s pool it has no probe when a connection comes back: the
+/// public pages run single statements and never begin a transaction, so a
+/// connection cannot come back inside one (the cancelled-`begin` bug that
+/// probe guards against needs a `begin`), and every request runs to
+/// completion anyway (`web::run_to_completion`). That probe was one extra
+/// round trip per lookup (issue 14).
+pub fn connect_public(options: PgConnectOptions, max_connections: u32) -> PgPool {
+    let options = options.application_name("jiliang-public").options([
+        ("idle_in_transaction_session_timeout", "60s"),
+        ("jit", "off"),
+        ("default_transaction_read_only", "on"),
+        ("statement_timeout", "10s"),
+    ]);
+    PgPoolOptions::new()
+        .max_connections(max_connections.max(1))
+        .acquire_timeout(Duration::from_secs(2))
+        .connect_lazy_with(options)
+}
+
 /// Applies migrations, loads reference data and checks that the owner can
 /// maintain the visibility table (superuser or BYPASSRLS).
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {

@@ -106,6 +106,24 @@ pub fn divisions() -> &'static crate::rules::divisions::Divisions {
     })
 }
 
+/// The page name of division `code` ([`Divisions::path`]), from a table
+/// built once: what the database's `division_path` returns, without a
+/// statement. `None` for a code that is no division.
+///
+/// [`Divisions::path`]: crate::rules::divisions::Divisions::path
+pub fn division_path(code: &str) -> Option<&'static str> {
+    static PATHS: std::sync::OnceLock<HashMap<String, String>> = std::sync::OnceLock::new();
+    PATHS
+        .get_or_init(|| {
+            let d = divisions();
+            d.codes()
+                .filter_map(|c| Some((c.to_string(), d.path(c)?)))
+                .collect()
+        })
+        .get(code)
+        .map(String::as_str)
+}
+
 /// The shipped reference calendar (2004–2026), parsed once: what a fresh
 /// database is seeded with, and the fixture of unit tests. The workflows
 /// use the operated calendar ([`crate::calendar::store::current`]).

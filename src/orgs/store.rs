@@ -12,7 +12,7 @@ use crate::error::{AppError, FieldError, Result};
 use crate::web::Paging;
 
 const ORG_SELECT: &str = "select o.organization_id, o.kind, o.name, o.name_en, o.regulator_level,
-       o.division_code, division_path(o.division_code) as division_name, o.credit_code, o.address,
+       o.division_code, o.credit_code, o.address,
        o.contact_phone, o.active, o.version, o.created_at, o.updated_at,
        s.code as st_code, s.tier as st_tier, s.head_station_id, s.department_id,
        s.authorizing_regulator_id, s.location_division, s.field, s.legal_person,
@@ -29,7 +29,6 @@ struct OrgRow {
     name_en: Option<String>,
     regulator_level: Option<String>,
     division_code: Option<String>,
-    division_name: Option<String>,
     credit_code: Option<String>,
     address: Option<String>,
     contact_phone: Option<String>,
@@ -83,8 +82,13 @@ impl OrgRow {
                 .regulator_level
                 .as_deref()
                 .and_then(RegulatorLevel::parse),
+            // From the cached division table, not a statement (issue 14).
+            division_name: self
+                .division_code
+                .as_deref()
+                .and_then(crate::db::reference::division_path)
+                .map(str::to_owned),
             division_code: self.division_code,
-            division_name: self.division_name,
             credit_code: self.credit_code,
             address: self.address,
             contact_phone: self.contact_phone,

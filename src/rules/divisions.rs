@@ -255,6 +255,48 @@ impl Divisions {
             .map_or_else(|| code.to_string(), |d| d.name.clone())
     }
 
+    /// How a place is named on a page: the province, the city unless it is
+    /// one of the groupings that are no place (市辖区, 县, 省直辖县级行政区划,
+    /// 自治区直辖县级行政区划), and the county, separated by spaces
+    /// ("广东省 东莞市", "北京市 朝阳区"). `None` for an unknown code. The same
+    /// text as the database's `division_path` (a test compares every code),
+    /// computed here so that a page's division names cost no statement
+    /// (issue 14).
+    pub fn path(&self, code: &DivisionCode) -> Option<String> {
+        const NO_PLACE: [&str; 4] = [
+            "市辖区",
+            "县",
+            "省直辖县级行政区划",
+            "自治区直辖县级行政区划",
+        ];
+        let d = self.get(code)?;
+        let chain = self.ancestors(code);
+        let named = |level: DivisionLevel| {
+            chain
+                .iter()
+                .filter_map(|c| self.get(c))
+                .find(|x| x.level == level)
+        };
+        let mut parts: Vec<&str> = Vec::with_capacity(3);
+        parts.push(&named(DivisionLevel::Province)?.name);
+        if d.level != DivisionLevel::Province {
+            if let Some(city) =
+                named(DivisionLevel::City).filter(|c| !NO_PLACE.contains(&c.name.as_str()))
+            {
+                parts.push(&city.name);
+            }
+        }
+        if d.level == DivisionLevel::County {
+            parts.push(&d.name);
+        }
+        Some(parts.join(" "))
+    }
+
+    /// Every code of the table, in code order.
+    pub fn codes(&self) -> impl Iterator<Item = &DivisionCode> {
+        self.by_code.keys()
+    }
+
     /// Number of rows.
     pub fn len(&self) -> usize {
         self.by_code.len()
@@ -330,6 +372,19 @@ mod tests {
         assert_eq!(count(DivisionLevel::City), 342);
         let also = t.by_code.values().filter(|d| d.also_county).count();
         assert_eq!(count(DivisionLevel::County) + also, 2978);
+    }
+
+    #[test]
+    fn a_path_names_province_city_and_county_but_no_grouping() {
+        let t = table();
+        let path = |c: &str| t.path(&code(c));
+        assert_eq!(path("440000").as_deref(), Some("广东省"));
+        assert_eq!(path("441900").as_deref(), Some("广东省 东莞市"));
+        assert_eq!(path("440106").as_deref(), Some("广东省 广州市 天河区"));
+        // 市辖区 and 省直辖县级行政区划 are groupings, not places.
+        assert_eq!(path("110105").as_deref(), Some("北京市 朝阳区"));
+        assert_eq!(path("429004").as_deref(), Some("湖北省 仙桃市"));
+        assert_eq!(path("999999"), None);
     }
 
     #[test]

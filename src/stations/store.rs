@@ -22,7 +22,6 @@ const INNER: &str = "select s.*, o.name, o.address
 /// `NAMED_HEAD` + an [`INNER`] query + `") p"`: the listed columns.
 const NAMED_HEAD: &str =
     "select p.station_id, p.code, p.name, p.tier, p.status, p.field, p.location_division,
-       coalesce(division_path(p.location_division), p.location_division) as location_name,
        p.department_id,
        (select x.name from organization x where x.organization_id = p.department_id) as department_name,
        p.authorizing_regulator_id,
@@ -42,7 +41,6 @@ struct Row {
     status: String,
     field: String,
     location_division: String,
-    location_name: String,
     department_id: Uuid,
     department_name: Option<String>,
     authorizing_regulator_id: Option<Uuid>,
@@ -69,7 +67,10 @@ impl Row {
             status: StationStatus::parse(&self.status).unwrap_or(StationStatus::Unauthorized),
             field: self.field.clone(),
             location_division: self.location_division.clone(),
-            location_name: self.location_name.clone(),
+            // From the cached division table, not a statement (issue 14).
+            location_name: crate::db::reference::division_path(&self.location_division)
+                .unwrap_or(&self.location_division)
+                .to_owned(),
             department_id: self.department_id,
             department_name: self.department_name.clone(),
             authorizing_regulator_id: self.authorizing_regulator_id,

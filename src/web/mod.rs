@@ -842,6 +842,11 @@ fn nul_in_pairs(raw: &[u8]) -> Option<String> {
         })
 }
 
+/// The public verification of a certificate (page or JSON).
+fn is_public_lookup(path: &str) -> bool {
+    path.starts_with("/verify/") || path.starts_with("/api/v1/public/verify/")
+}
+
 /// The refusal of a NUL character: a field error, as JSON or as a page.
 fn nul_refusal(field: &str, api: bool, lang: Lang) -> Response {
     let e = AppError::field(
@@ -863,7 +868,16 @@ fn nul_refusal(field: &str, api: bool, lang: Lang) -> Response {
 /// connection "idle in transaction" holding locks (sqlx #4393). The handler
 /// therefore runs in its own task, which finishes (commit or rollback)
 /// whatever happens to the client; a panic is passed on to the panic layer.
+///
+/// The public certificate lookups are the exception: they run single
+/// statements on the read-only pool (`db::connect_public`) and never begin
+/// a transaction, so dropping them halfway leaves nothing open, and a task
+/// of their own cost more than the rest of their work (under load every
+/// spawn woke the other worker thread: 2.6 futex calls per lookup).
 pub async fn run_to_completion(req: Request, next: Next) -> Response {
+    if is_public_lookup(req.uri().path()) && req.method() == axum::http::Method::GET {
+        return next.run(req).await;
+    }
     match tokio::spawn(next.run(req)).await {
         Ok(res) => res,
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
