@@ -127,6 +127,7 @@ measure() {
   local url=$1 hdr=() sat rate
   [ -n "${2:-}" ] && hdr=(-H "Cookie: $2")
   read -r sat serr < <(saturate "$@")
+  sleep 2  # the closed loop's last requests run to completion first
   rate=$(python3 -c "print(max(1, int($sat * $LOAD_FRACTION)))")
   oha --no-tui --latency-correction -z "$DURATION" -c "$CONNS" -q "$rate" "${hdr[@]}" --output-format json "$url" |
     python3 -c '

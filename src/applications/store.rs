@@ -214,14 +214,23 @@ pub(crate) async fn receiving(
 }
 
 /// Active regulators (level, division): the input of R6.2, read once per page.
-type Regulators = Vec<(Uuid, String, Option<String>)>;
+type Regulators = Vec<RegulatorRef<Uuid>>;
 
 async fn regulators(conn: &mut PgConnection) -> Result<Regulators> {
-    Ok(sqlx::query_as(
+    let rows: Vec<(Uuid, String, Option<String>)> = sqlx::query_as(
         "select organization_id, regulator_level, division_code from organization where kind = 'regulator' and active",
     )
     .fetch_all(conn)
-    .await?)
+    .await?;
+    // Parsed once per page, not once per listed application.
+    Ok(rows
+        .into_iter()
+        .map(|(id, l, d)| RegulatorRef {
+            id,
+            level: level(&l),
+            division: d.as_deref().and_then(|d| DivisionCode::parse(d).ok()),
+        })
+        .collect())
 }
 
 /// R6.2 over loaded regulators.
@@ -230,14 +239,6 @@ fn receiving_from(
     tier_text: &str,
     region: &[String],
 ) -> std::result::Result<(Uuid, String, String), (String, String)> {
-    let refs: Vec<RegulatorRef<Uuid>> = regs
-        .iter()
-        .map(|(id, l, d)| RegulatorRef {
-            id: *id,
-            level: level(l),
-            division: d.as_deref().and_then(|d| DivisionCode::parse(d).ok()),
-        })
-        .collect();
     let codes: Vec<DivisionCode> = region
         .iter()
         .filter_map(|c| DivisionCode::parse(c).ok())
@@ -246,7 +247,7 @@ fn receiving_from(
     match receiving_regulator(
         tier(tier_text),
         &codes,
-        &refs,
+        regs,
         divisions(),
         &JurisdictionPolicy::default(),
     ) {
@@ -835,21 +836,36 @@ pub async fn list(
         Some(c) => (Some(c.time()?), Some(c.id)),
         None => (None, None),
     };
-    let rows: Vec<Row> = sqlx::query_as(&format!(
-        "{SELECT} where (a.department_id = $1 or a.station_id = $1
-            or (a.regulator_id = $1 and a.state <> 'draft')
-            or (a.state = 'assessment' and $1 = any(a.cooperating_station_ids)))
-           and ($2::text is null or a.state = $2)
-           and ($3::timestamptz is null or (a.updated_at, a.application_id) < ($3, $4))
-         order by a.updated_at desc, a.application_id desc limit $5"
-    ))
-    .bind(ctx.org_id)
-    .bind(state.map(|s| s.as_str()))
-    .bind(at)
-    .bind(id)
-    .bind(limit + 1)
-    .fetch_all(&mut *conn)
-    .await?;
+    // The page's ids first, from the application table alone (narrow rows
+    // sorted), then the page's rows with their names: joining the names to
+    // every visible application before the limit cost SAMR a scan of every
+    // station and 288 wide rows for 50 (issue 14, docs/scale.md).
+    static LIST: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "with page as materialized (
+               select a.application_id, a.updated_at from application a
+                where (a.department_id = $1 or a.station_id = $1
+                       or (a.regulator_id = $1 and a.state <> 'draft')
+                       or (a.state = 'assessment' and $1 = any(a.cooperating_station_ids)))
+                  and ($2::text is null or a.state = $2)
+                  and ($3::timestamptz is null or (a.updated_at, a.application_id) < ($3, $4))
+                order by a.updated_at desc, a.application_id desc limit $5)
+             {} order by a.updated_at desc, a.application_id desc",
+            SELECT.replacen(
+                "from application a",
+                "from page p join application a on a.application_id = p.application_id",
+                1
+            )
+        )
+    });
+    let rows: Vec<Row> = sqlx::query_as(LIST.as_str())
+        .bind(ctx.org_id)
+        .bind(state.map(|s| s.as_str()))
+        .bind(at)
+        .bind(id)
+        .bind(limit + 1)
+        .fetch_all(&mut *conn)
+        .await?;
     let (rows, next) = crate::web::keyset_page(rows, limit, |r| {
         crate::web::Cursor::new(crate::web::time_key(r.updated_at), r.application_id)
     });
