@@ -14,7 +14,8 @@
 # Each row: the page's saturation throughput (wrk, closed loop, SATURATE
 # long), then oha at a fixed rate of LOAD_FRACTION × that throughput on the
 # same CONNS connections with latency correction (no coordinated
-# omission): p50, p99, achieved req/s and errors at that rate.
+# omission; requests still running at the end are waited for, not counted
+# as errors): p50, p99, achieved req/s and errors at that rate.
 #
 # With BENCH_DATABASE_URL the data goes to databases jiliang_scale_small and
 # jiliang_scale_big on that server (dropped and re-created), and the run
@@ -129,7 +130,7 @@ measure() {
   read -r sat serr < <(saturate "$@")
   sleep 2  # the closed loop's last requests run to completion first
   rate=$(python3 -c "print(max(1, int($sat * $LOAD_FRACTION)))")
-  oha --no-tui --latency-correction -z "$DURATION" -c "$CONNS" -q "$rate" "${hdr[@]}" --output-format json "$url" |
+  oha --no-tui --latency-correction -w -z "$DURATION" -c "$CONNS" -q "$rate" "${hdr[@]}" --output-format json "$url" |
     python3 -c '
 import json,sys
 d=json.load(sys.stdin); l=d["latencyPercentiles"]; s=d["statusCodeDistribution"]
