@@ -32,6 +32,24 @@ pub async fn custom_plans(conn: &mut PgConnection) -> crate::Result<()> {
 /// A transaction under the app role with the request's organization set.
 pub type Tx = Transaction<'static, Postgres>;
 
+/// Pings a connection before lending it only when it sat idle for over a
+/// second. sqlx already pings every connection as it comes back to the pool
+/// (a broken one is closed then), so a connection lent again within a
+/// second was seen alive a moment ago; its default, a ping on every
+/// acquire, cost one more round trip per statement group under load (every
+/// signed-in page acquires three times: session, user, transaction).
+/// An error closes the connection and the pool lends or opens another.
+async fn ping_if_idle(
+    conn: &mut PgConnection,
+    meta: sqlx::pool::PoolConnectionMetadata,
+) -> Result<bool, sqlx::Error> {
+    if meta.idle_for > Duration::from_secs(1) {
+        use sqlx::Connection;
+        conn.ping().await?;
+    }
+    Ok(true)
+}
+
 /// Connects a pool as the schema owner.
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
     let options: PgConnectOptions = url.parse().context("DATABASE_URL is not a valid URL")?;
@@ -46,6 +64,8 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> 
     ]);
     PgPoolOptions::new()
         .max_connections(max_connections)
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| Box::pin(ping_if_idle(conn, meta)))
         // A connection comes back to the pool still inside a transaction
         // only if a future was dropped halfway (sqlx #4393: cancelling
         // `begin`); such a connection is closed, never lent again. Outside
@@ -95,6 +115,8 @@ pub fn connect_public(options: PgConnectOptions, max_connections: u32) -> PgPool
     ]);
     PgPoolOptions::new()
         .max_connections(max_connections.max(1))
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| Box::pin(ping_if_idle(conn, meta)))
         .acquire_timeout(Duration::from_secs(2))
         .connect_lazy_with(options)
 }
