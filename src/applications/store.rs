@@ -849,6 +849,13 @@ pub async fn list(
                        or (a.state = 'assessment' and $1 = any(a.cooperating_station_ids)))
                   and ($2::text is null or a.state = $2)
                   and ($3::timestamptz is null or (a.updated_at, a.application_id) < ($3, $4))
+                  -- The rows the joins below keep (their row policies): a
+                  -- row dropped after the limit would shorten the page and
+                  -- end the cursor (a cooperating station sees an
+                  -- application but not the applicant's station row).
+                  and exists (select 1 from station s where s.station_id = a.station_id)
+                  and exists (select 1 from organization so where so.organization_id = a.station_id)
+                  and exists (select 1 from organization d where d.organization_id = a.department_id)
                 order by a.updated_at desc, a.application_id desc limit $5)
              {} order by a.updated_at desc, a.application_id desc",
             SELECT.replacen(
