@@ -353,6 +353,14 @@ async fn a_national_branch_goes_to_samr_with_its_head_station_cooperating_r8_1()
         200,
         "the cooperating head station reads it during the assessment"
     );
+    // ...and finds it in its list (the list's page of ids keeps only rows
+    // whose names its row policies let it join).
+    let (status, list) = headc.json("/api/v1/applications?limit=200").await;
+    assert_eq!(status, 200);
+    assert!(
+        list.as_array().unwrap().iter().any(|x| x["id"] == id.as_str()),
+        "the cooperating head station lists it: {list}"
+    );
     let rows = app
         .as_app_role(
             Some("head.staff"),
