@@ -358,7 +358,10 @@ async fn a_national_branch_goes_to_samr_with_its_head_station_cooperating_r8_1()
     let (status, list) = headc.json("/api/v1/applications?limit=200").await;
     assert_eq!(status, 200);
     assert!(
-        list.as_array().unwrap().iter().any(|x| x["id"] == id.as_str()),
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["id"] == id.as_str()),
         "the cooperating head station lists it: {list}"
     );
     let rows = app
