@@ -9,9 +9,10 @@
 //! version of the authorization's row in the same statement (migration
 //! `…19_verify_versions`). The page is then rendered from the entry;
 //! otherwise the authorization is read again with its version in one
-//! statement. A revocation therefore shows on the very next lookup, as
-//! before (R8.5); the status "as of today" is computed at each request,
-//! never kept. Division names come from the process's table.
+//! statement. A revocation therefore shows on the very next lookup of the
+//! page the certificate's QR code opens (R8.4), as before; the status "as
+//! of today" is computed at each request, never kept. Division names come
+//! from the process's table.
 //!
 //! Bounded: at [`CAPACITY`] entries the table is emptied and fills again
 //! with the certificates being looked up (a scan of random tokens adds
