@@ -57,6 +57,14 @@ impl Lang {
         self == Lang::En
     }
 
+    /// The same language for the rules module's messages.
+    pub fn rules(self) -> crate::rules::Lang {
+        match self {
+            Lang::Zh => crate::rules::Lang::Zh,
+            Lang::En => crate::rules::Lang::En,
+        }
+    }
+
     /// The text for `key` in this language.
     pub fn t(self, key: &str) -> String {
         let id = match self {

@@ -17,6 +17,7 @@ pub mod i18n;
 pub mod lifecycle;
 pub mod notifications;
 pub mod orgs;
+pub mod records;
 pub mod seed;
 pub mod seed_scale;
 pub mod standards;

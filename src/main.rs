@@ -74,6 +74,31 @@ enum Command {
     /// recomputed). A malformed file exits 1 naming each line and reason.
     #[command(subcommand)]
     Calendar(CalendarCommand),
+    /// Work records 证书/报告记录 (R16.5): `import` migrates history.
+    #[command(subcommand)]
+    Records(RecordsCommand),
+}
+
+#[derive(Subcommand)]
+enum RecordsCommand {
+    /// Stream a CSV file of work records (the template's columns, English
+    /// keys or Chinese headings) through the whole-chain check (R13.1,
+    /// R16.4, R16.6, R16.7) into the station's records, in batches, with
+    /// progress on stderr. All or nothing: a refused row is reported by
+    /// line and nothing is written. Records already there with the same
+    /// content are left unchanged; the same number with other content is
+    /// refused. Runs as the database owner (a superuser or BYPASSRLS role).
+    Import {
+        /// The station's code; without it, the file's station_code column
+        /// names each row's station.
+        #[arg(long)]
+        station: Option<String>,
+        /// Rows per batch.
+        #[arg(long, default_value_t = 20_000)]
+        batch: usize,
+        /// The CSV file (`-` for stdin).
+        file: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -326,6 +351,56 @@ async fn run() -> std::process::ExitCode {
             .await
         }
         Command::Calendar(c) => calendar_command(&config, c).await,
+        Command::Records(RecordsCommand::Import {
+            station,
+            batch,
+            file,
+        }) => {
+            with_database(&config, async |pool| {
+                db::migrate(pool).await?;
+                let reader: Box<dyn std::io::Read> = if file.as_os_str() == "-" {
+                    Box::new(std::io::stdin().lock())
+                } else {
+                    Box::new(std::io::BufReader::with_capacity(
+                        1 << 20,
+                        std::fs::File::open(&file)
+                            .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?,
+                    ))
+                };
+                let r = jiliang::records::import::import(
+                    pool,
+                    station.as_deref(),
+                    reader,
+                    batch.clamp(100, 200_000),
+                    |rows, secs| {
+                        eprintln!(
+                            "{rows} rows checked, {secs:.1} s, {:.0} rows/s",
+                            rows as f64 / secs.max(0.001)
+                        )
+                    },
+                )
+                .await?;
+                for (line, field, message) in &r.errors {
+                    eprintln!("line {line}: {field}: {message}");
+                }
+                if r.errors.is_empty() {
+                    println!(
+                        "{} rows: {} created ({} flagged), {} unchanged, in {:.1} s ({:.0} rows/s)",
+                        r.rows,
+                        r.created,
+                        r.flagged,
+                        r.unchanged,
+                        r.seconds,
+                        r.rows as f64 / r.seconds.max(0.001)
+                    );
+                    Ok(true)
+                } else {
+                    eprintln!("nothing written: fix the rows above and run again");
+                    Ok(false)
+                }
+            })
+            .await
+        }
     };
     match result {
         Ok(true) => std::process::ExitCode::SUCCESS,

@@ -221,6 +221,7 @@ fn api_router(upload_limit: usize) -> OpenApiRouter<AppState> {
         .merge(crate::lifecycle::api())
         .merge(crate::supervision::api(upload_limit))
         .merge(crate::calendar::api())
+        .merge(crate::records::api())
 }
 
 /// The OpenAPI document as served at `/api/openapi.json`.
@@ -265,6 +266,7 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
         .merge(crate::lifecycle::pages())
         .merge(crate::supervision::pages(config.max_upload_bytes))
         .merge(crate::calendar::pages())
+        .merge(crate::records::pages())
         .route(
             "/login",
             get(auth_handlers::login_page).post(auth_handlers::login_submit),

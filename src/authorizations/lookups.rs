@@ -33,6 +33,7 @@ const WINDOW: Duration = Duration::from_secs(60);
 const GATHER: Duration = Duration::from_millis(200);
 
 struct Entry {
+    subject: &'static str,
     prefix: String,
     found: bool,
     addr: String,
@@ -132,10 +133,27 @@ impl LookupLog {
     /// token); `false` (and a warning in the server log) when the queue
     /// filled since [`Self::has_room`] said yes.
     pub fn record(&self, token: &str, found: bool, addr: &str) -> bool {
+        self.log(
+            "authorization",
+            token.chars().take(6).collect(),
+            found,
+            addr,
+        )
+    }
+
+    /// Queues the log row of a public lookup of a work record (R16.5):
+    /// the station and number asked for (neither is secret), cut to 80
+    /// characters.
+    pub fn record_lookup(&self, key: &str, found: bool, addr: &str) -> bool {
+        self.log("record", key.chars().take(80).collect(), found, addr)
+    }
+
+    fn log(&self, subject: &'static str, prefix: String, found: bool, addr: &str) -> bool {
         let queued = self
             .queue
             .try_send(Msg::Log(Entry {
-                prefix: token.chars().take(6).collect(),
+                subject,
+                prefix,
                 found,
                 addr: addr.to_owned(),
                 at: chrono::Utc::now(),
@@ -206,19 +224,21 @@ fn take(m: Msg, batch: &mut Vec<Entry>, waiting: &mut Vec<oneshot::Sender<()>>) 
 /// Inserts the batch; a failed insert is retried a few times, then the
 /// rows are reported in the server log (the lookups were answered).
 async fn write(pool: &PgPool, batch: &mut Vec<Entry>) {
+    let subjects: Vec<&str> = batch.iter().map(|e| e.subject).collect();
     let prefixes: Vec<&str> = batch.iter().map(|e| e.prefix.as_str()).collect();
     let found: Vec<bool> = batch.iter().map(|e| e.found).collect();
     let addrs: Vec<&str> = batch.iter().map(|e| e.addr.as_str()).collect();
     let at: Vec<chrono::DateTime<chrono::Utc>> = batch.iter().map(|e| e.at).collect();
     for attempt in 1..=3 {
         let res = sqlx::query(
-            "insert into verification_lookup (token_prefix, found, client_addr, looked_at)
-             select * from unnest($1::text[], $2::bool[], $3::text[], $4::timestamptz[])",
+            "insert into verification_lookup (token_prefix, found, client_addr, looked_at, subject)
+             select * from unnest($1::text[], $2::bool[], $3::text[], $4::timestamptz[], $5::text[])",
         )
         .bind(&prefixes)
         .bind(&found)
         .bind(&addrs)
         .bind(&at)
+        .bind(&subjects)
         .execute(pool)
         .await;
         match res {

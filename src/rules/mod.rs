@@ -21,6 +21,7 @@ pub mod draw;
 pub mod jurisdiction;
 pub mod measure;
 pub mod numbering;
+pub mod records;
 pub mod scope;
 pub mod settlement;
 pub mod spec_code;
@@ -244,6 +245,7 @@ mod tests {
         ("jurisdiction.rs", include_str!("jurisdiction.rs")),
         ("measure.rs", include_str!("measure.rs")),
         ("numbering.rs", include_str!("numbering.rs")),
+        ("records.rs", include_str!("records.rs")),
         ("scope.rs", include_str!("scope.rs")),
         ("spec_code.rs", include_str!("spec_code.rs")),
         ("standards.rs", include_str!("standards.rs")),

@@ -103,13 +103,21 @@ pub struct Qualification {
     pub valid_until: NaiveDate,
 }
 
-/// A standard used for a piece of work.
+/// A standard used for a piece of work, as it stood on the work date.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StandardUse {
     /// Name or number of the standard.
     pub name: String,
-    /// Its traceability due date.
-    pub traceability_due: NaiveDate,
+    /// Whether it is in service (R16.2: not sealed, stopped, replaced or
+    /// cancelled).
+    pub in_service: bool,
+    /// First valid day of its assessment certificate.
+    pub certificate_valid_from: NaiveDate,
+    /// Last valid day of its assessment certificate.
+    pub certificate_valid_until: NaiveDate,
+    /// The due date of the calibration in force on the work date (the
+    /// latest one made on or before it); `None` when there was none.
+    pub traceability_due: Option<NaiveDate>,
 }
 
 /// The facts of a work record (certificate or report).
@@ -125,6 +133,10 @@ pub struct WorkRecordFacts {
     pub task_type: TaskType,
     /// The customer's division.
     pub customer_division: DivisionCode,
+    /// Who performed the work (a person's id).
+    pub performer: String,
+    /// Who checked it (核验员; a person's id).
+    pub checker: String,
     /// The performer's qualifications.
     pub performer_qualifications: Vec<Qualification>,
     /// Standards used.
@@ -187,6 +199,34 @@ pub enum ScopeProblem {
         /// The customer's division.
         customer_division: DivisionCode,
     },
+    /// R13.1: the station held no authorization in force on the work date.
+    NoAuthorization {
+        /// The work date.
+        date: NaiveDate,
+    },
+    /// R16.4: a standard used was not in service.
+    StandardNotInService {
+        /// The standard.
+        standard: String,
+    },
+    /// R16.4: a standard's assessment certificate was not valid on the work date.
+    StandardCertificateInvalid {
+        /// The standard.
+        standard: String,
+        /// First valid day of the certificate.
+        valid_from: NaiveDate,
+        /// Last valid day of the certificate.
+        valid_until: NaiveDate,
+        /// The work date.
+        date: NaiveDate,
+    },
+    /// R16.4: a standard had no calibration on or before the work date.
+    NoTraceability {
+        /// The standard.
+        standard: String,
+        /// The work date.
+        date: NaiveDate,
+    },
     /// R16.4: a standard used was past its traceability due date.
     TraceabilityOverdue {
         /// The standard.
@@ -219,16 +259,22 @@ pub enum ScopeProblem {
         /// The work date.
         date: NaiveDate,
     },
+    /// R16.6: the checker 核验员 is the performer.
+    CheckerIsPerformer,
 }
 
 impl ScopeProblem {
     /// The rule the problem breaks.
     pub fn rule_id(&self) -> &'static str {
         match self {
-            Self::TraceabilityOverdue { .. } => "R16.4",
+            Self::TraceabilityOverdue { .. }
+            | Self::StandardNotInService { .. }
+            | Self::StandardCertificateInvalid { .. }
+            | Self::NoTraceability { .. } => "R16.4",
             Self::NoQualification { .. }
             | Self::QualificationExpired { .. }
-            | Self::QualificationNotYetValid { .. } => "R16.6",
+            | Self::QualificationNotYetValid { .. }
+            | Self::CheckerIsPerformer => "R16.6",
             _ => "R13.1",
         }
     }
@@ -289,6 +335,34 @@ impl Message for ScopeProblem {
             P::CustomerOutsideRegion { customer_division } => {
                 format!("the customer's division {customer_division} is outside the authorized region")
             }
+            P::NoAuthorization { date } if zh => format!("工作日期 {date} 本站无有效的计量授权"),
+            P::NoAuthorization { date } => format!("the station held no authorization in force on {date}"),
+            P::StandardNotInService { standard } if zh => format!("计量标准“{standard}”不在使用状态"),
+            P::StandardNotInService { standard } => format!("standard {standard:?} is not in service"),
+            P::StandardCertificateInvalid {
+                standard,
+                valid_from,
+                valid_until,
+                date,
+            } if zh => format!(
+                "计量标准“{standard}”的考核证书有效期为 {valid_from} 至 {valid_until}，工作日期 {date} 不在其内"
+            ),
+            P::StandardCertificateInvalid {
+                standard,
+                valid_from,
+                valid_until,
+                date,
+            } => format!(
+                "the assessment certificate of standard {standard:?} was valid {valid_from} to {valid_until}, not on {date}"
+            ),
+            P::NoTraceability { standard, date } if zh => {
+                format!("计量标准“{standard}”在 {date} 之前没有溯源记录")
+            }
+            P::NoTraceability { standard, date } => {
+                format!("standard {standard:?} had no calibration on or before {date}")
+            }
+            P::CheckerIsPerformer if zh => "核验员与检定/校准人员为同一人".to_string(),
+            P::CheckerIsPerformer => "the checker is the person who performed the work".to_string(),
             P::TraceabilityOverdue {
                 standard,
                 due,
@@ -435,9 +509,15 @@ pub fn check_scope(
 }
 
 /// R16.4: the problem, if `standard` was past its traceability due date on
-/// `date` (the due date itself is fine).
+/// `date` (the due date itself is fine) or had no calibration by then.
 pub fn traceability_overdue(standard: &StandardUse, date: NaiveDate) -> Option<ScopeProblem> {
-    match traceability_status(standard.traceability_due, date) {
+    let Some(due) = standard.traceability_due else {
+        return Some(ScopeProblem::NoTraceability {
+            standard: standard.name.clone(),
+            date,
+        });
+    };
+    match traceability_status(due, date) {
         TraceabilityStatus::Current { .. } => None,
         TraceabilityStatus::Overdue { due, .. } => Some(ScopeProblem::TraceabilityOverdue {
             standard: standard.name.clone(),
@@ -445,6 +525,50 @@ pub fn traceability_overdue(standard: &StandardUse, date: NaiveDate) -> Option<S
             date,
         }),
     }
+}
+
+/// R16.4: every problem of one standard used on `date`: not in service, its
+/// assessment certificate not valid that day (both ends inclusive), its
+/// traceability missing or overdue.
+pub fn standard_problems(standard: &StandardUse, date: NaiveDate) -> Vec<ScopeProblem> {
+    let mut problems = Vec::new();
+    if !standard.in_service {
+        problems.push(ScopeProblem::StandardNotInService {
+            standard: standard.name.clone(),
+        });
+    }
+    if date < standard.certificate_valid_from || date > standard.certificate_valid_until {
+        problems.push(ScopeProblem::StandardCertificateInvalid {
+            standard: standard.name.clone(),
+            valid_from: standard.certificate_valid_from,
+            valid_until: standard.certificate_valid_until,
+            date,
+        });
+    }
+    problems.extend(traceability_overdue(standard, date));
+    problems
+}
+
+/// R16.4 and R16.6: the problems of a record that do not depend on the
+/// authorization: each standard used, the performer's qualification (for
+/// verification and type evaluation) and a checker other than the performer.
+pub fn chain_problems(record: &WorkRecordFacts) -> Vec<ScopeProblem> {
+    let mut problems: Vec<ScopeProblem> = record
+        .standards_used
+        .iter()
+        .flat_map(|s| standard_problems(s, record.date))
+        .collect();
+    if record.task_type.requires_qualification() {
+        if let Err(problem) =
+            qualification_valid(&record.performer_qualifications, &record.item, record.date)
+        {
+            problems.push(problem);
+        }
+    }
+    if record.checker == record.performer {
+        problems.push(ScopeProblem::CheckerIsPerformer);
+    }
+    problems
 }
 
 /// R16.6: the qualification that makes the performer fit for `item` on
@@ -486,27 +610,14 @@ pub fn qualification_valid<'a>(
 }
 
 /// R16.7: every reason a work record is out of bounds: scope (R13.1),
-/// traceability of each standard used on the work date (R16.4) and, for
-/// verification and type evaluation, the performer's qualification (R16.6).
+/// each standard used on the work date (R16.4) and the people (R16.6).
 pub fn whole_chain_check(
     authorization: &AuthorizationFacts,
     record: &WorkRecordFacts,
     divisions: &Divisions,
 ) -> ScopeReport {
     let mut report = check_scope(authorization, record, divisions);
-    report.problems.extend(
-        record
-            .standards_used
-            .iter()
-            .filter_map(|s| traceability_overdue(s, record.date)),
-    );
-    if record.task_type.requires_qualification() {
-        if let Err(problem) =
-            qualification_valid(&record.performer_qualifications, &record.item, record.date)
-        {
-            report.problems.push(problem);
-        }
-    }
+    report.problems.extend(chain_problems(record));
     report
 }
 
@@ -599,6 +710,8 @@ mod tests {
             range: Range::parse("0~1600 kPa").unwrap(),
             task_type: TaskType::Verification,
             customer_division: code("440305"),
+            performer: "p1".into(),
+            checker: "p2".into(),
             performer_qualifications: vec![Qualification {
                 item: "压力表".into(),
                 valid_from: d("2022-01-01"),
@@ -606,7 +719,10 @@ mod tests {
             }],
             standards_used: vec![StandardUse {
                 name: "活塞式压力计".into(),
-                traceability_due: d("2025-12-31"),
+                in_service: true,
+                certificate_valid_from: d("2023-01-01"),
+                certificate_valid_until: d("2027-12-31"),
+                traceability_due: Some(d("2025-12-31")),
             }],
         }
     }
@@ -671,13 +787,19 @@ mod tests {
 
     #[test]
     fn all_breaches_of_one_record_are_reported_together() {
-        // R16.7: out of period, out of region, overdue standard, expired qualification.
+        // R16.7: out of period, out of region, the standard's certificate
+        // expired and its traceability overdue, expired qualification, the
+        // performer checked their own work.
         let mut r = record();
         r.date = d("2030-02-01");
         r.customer_division = code("110101");
+        r.checker = r.performer.clone();
         let report = whole_chain_check(&authorization(), &r, &table());
         let rules: Vec<&str> = report.problems.iter().map(ScopeProblem::rule_id).collect();
-        assert_eq!(rules, vec!["R13.1", "R13.1", "R16.4", "R16.6"]);
+        assert_eq!(
+            rules,
+            vec!["R13.1", "R13.1", "R16.4", "R16.4", "R16.6", "R16.6"]
+        );
         assert!(report.possible_art16_7_violation());
     }
 

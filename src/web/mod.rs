@@ -149,6 +149,11 @@ impl Layout {
         if ctx.org_kind == OrgKind::Regulator {
             nav.push(("/cases", "nav-cases"));
         }
+        if ctx.org_kind == OrgKind::Station {
+            nav.push(("/records", "nav-records"));
+        } else if ctx.org_kind != OrgKind::Platform {
+            nav.push(("/records/flagged", "nav-records-flagged"));
+        }
         if ctx.org_kind != OrgKind::Platform {
             nav.push(("/standards", "nav-standards"));
             nav.push(("/change-requests", "nav-change-requests"));
@@ -885,6 +890,11 @@ pub async fn run_to_completion(req: Request, next: Next) -> Response {
     }
 }
 
+/// Where a LIMS sends batches of work records (`records::api`).
+pub const RECORD_BATCH_PATH: &str = "/api/v1/work-records/batch";
+/// The largest batch body: 10,000 records of about a kilobyte each.
+pub const RECORD_BATCH_BYTES: usize = 16 * 1024 * 1024;
+
 /// Refuses, in one place for every route (JSON, forms, query strings,
 /// paths; sign-in and the public pages too), text with a NUL character,
 /// which PostgreSQL cannot store: a field error naming where it was,
@@ -931,6 +941,18 @@ pub async fn input_guard(
         .to_ascii_lowercase();
     let json = content_type.starts_with("application/json") || content_type.contains("+json");
     let form = content_type.starts_with("application/x-www-form-urlencoded");
+    // A LIMS batch of up to 10,000 work records is read within its own
+    // limit and, like an upload, a few at a time.
+    let batch = json && api && path == RECORD_BATCH_PATH;
+    let limit = if batch { RECORD_BATCH_BYTES } else { limit };
+    let _slot = if batch {
+        match bounds::Work::Upload.slot().await {
+            Ok(s) => Some(s),
+            Err(e) => return e.into_response(),
+        }
+    } else {
+        None
+    };
     if content_type.starts_with("multipart/") {
         // An upload holds up to the upload limit in memory while it is
         // read and stored: a few at a time (web::bounds).
