@@ -27,6 +27,26 @@ async fn verify(State(pool): State<PgPool>, Path(token): Path<String>) -> (Statu
     }
 }
 
+/// The work records' denominator (`benches/records.sh`, issue 15): one
+/// row of the record table by its unique (station, number) key.
+async fn record(
+    State(pool): State<PgPool>,
+    Path((station, number)): Path<(uuid::Uuid, String)>,
+) -> (StatusCode, String) {
+    let row: Result<Option<(String, String)>, _> = sqlx::query_as(
+        "select number, conclusion from work_record where station_id = $1 and number = $2",
+    )
+    .bind(station)
+    .bind(&number)
+    .fetch_optional(&pool)
+    .await;
+    match row {
+        Ok(Some((number, conclusion))) => (StatusCode::OK, format!("{number} {conclusion}")),
+        Ok(None) => (StatusCode::NOT_FOUND, String::new()),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let url = std::env::var("DATABASE_URL")?;
@@ -37,6 +57,7 @@ async fn main() -> anyhow::Result<()> {
         .await?;
     let app = Router::new()
         .route("/verify/{token}", get(verify))
+        .route("/record/{station}/{number}", get(record))
         .with_state(pool);
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     axum::serve(listener, app).await?;

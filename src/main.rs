@@ -358,8 +358,8 @@ async fn run() -> std::process::ExitCode {
         }) => {
             with_database(&config, async |pool| {
                 db::migrate(pool).await?;
-                let reader: Box<dyn std::io::Read> = if file.as_os_str() == "-" {
-                    Box::new(std::io::stdin().lock())
+                let reader: Box<dyn std::io::Read + Send> = if file.as_os_str() == "-" {
+                    Box::new(std::io::stdin())
                 } else {
                     Box::new(std::io::BufReader::with_capacity(
                         1 << 20,
@@ -385,13 +385,15 @@ async fn run() -> std::process::ExitCode {
                 }
                 if r.errors.is_empty() {
                     println!(
-                        "{} rows: {} created ({} flagged), {} unchanged, in {:.1} s ({:.0} rows/s)",
+                        "{} rows: {} created ({} flagged), {} unchanged, in {:.1} s ({:.0} rows/s; checking {:.1} s, writing {:.1} s)",
                         r.rows,
                         r.created,
                         r.flagged,
                         r.unchanged,
                         r.seconds,
-                        r.rows as f64 / r.seconds.max(0.001)
+                        r.rows as f64 / r.seconds.max(0.001),
+                        r.check_seconds,
+                        r.write_seconds
                     );
                     Ok(true)
                 } else {

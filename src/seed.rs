@@ -369,6 +369,7 @@ pub async fn seed_demo(pool: &PgPool, demo_mode: bool) -> anyhow::Result<bool> {
     }
     seed_registry(&mut tx, &ids).await?;
     seed_authorizations(&mut tx, &ids).await?;
+    seed_records(&mut tx, ids["gd_power"]).await?;
     audit::insert(
         &mut tx,
         None,
@@ -583,6 +584,78 @@ async fn seed_authorizations(
         .bind(last as i32)
         .execute(&mut *tx)
         .await?;
+    }
+    Ok(())
+}
+
+/// Work records of the 广东 power station (issue 15) through the real check:
+/// four inside the chain over the last weeks, one outside the region issued
+/// with the approver's reason, one the performer checked alone (as a LIMS
+/// would send it: flagged, no reason).
+async fn seed_records(tx: &mut sqlx::PgConnection, station: Uuid) -> anyhow::Result<()> {
+    use crate::records::{chain, model, store};
+    use chrono::Days;
+    let today = crate::web::today();
+    let chain = chain::load(tx, station).await?;
+    let day = |n: u64| today.checked_sub_days(Days::new(n)).unwrap_or(today);
+    let record = |n: u64, number: &str, division: &str, checker: &str| model::RecordInput {
+        number: number.into(),
+        kind: "verification_certificate".into(),
+        instrument_name: "三相智能电能表".into(),
+        instrument_model: "DTZY1296".into(),
+        instrument_serial: format!("44{n:08}"),
+        manufacturer: "深圳某电气有限公司".into(),
+        customer_name: "广东电网有限责任公司深圳供电局".into(),
+        customer_division: division.into(),
+        item_name: "电能表".into(),
+        range_text: "（1.5～6）A".into(),
+        specification: "JJG 596-2012".into(),
+        standards: vec!["[2023]粤社量标证字第0101号".into()],
+        performer: "刘芳".into(),
+        checker: checker.into(),
+        approver: "刘芳".into(),
+        work_date: day(n).to_string(),
+        issue_date: day(n).to_string(),
+        conclusion: "合格".into(),
+        valid_until: day(n)
+            .checked_add_days(Days::new(730))
+            .map(|d| d.to_string()),
+        ..model::RecordInput::default()
+    };
+    let inputs = [
+        (record(40, "粤电计检字2026-000101", "440305", "王丽"), None),
+        (record(33, "粤电计检字2026-000102", "440106", "王丽"), None),
+        (record(21, "粤电计检字2026-000103", "440305", "王丽"), None),
+        (record(9, "粤电计检字2026-000104", "441900", "王丽"), None),
+        (
+            record(5, "粤电计检字2026-000105", "110105", "王丽"),
+            Some("用户设备随工程项目临时运往北京，已书面报告授权机关"),
+        ),
+        (record(2, "粤电计检字2026-000106", "440305", "刘芳"), None),
+    ];
+    let mut cache = Default::default();
+    for (input, reason) in inputs {
+        let parsed = model::parse(&input, "", today)
+            .and_then(|p| chain.check(p, ""))
+            .map_err(|e| anyhow::anyhow!("demo record {}: {e:?}", input.number))?;
+        let opts = store::WriteOptions {
+            source: store::Source::Form,
+            user_id: None,
+            override_by: None,
+            copy: false,
+        };
+        let approver: Option<Uuid> =
+            sqlx::query_scalar("select user_id from app_user where username = 'station.staff'")
+                .fetch_optional(&mut *tx)
+                .await?;
+        let opts = match (reason, approver) {
+            (Some(r), Some(p)) => store::WriteOptions {
+                override_by: Some((r, p)),
+                ..opts
+            },
+            _ => opts,
+        };
+        store::write_batch(tx, &chain, &[parsed], &opts, &mut cache).await?;
     }
     Ok(())
 }

@@ -90,11 +90,23 @@ async fn a_clean_record_is_saved_unflagged_with_its_standards_as_they_stood_r16_
     assert_eq!(r["authorization_revision"], 1);
     assert!(app.audit_count().await > before, "an audit event");
     // The station's list and the monthly counts kept at insert.
-    let list = okj(c.get("/api/v1/work-records").await).await;
+    let list = okj(c.get("/api/v1/work-records?q=JD-2026").await).await;
     assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["number"], "JD-2026-0001");
+    // The kept monthly counts agree with the rows (the demo's six and this one).
     let stats = okj(c.get("/api/v1/work-records/stats").await).await;
-    assert_eq!(stats[0]["total"], 1);
-    assert_eq!(stats[0]["flagged"], 0);
+    let total: i64 = stats
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["total"].as_i64().unwrap())
+        .sum();
+    let rows: i64 = sqlx::query_scalar("select count(*) from work_record")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(total, rows);
+    assert_eq!(rows, 7);
 }
 
 #[tokio::test]
@@ -211,11 +223,20 @@ async fn a_flagged_record_needs_the_approvers_reason_and_is_saved_flagged_r16_7(
         .as_str()
         .unwrap()
         .contains("第十六条"));
-    let count: i64 = sqlx::query_scalar("select count(*) from work_record")
+    let count: i64 = sqlx::query_scalar("select count(*) from work_record where number = 'F-1'")
         .fetch_one(&app.pool)
         .await
         .unwrap();
     assert_eq!(count, 0, "nothing saved without the reason");
+    let gd = app.login("gd.reviewer").await;
+    let open = |v: &Value| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["code"] == "customer_outside_region")
+            .map_or(0, |r| r["open"].as_i64().unwrap())
+    };
+    let before = open(&okj(gd.get("/api/v1/work-records/flagged/reasons").await).await);
     let item = created(
         c.post_json(
             "/api/v1/work-records",
@@ -242,10 +263,8 @@ async fn a_flagged_record_needs_the_approvers_reason_and_is_saved_flagged_r16_7(
     .unwrap();
     assert_eq!(overrides, 1);
     // The regulator's queue shows it under its reason; counts kept at insert.
-    let gd = app.login("gd.reviewer").await;
     let reasons = okj(gd.get("/api/v1/work-records/flagged/reasons").await).await;
-    assert_eq!(reasons[0]["code"], "customer_outside_region");
-    assert_eq!(reasons[0]["open"], 1);
+    assert_eq!(open(&reasons), before + 1);
     let queue = okj(gd
         .get("/api/v1/work-records/flagged?reason=customer_outside_region")
         .await)
@@ -356,16 +375,18 @@ async fn a_batch_is_idempotent_and_a_changed_number_conflicts_r16_5() {
         "validation",
     )
     .await;
-    let count: i64 = sqlx::query_scalar("select count(*) from work_record")
+    let count: i64 = sqlx::query_scalar("select count(*) from work_record where number like 'B-%'")
         .fetch_one(&app.pool)
         .await
         .unwrap();
     assert_eq!(count, 3);
-    let month: i64 = sqlx::query_scalar("select sum(total)::bigint from work_record_month")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(month, 3, "the counts agree with the rows");
+    let (month, rows): (i64, i64) = sqlx::query_as(
+        "select (select sum(total)::bigint from work_record_month), (select count(*) from work_record)",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(month, rows, "the counts agree with the rows");
 }
 
 #[tokio::test]
@@ -396,7 +417,7 @@ async fn fifty_parallel_identical_batches_create_each_record_once_r16_5() {
         created_total, 20,
         "each record created by exactly one batch"
     );
-    let count: i64 = sqlx::query_scalar("select count(*) from work_record")
+    let count: i64 = sqlx::query_scalar("select count(*) from work_record where number like 'P-%'")
         .fetch_one(&app.pool)
         .await
         .unwrap();
@@ -774,7 +795,7 @@ async fn the_migration_command_streams_a_file_all_or_nothing() {
     let r = jiliang::records::import::import(
         &app.pool,
         Some("GD-EP-01"),
-        file.as_bytes(),
+        std::io::Cursor::new(file.clone().into_bytes()),
         2,
         |_, _| {},
     )
@@ -785,7 +806,7 @@ async fn the_migration_command_streams_a_file_all_or_nothing() {
     let again = jiliang::records::import::import(
         &app.pool,
         Some("GD-EP-01"),
-        file.as_bytes(),
+        std::io::Cursor::new(file.clone().into_bytes()),
         2,
         |_, _| {},
     )
@@ -800,7 +821,7 @@ async fn the_migration_command_streams_a_file_all_or_nothing() {
     let r = jiliang::records::import::import(
         &app.pool,
         Some("GD-EP-01"),
-        bad.as_bytes(),
+        std::io::Cursor::new(bad.clone().into_bytes()),
         100,
         |_, _| {},
     )
@@ -814,9 +835,55 @@ async fn the_migration_command_streams_a_file_all_or_nothing() {
             .await
             .unwrap();
     assert_eq!(count, 3, "nothing of the refused file written");
-    let unknown =
-        jiliang::records::import::import(&app.pool, Some("NOPE"), file.as_bytes(), 2, |_, _| {})
-            .await;
+    let unknown = jiliang::records::import::import(
+        &app.pool,
+        Some("NOPE"),
+        std::io::Cursor::new(file.into_bytes()),
+        2,
+        |_, _| {},
+    )
+    .await;
     assert!(unknown.is_err());
     let _ = Uuid::nil();
+}
+
+#[tokio::test]
+async fn a_regulator_samples_records_reproducibly_and_records_findings_r16_5_r17_3() {
+    let app = TestApp::spawn().await;
+    let c = app.login("station.staff").await;
+    let batch =
+        json!({"records": (0..30).map(|i| clean(&format!("S-{i:03}"))).collect::<Vec<_>>()});
+    okj(c.post_json("/api/v1/work-records/batch", &batch).await).await;
+    let station = app.station_id("GD-EP-01").await;
+    let gd = app.login("gd.reviewer").await;
+    // Today's: the thirty just sent (the demo's records are older).
+    let body = json!({"station_id": station, "from": today().to_string(), "to": today().to_string(), "size": 5, "seed": 20261206});
+    let s = created(gd.post_json("/api/v1/work-records/samples", &body).await).await;
+    assert_eq!(s["pool_size"], 30);
+    assert_eq!(s["records"].as_array().unwrap().len(), 5);
+    assert_eq!(s["algorithm"], "chacha20-v1");
+    // The same seed over the same pool draws the same records (R17.3).
+    let again = created(gd.post_json("/api/v1/work-records/samples", &body).await).await;
+    assert_eq!(again["records"], s["records"]);
+    assert_eq!(again["pool_digest"], s["pool_digest"]);
+    let sid = s["sample_id"].as_str().unwrap();
+    let rec = s["records"][0]["record_id"].as_str().unwrap();
+    let path = format!("/api/v1/work-records/samples/{sid}/checks");
+    let bad = json!({"record_id": rec, "finding": "nonconforming"});
+    assert_error(gd.post_json(&path, &bad).await, 422, "validation").await;
+    let ok = json!({"record_id": rec, "finding": "nonconforming", "notes": "原始记录缺少环境温度"});
+    let checked = created(gd.post_json(&path, &ok).await).await;
+    assert_eq!(checked["records"][0]["finding"], "nonconforming");
+    assert_error(gd.post_json(&path, &ok).await, 409, "already_checked").await;
+    let outsider = json!({"record_id": Uuid::new_v4(), "finding": "conforming"});
+    assert_error(gd.post_json(&path, &outsider).await, 422, "validation").await;
+    // A station does not sample; a regulator that does not see it cannot.
+    assert_error(
+        c.post_json("/api/v1/work-records/samples", &body).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let other = app.login("samr.reviewer").await;
+    assert_error(other.post_json(&path, &ok).await, 404, "not_found").await;
 }

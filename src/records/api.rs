@@ -757,3 +757,331 @@ pub async fn public_record(
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
+
+/// A regulator's sample of a station's records for audit (R16.5, R17.3).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SampleInput {
+    pub station_id: Uuid,
+    /// Work dates from (YYYY-MM-DD).
+    pub from: chrono::NaiveDate,
+    /// Work dates to (YYYY-MM-DD).
+    pub to: chrono::NaiveDate,
+    /// How many records, 1 to 200.
+    pub size: usize,
+    /// The seed; a random one is drawn and recorded when absent.
+    #[serde(default)]
+    pub seed: Option<u64>,
+}
+
+/// A sample: the recorded draw and each record with its finding.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Sample {
+    pub sample_id: Uuid,
+    pub station_id: Uuid,
+    pub period_from: chrono::NaiveDate,
+    pub period_to: chrono::NaiveDate,
+    /// Decimal, as drawn (re-run the draw with it).
+    pub seed: String,
+    /// `chacha20-v1` over the pool sorted by record id.
+    pub algorithm: String,
+    pub pool_size: i32,
+    /// SHA-256 of the pool's record ids in order.
+    pub pool_digest: String,
+    pub records: Vec<SampledRecord>,
+}
+
+/// One sampled record and its check.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SampledRecord {
+    pub record_id: Uuid,
+    pub number: String,
+    pub work_date: chrono::NaiveDate,
+    pub item_name: String,
+    pub flagged: bool,
+    /// `conforming` or `nonconforming`, once checked.
+    pub finding: Option<String>,
+    pub notes: Option<String>,
+}
+
+/// Draw a reproducible random sample of a station's valid records with a
+/// work date in the period (R16.5, R17.3). The pool is every such record
+/// created before the draw, sorted by id; the seed, the pool's size and
+/// digest and the result are recorded. Regulators who see the station.
+#[utoipa::path(post, path = "/api/v1/work-records/samples", tag = "work-records", request_body = SampleInput,
+    responses((status = 201, body = Sample), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+      (status = 422, body = ErrorBody)))]
+pub async fn sample_create(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    AppJson(input): AppJson<SampleInput>,
+) -> Result<(StatusCode, AppJson<Sample>)> {
+    if ctx.org_kind != OrgKind::Regulator {
+        return Err(AppError::forbidden(
+            "只有监管部门可以抽查证书/报告记录",
+            "Only regulators sample records",
+        ));
+    }
+    let mut errors = Vec::new();
+    if input.to < input.from {
+        errors.push(FieldError::new(
+            "to",
+            "before_from",
+            "截止日期不能早于起始日期",
+            "The end precedes the start",
+        ));
+    }
+    if !(1..=200).contains(&input.size) {
+        errors.push(FieldError::new(
+            "size",
+            "out_of_range",
+            "抽查数量应在 1 到 200 之间",
+            "size must be 1 to 200",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let seed = input.seed.unwrap_or_else(|| {
+        use rand_core::{OsRng, TryRngCore};
+        let mut b = [0u8; 8];
+        OsRng.try_fill_bytes(&mut b).ok();
+        u64::from_le_bytes(b)
+    });
+    let mut tx = tenant_tx(&app.db, &ctx).await?;
+    let visible: Option<Uuid> =
+        sqlx::query_scalar("select station_id from station where station_id = $1")
+            .bind(input.station_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if visible.is_none() {
+        return Err(AppError::NotFound);
+    }
+    let pool: Vec<Uuid> = sqlx::query_scalar(
+        "select record_id from work_record where station_id = $1 and state = 'valid'
+            and work_date between $2 and $3 order by record_id",
+    )
+    .bind(input.station_id)
+    .bind(input.from)
+    .bind(input.to)
+    .fetch_all(&mut *tx)
+    .await?;
+    let digest = {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for id in &pool {
+            h.update(id.as_bytes());
+        }
+        hex::encode(h.finalize())
+    };
+    let chosen = crate::rules::draw::sample(&pool, seed, input.size);
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "insert into record_sample (sample_id, station_id, regulator_id, period_from, period_to, seed, pool_size,
+           pool_digest, record_ids, drawn_by) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(id)
+    .bind(input.station_id)
+    .bind(ctx.org_id)
+    .bind(input.from)
+    .bind(input.to)
+    .bind(seed.to_string())
+    .bind(pool.len() as i32)
+    .bind(&digest)
+    .bind(&chosen)
+    .bind(ctx.user_id)
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        &ctx,
+        Event::new("work_record.sample", "record_sample", id).after(&serde_json::json!({
+            "station_id": input.station_id, "seed": seed.to_string(), "pool_size": pool.len(),
+            "pool_digest": digest, "records": chosen,
+        })),
+    )
+    .await?;
+    let sample = sample_load(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, AppJson(sample)))
+}
+
+/// Reads a sample with its records and findings.
+pub async fn sample_load(conn: &mut sqlx::PgConnection, id: Uuid) -> Result<Sample> {
+    type Row = (
+        Uuid,
+        Uuid,
+        chrono::NaiveDate,
+        chrono::NaiveDate,
+        String,
+        i32,
+        String,
+        Vec<Uuid>,
+    );
+    let row: Option<Row> = sqlx::query_as(
+        "select sample_id, station_id, period_from, period_to, seed, pool_size, pool_digest, record_ids
+           from record_sample where sample_id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((sample_id, station_id, period_from, period_to, seed, pool_size, pool_digest, ids)) =
+        row
+    else {
+        return Err(AppError::NotFound);
+    };
+    type Rec = (
+        Uuid,
+        String,
+        chrono::NaiveDate,
+        String,
+        bool,
+        Option<String>,
+        Option<String>,
+    );
+    let recs: Vec<Rec> = sqlx::query_as(
+        "select r.record_id, r.number, r.work_date, r.item_name, r.flagged, c.finding, c.notes
+           from unnest($2::uuid[]) with ordinality as x (id, n)
+           join work_record r on r.station_id = $1 and r.record_id = x.id
+           left join record_sample_check c on c.sample_id = $3 and c.record_id = r.record_id
+          order by x.n",
+    )
+    .bind(station_id)
+    .bind(&ids)
+    .bind(sample_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(Sample {
+        sample_id,
+        station_id,
+        period_from,
+        period_to,
+        seed,
+        algorithm: crate::rules::draw::DRAW_ALGORITHM_VERSION.to_owned(),
+        pool_size,
+        pool_digest,
+        records: recs
+            .into_iter()
+            .map(|r| SampledRecord {
+                record_id: r.0,
+                number: r.1,
+                work_date: r.2,
+                item_name: r.3,
+                flagged: r.4,
+                finding: r.5,
+                notes: r.6,
+            })
+            .collect(),
+    })
+}
+
+/// One sample with its records and findings.
+#[utoipa::path(get, path = "/api/v1/work-records/samples/{id}", tag = "work-records",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = Sample), (status = 404, body = ErrorBody)))]
+pub async fn sample_get(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<AppJson<Sample>> {
+    let id = parse_id(&id)?;
+    let mut tx = tenant_tx(&app.db, &ctx).await?;
+    let s = sample_load(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(AppJson(s))
+}
+
+/// The finding on one sampled record.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckInput {
+    pub record_id: Uuid,
+    /// `conforming` or `nonconforming`.
+    pub finding: String,
+    #[serde(default)]
+    pub notes: String,
+}
+
+/// Mark a sampled record checked with a finding (once; by the regulator
+/// that drew the sample).
+#[utoipa::path(post, path = "/api/v1/work-records/samples/{id}/checks", tag = "work-records",
+    params(("id" = Uuid, Path)), request_body = CheckInput,
+    responses((status = 201, body = Sample), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+      (status = 422, body = ErrorBody)))]
+pub async fn sample_check(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    AppJson(input): AppJson<CheckInput>,
+) -> Result<(StatusCode, AppJson<Sample>)> {
+    let id = parse_id(&id)?;
+    if !matches!(input.finding.as_str(), "conforming" | "nonconforming") {
+        return Err(AppError::field(
+            "finding",
+            "invalid",
+            "结论应为 conforming（符合）或 nonconforming（不符合）",
+            "finding must be conforming or nonconforming",
+        ));
+    }
+    if input.notes.chars().count() > 2000 {
+        return Err(AppError::field(
+            "notes",
+            "too_long",
+            "不能超过 2000 字",
+            "At most 2000 characters",
+        ));
+    }
+    if input.finding == "nonconforming" && input.notes.trim().is_empty() {
+        return Err(AppError::field(
+            "notes",
+            "required",
+            "不符合时须说明情况",
+            "Say what does not conform",
+        ));
+    }
+    let mut tx = tenant_tx(&app.db, &ctx).await?;
+    let sample = sample_load(&mut tx, id).await?;
+    if !sample
+        .records
+        .iter()
+        .any(|r| r.record_id == input.record_id)
+    {
+        return Err(AppError::field(
+            "record_id",
+            "not_sampled",
+            "该记录不在本次抽查中",
+            "The record is not in this sample",
+        ));
+    }
+    let done = sqlx::query(
+        "insert into record_sample_check (sample_id, record_id, station_id, finding, notes, checked_by)
+         values ($1, $2, $3, $4, $5, $6) on conflict do nothing",
+    )
+    .bind(id)
+    .bind(input.record_id)
+    .bind(sample.station_id)
+    .bind(&input.finding)
+    .bind(input.notes.trim())
+    .bind(ctx.user_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if done == 0 {
+        return Err(AppError::Conflict {
+            code: "already_checked",
+            zh: "该记录已有核查结论".into(),
+            en: "The record already has a finding".into(),
+        });
+    }
+    audit::record(
+        &mut tx,
+        &ctx,
+        Event::new("work_record.sample_check", "record_sample", id).after(&serde_json::json!({
+            "record_id": input.record_id, "finding": input.finding,
+        })),
+    )
+    .await?;
+    let sample = sample_load(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, AppJson(sample)))
+}

@@ -63,6 +63,39 @@ pub struct Chain {
     pub versions: Vec<AuthorizationVersion<Uuid>>,
     pub standards: Vec<StandardFacts>,
     pub people: Vec<Person>,
+    /// People by normalized name, standards by certificate number (built
+    /// once: every record names them).
+    by_name: HashMap<String, Vec<usize>>,
+    by_cert: HashMap<String, usize>,
+}
+
+impl Chain {
+    fn empty(station_id: Uuid) -> Chain {
+        Chain {
+            station_id,
+            versions: Vec::new(),
+            standards: Vec::new(),
+            people: Vec::new(),
+            by_name: HashMap::new(),
+            by_cert: HashMap::new(),
+        }
+    }
+
+    fn index(&mut self) {
+        self.by_name.clear();
+        for (i, p) in self.people.iter().enumerate() {
+            self.by_name
+                .entry(normalize_name(&p.name))
+                .or_default()
+                .push(i);
+        }
+        self.by_cert = self
+            .standards
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.cert_number.clone(), i))
+            .collect();
+    }
 }
 
 /// A record ready to write: its parsed fields, resolved ids and verdict.
@@ -107,7 +140,19 @@ fn status(code: &str) -> AuthorizationStatus {
 
 /// Reads the chain of `station_id` (as the caller: row policies apply).
 pub async fn load(conn: &mut PgConnection, station_id: Uuid) -> Result<Chain> {
+    let mut all = load_many(conn, &[station_id]).await?;
+    Ok(all
+        .remove(&station_id)
+        .unwrap_or_else(|| Chain::empty(station_id)))
+}
+
+/// Reads the chains of `stations` in five statements (the migration
+/// command reads every station's at once).
+pub async fn load_many(conn: &mut PgConnection, stations: &[Uuid]) -> Result<HashMap<Uuid, Chain>> {
+    let mut chains: HashMap<Uuid, Chain> =
+        stations.iter().map(|s| (*s, Chain::empty(*s))).collect();
     type VersionRow = (
+        Uuid,
         Uuid,
         i32,
         NaiveDate,
@@ -119,78 +164,59 @@ pub async fn load(conn: &mut PgConnection, station_id: Uuid) -> Result<Chain> {
         Value,
     );
     let rows: Vec<VersionRow> = sqlx::query_as(
-        "select authorization_id, revision, effective_on, status, valid_from, valid_until, ended_on, region, items
-           from authorization_version where station_id = $1 order by authorization_id, revision",
+        "select station_id, authorization_id, revision, effective_on, status, valid_from, valid_until, ended_on,
+                region, items
+           from authorization_version where station_id = any ($1) order by authorization_id, revision",
     )
-    .bind(station_id)
+    .bind(stations)
     .fetch_all(&mut *conn)
     .await?;
-    let versions = rows
-        .into_iter()
-        .map(
-            |(id, revision, effective_on, st, from, until, ended_on, region, items)| {
-                let items = items
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|i| {
-                                let range = Range::parse(i.get("range_text")?.as_str()?).ok()?;
-                                Some(AuthorizedItem {
-                                    name: i.get("name")?.as_str()?.to_owned(),
-                                    spec_code: None,
-                                    range,
-                                    task_types: i
-                                        .get("task_types")?
-                                        .as_array()?
-                                        .iter()
-                                        .filter_map(|t| task_type(t.as_str()?))
-                                        .collect(),
-                                })
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                AuthorizationVersion {
-                    id,
-                    revision,
-                    effective_on,
-                    ended_on,
-                    facts: AuthorizationFacts {
-                        valid_from: from,
-                        valid_until: until,
-                        status: status(&st),
-                        items,
-                        region: region
-                            .iter()
-                            .filter_map(|r| DivisionCode::parse(r).ok())
-                            .collect(),
-                    },
-                }
+    for (station_id, id, revision, effective_on, st, from, until, ended_on, region, items) in rows {
+        let items = items
+            .as_array()
+            .map(|a| a.iter().filter_map(authorized_item).collect())
+            .unwrap_or_default();
+        let version = AuthorizationVersion {
+            id,
+            revision,
+            effective_on,
+            ended_on,
+            facts: AuthorizationFacts {
+                valid_from: from,
+                valid_until: until,
+                status: status(&st),
+                items,
+                region: region
+                    .iter()
+                    .filter_map(|r| DivisionCode::parse(r).ok())
+                    .collect(),
             },
-        )
-        .collect();
-    let standards: Vec<(Uuid, String, String, String, NaiveDate, NaiveDate)> = sqlx::query_as(
-        "select standard_id, name, status, cert_number, cert_issued_on, cert_expires_on
-           from measurement_standard where station_id = $1",
+        };
+        if let Some(c) = chains.get_mut(&station_id) {
+            c.versions.push(version);
+        }
+    }
+    let standards: Vec<(Uuid, Uuid, String, String, String, NaiveDate, NaiveDate)> = sqlx::query_as(
+        "select station_id, standard_id, name, status, cert_number, cert_issued_on, cert_expires_on
+           from measurement_standard where station_id = any ($1)",
     )
-    .bind(station_id)
+    .bind(stations)
     .fetch_all(&mut *conn)
     .await?;
     let calibrations: Vec<(Uuid, NaiveDate, NaiveDate)> = sqlx::query_as(
         "select standard_id, calibrated_on, due_on from traceability_record
-          where station_id = $1 order by calibrated_on",
+          where station_id = any ($1) order by calibrated_on",
     )
-    .bind(station_id)
+    .bind(stations)
     .fetch_all(&mut *conn)
     .await?;
     let mut by_standard: HashMap<Uuid, Vec<(NaiveDate, NaiveDate)>> = HashMap::new();
     for (id, on, due) in calibrations {
         by_standard.entry(id).or_default().push((on, due));
     }
-    let standards = standards
-        .into_iter()
-        .map(
-            |(id, name, status, cert_number, issued, expires)| StandardFacts {
+    for (station_id, id, name, status, cert_number, issued, expires) in standards {
+        if let Some(c) = chains.get_mut(&station_id) {
+            c.standards.push(StandardFacts {
                 id,
                 name,
                 status,
@@ -198,30 +224,36 @@ pub async fn load(conn: &mut PgConnection, station_id: Uuid) -> Result<Chain> {
                 cert_issued_on: issued,
                 cert_expires_on: expires,
                 calibrations: by_standard.remove(&id).unwrap_or_default(),
-            },
-        )
-        .collect();
-    let staff: Vec<(Uuid, String)> =
-        sqlx::query_as("select staff_member_id, name from staff_member where station_id = $1")
-            .bind(station_id)
-            .fetch_all(&mut *conn)
-            .await?;
-    let quals: Vec<(Uuid, Vec<String>, NaiveDate, NaiveDate)> = sqlx::query_as(
-        "select staff_member_id, items, issued_on, expires_on from qualification where station_id = $1",
+            });
+        }
+    }
+    let staff: Vec<(Uuid, Uuid, String)> = sqlx::query_as(
+        "select station_id, staff_member_id, name from staff_member where station_id = any ($1)",
     )
-    .bind(station_id)
+    .bind(stations)
     .fetch_all(&mut *conn)
     .await?;
-    let mut people: Vec<Person> = staff
-        .into_iter()
-        .map(|(id, name)| Person {
-            id,
-            name,
-            qualifications: Vec::new(),
-        })
-        .collect();
-    for (id, items, from, until) in quals {
-        if let Some(p) = people.iter_mut().find(|p| p.id == id) {
+    let quals: Vec<(Uuid, Uuid, Vec<String>, NaiveDate, NaiveDate)> = sqlx::query_as(
+        "select station_id, staff_member_id, items, issued_on, expires_on from qualification
+          where station_id = any ($1)",
+    )
+    .bind(stations)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (station_id, id, name) in staff {
+        if let Some(c) = chains.get_mut(&station_id) {
+            c.people.push(Person {
+                id,
+                name,
+                qualifications: Vec::new(),
+            });
+        }
+    }
+    for (station_id, id, items, from, until) in quals {
+        let person = chains
+            .get_mut(&station_id)
+            .and_then(|c| c.people.iter_mut().find(|p| p.id == id));
+        if let Some(p) = person {
             p.qualifications
                 .extend(items.into_iter().map(|item| Qualification {
                     item,
@@ -230,11 +262,26 @@ pub async fn load(conn: &mut PgConnection, station_id: Uuid) -> Result<Chain> {
                 }));
         }
     }
-    Ok(Chain {
-        station_id,
-        versions,
-        standards,
-        people,
+    for c in chains.values_mut() {
+        c.index();
+    }
+    Ok(chains)
+}
+
+/// An authorized item of a version's JSON snapshot; `None` for one whose
+/// range does not parse (validated when granted, so never in practice).
+fn authorized_item(i: &Value) -> Option<AuthorizedItem> {
+    let range = Range::parse(i.get("range_text")?.as_str()?).ok()?;
+    Some(AuthorizedItem {
+        name: i.get("name")?.as_str()?.to_owned(),
+        spec_code: None,
+        range,
+        task_types: i
+            .get("task_types")?
+            .as_array()?
+            .iter()
+            .filter_map(|t| task_type(t.as_str()?))
+            .collect(),
     })
 }
 
@@ -245,12 +292,11 @@ impl Chain {
                 return Some(p);
             }
         }
-        let wanted = normalize_name(who);
         let named: Vec<&Person> = self
-            .people
-            .iter()
-            .filter(|p| normalize_name(&p.name) == wanted)
-            .collect();
+            .by_name
+            .get(&normalize_name(who))
+            .map(|ix| ix.iter().map(|i| &self.people[*i]).collect())
+            .unwrap_or_default();
         match named.as_slice() {
             [one] => Some(one),
             [] => {
@@ -283,7 +329,7 @@ impl Chain {
         let by_id = Uuid::parse_str(s)
             .ok()
             .and_then(|id| self.standards.iter().find(|x| x.id == id));
-        let found = by_id.or_else(|| self.standards.iter().find(|x| x.cert_number == s));
+        let found = by_id.or_else(|| self.by_cert.get(s).map(|i| &self.standards[*i]));
         if found.is_none() {
             // R16.3: only the station's own standards; another's is unknown here.
             errors.push(FieldError::new(

@@ -108,6 +108,9 @@ pub struct ImportReport {
     /// (line, field, message) of each refused row, up to 100.
     pub errors: Vec<(u64, String, String)>,
     pub seconds: f64,
+    /// Of which: reading and checking rows, writing them.
+    pub check_seconds: f64,
+    pub write_seconds: f64,
 }
 
 struct Pending {
@@ -115,15 +118,144 @@ struct Pending {
     input: RecordInput,
 }
 
+/// What the checking thread hands the writer.
+enum Work {
+    /// Checked records of one station, ready to write.
+    Batch {
+        sid: Uuid,
+        records: Vec<chain::Checked>,
+    },
+    /// Rows read so far.
+    Progress(u64),
+}
+
+/// What the checking thread found.
+#[derive(Default)]
+struct Checking {
+    rows: u64,
+    errors: Vec<(u64, String, String)>,
+    seconds: f64,
+}
+
+/// Reads, parses and checks the file on a thread of its own, so that the
+/// next batch is checked while the database writes the last one.
+#[allow(clippy::too_many_arguments)]
+fn check_file(
+    mut csv: csv::Reader<impl Read>,
+    keys: Vec<&'static str>,
+    fixed: Option<Uuid>,
+    stations: HashMap<String, Uuid>,
+    chains: std::sync::Arc<HashMap<Uuid, Chain>>,
+    batch: usize,
+    today: chrono::NaiveDate,
+    out: tokio::sync::mpsc::Sender<Work>,
+) -> anyhow::Result<Checking> {
+    let started = Instant::now();
+    let mut report = Checking::default();
+    let mut pending: HashMap<Uuid, Vec<Pending>> = HashMap::new();
+    let mut pending_rows = 0usize;
+    let mut row = csv::StringRecord::new();
+    let mut line = 1u64;
+    let error = |report: &mut Checking, line: u64, field: String, message: String| {
+        if report.errors.len() < 100 {
+            report.errors.push((line, field, message));
+        }
+    };
+    loop {
+        let more = csv.read_record(&mut row)?;
+        if more {
+            line += 1;
+            report.rows += 1;
+            let (code, input) = row_input(&keys, &row);
+            let sid = match (fixed, code) {
+                (Some(s), _) => Some(s),
+                (None, Some(c)) => stations.get(c.trim()).copied(),
+                (None, None) => None,
+            };
+            match sid {
+                Some(sid) if chains.contains_key(&sid) => {
+                    pending
+                        .entry(sid)
+                        .or_default()
+                        .push(Pending { line, input });
+                    pending_rows += 1;
+                }
+                _ => error(
+                    &mut report,
+                    line,
+                    "station_code".into(),
+                    "unknown station / 未知计量站".into(),
+                ),
+            }
+        }
+        if pending_rows >= batch || (!more && pending_rows > 0) {
+            for (sid, rows) in pending.drain() {
+                let chain = &chains[&sid];
+                let mut checked = Vec::with_capacity(rows.len());
+                let mut lines = Vec::with_capacity(rows.len());
+                for p in rows {
+                    match model::parse(&p.input, "", today).and_then(|x| chain.check(x, "")) {
+                        Ok(c) => {
+                            lines.push(p.line);
+                            checked.push((lines.len() - 1, c));
+                        }
+                        Err(errs) => {
+                            for e in errs {
+                                error(
+                                    &mut report,
+                                    p.line,
+                                    e.field,
+                                    format!("{} / {}", e.message, e.message_en),
+                                );
+                            }
+                        }
+                    }
+                }
+                if !report.errors.is_empty() {
+                    continue;
+                }
+                match store::dedupe(checked, |i| format!("line {}: ", lines[i])) {
+                    Ok(records) => {
+                        if out.blocking_send(Work::Batch { sid, records }).is_err() {
+                            // The writer stopped (a refused write): so do we.
+                            report.seconds = started.elapsed().as_secs_f64();
+                            return Ok(report);
+                        }
+                    }
+                    Err(crate::AppError::Validation(errs)) => {
+                        for e in errs {
+                            error(
+                                &mut report,
+                                0,
+                                e.field,
+                                format!("{} / {}", e.message, e.message_en),
+                            );
+                        }
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            pending_rows = 0;
+            let _ = out.blocking_send(Work::Progress(report.rows));
+        }
+        if !more || report.errors.len() >= 100 {
+            break;
+        }
+    }
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
 /// `jiliang records import`: reads `reader` (CSV with a header row), every
 /// row of station `station_code` or, without it, of the station its
-/// `station_code` column names. Rows are checked and written in batches of
-/// `batch` per station within one transaction: any refused row (reported
-/// by line) rolls the whole file back. `progress` hears the rows done.
+/// `station_code` column names. Rows are checked on a thread of their own
+/// and written in batches of about `batch` rows (COPY) within one
+/// transaction: any refused row (reported by line) rolls the whole file
+/// back. `progress` hears the rows done.
 pub async fn import(
     pool: &PgPool,
     station_code: Option<&str>,
-    reader: impl Read,
+    reader: impl Read + Send + 'static,
     batch: usize,
     mut progress: impl FnMut(u64, f64),
 ) -> anyhow::Result<ImportReport> {
@@ -147,146 +279,82 @@ pub async fn import(
             .await?
             .into_iter()
             .collect();
-    let mut chains: HashMap<Uuid, Chain> = HashMap::new();
-    let mut caches: HashMap<Uuid, HashMap<StateKey, i64>> = HashMap::new();
-    let mut pending: HashMap<Uuid, Vec<Pending>> = HashMap::new();
-    let mut pending_rows = 0usize;
-    let mut report = ImportReport::default();
-    let today = crate::web::today();
     let fixed = match station_code {
         Some(c) => Some(*stations.get(&c.trim().to_uppercase()).ok_or_else(|| {
             anyhow::anyhow!("no station with code {c:?} / 没有代码为“{c}”的计量站")
         })?),
         None => None,
     };
-    let mut row = csv::StringRecord::new();
-    let mut line = 1u64;
-    loop {
-        let more = csv.read_record(&mut row)?;
-        if more {
-            line += 1;
-            report.rows += 1;
-            let (code, input) = row_input(&keys, &row);
-            let sid = match (fixed, code) {
-                (Some(s), _) => Some(s),
-                (None, Some(c)) => stations.get(c.trim()).copied(),
-                (None, None) => None,
-            };
-            match sid {
-                Some(sid) => {
-                    pending
-                        .entry(sid)
-                        .or_default()
-                        .push(Pending { line, input });
-                    pending_rows += 1;
-                }
-                None => {
-                    if report.errors.len() < 100 {
-                        report.errors.push((
-                            line,
-                            "station_code".into(),
-                            "unknown station / 未知计量站".into(),
-                        ));
-                    }
+    let wanted: Vec<Uuid> = match fixed {
+        Some(s) => vec![s],
+        None => stations.values().copied().collect(),
+    };
+    let chains = std::sync::Arc::new(chain::load_many(&mut tx, &wanted).await?);
+    let (out, mut work) = tokio::sync::mpsc::channel(2);
+    let today = crate::web::today();
+    let checker = {
+        let chains = chains.clone();
+        tokio::task::spawn_blocking(move || {
+            check_file(csv, keys, fixed, stations, chains, batch, today, out)
+        })
+    };
+    let mut report = ImportReport::default();
+    let mut caches: HashMap<Uuid, HashMap<StateKey, i64>> = HashMap::new();
+    let mut write_errors = Vec::new();
+    while let Some(w) = work.recv().await {
+        let (sid, records) = match w {
+            Work::Progress(rows) => {
+                progress(rows, started.elapsed().as_secs_f64());
+                continue;
+            }
+            Work::Batch { sid, records } => (sid, records),
+        };
+        let t_write = Instant::now();
+        let opts = WriteOptions {
+            source: Source::Migration,
+            user_id: None,
+            override_by: None,
+            copy: true,
+        };
+        let cache = caches.entry(sid).or_default();
+        match store::write_batch(&mut tx, &chains[&sid], &records, &opts, cache).await {
+            Ok(o) => {
+                report.created += o.created;
+                report.unchanged += o.unchanged;
+                report.flagged += o.flagged;
+                if o.created > 0 {
+                    audit::insert(
+                        &mut tx,
+                        Some(sid),
+                        None,
+                        Event::new("work_record.batch", "station", sid).after(&serde_json::json!({
+                            "source": "migration", "created": o.created, "unchanged": o.unchanged,
+                            "flagged": o.flagged,
+                        })),
+                    )
+                    .await?;
                 }
             }
-        }
-        if pending_rows >= batch || (!more && pending_rows > 0) {
-            for (sid, rows) in pending.drain() {
-                if let std::collections::hash_map::Entry::Vacant(e) = chains.entry(sid) {
-                    e.insert(chain::load(&mut tx, sid).await?);
+            Err(crate::AppError::Validation(errs)) => {
+                for e in errs {
+                    write_errors.push((0, e.field, format!("{} / {}", e.message, e.message_en)));
                 }
-                let chain = &chains[&sid];
-                let mut checked = Vec::with_capacity(rows.len());
-                let mut lines = Vec::with_capacity(rows.len());
-                for p in rows {
-                    match model::parse(&p.input, "", today).and_then(|x| chain.check(x, "")) {
-                        Ok(c) => {
-                            lines.push(p.line);
-                            checked.push((lines.len() - 1, c));
-                        }
-                        Err(errs) => {
-                            for e in errs {
-                                if report.errors.len() < 100 {
-                                    report.errors.push((
-                                        p.line,
-                                        e.field,
-                                        format!("{} / {}", e.message, e.message_en),
-                                    ));
-                                }
-                            }
-                        }
-                    }
-                }
-                if !report.errors.is_empty() {
-                    continue;
-                }
-                let checked = match store::dedupe(checked, |i| format!("line {}: ", lines[i])) {
-                    Ok(c) => c,
-                    Err(crate::AppError::Validation(errs)) => {
-                        for e in errs {
-                            report.errors.push((
-                                0,
-                                e.field,
-                                format!("{} / {}", e.message, e.message_en),
-                            ));
-                        }
-                        continue;
-                    }
-                    Err(e) => return Err(e.into()),
-                };
-                let opts = WriteOptions {
-                    source: Source::Migration,
-                    user_id: None,
-                    override_by: None,
-                    copy: true,
-                };
-                let cache = caches.entry(sid).or_default();
-                match store::write_batch(&mut tx, chain, &checked, &opts, cache).await {
-                    Ok(o) => {
-                        report.created += o.created;
-                        report.unchanged += o.unchanged;
-                        report.flagged += o.flagged;
-                        if o.created > 0 {
-                            audit::insert(
-                                &mut tx,
-                                Some(sid),
-                                None,
-                                Event::new("work_record.batch", "station", sid).after(&serde_json::json!({
-                                    "source": "migration", "created": o.created, "unchanged": o.unchanged,
-                                    "flagged": o.flagged,
-                                })),
-                            )
-                            .await?;
-                        }
-                    }
-                    Err(crate::AppError::Validation(errs)) => {
-                        for e in errs {
-                            report.errors.push((
-                                0,
-                                e.field,
-                                format!("{} / {}", e.message, e.message_en),
-                            ));
-                        }
-                    }
-                    Err(crate::AppError::Conflict { zh, en, .. }) => {
-                        report
-                            .errors
-                            .push((0, "number".into(), format!("{zh} / {en}")));
-                    }
-                    Err(e) => return Err(e.into()),
-                }
+                break;
             }
-            pending_rows = 0;
-            progress(report.rows, started.elapsed().as_secs_f64());
+            Err(crate::AppError::Conflict { zh, en, .. }) => {
+                write_errors.push((0, "number".into(), format!("{zh} / {en}")));
+                break;
+            }
+            Err(e) => return Err(e.into()),
         }
-        if !more {
-            break;
-        }
-        if report.errors.len() >= 100 {
-            break;
-        }
+        report.write_seconds += t_write.elapsed().as_secs_f64();
     }
+    drop(work);
+    let checked = checker.await??;
+    report.rows = checked.rows;
+    report.check_seconds = checked.seconds;
+    report.errors = checked.errors;
+    report.errors.extend(write_errors);
     report.seconds = started.elapsed().as_secs_f64();
     if report.errors.is_empty() {
         tx.commit().await?;

@@ -49,4 +49,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(api::record_get))
         .routes(routes!(api::record_void))
         .routes(routes!(api::public_record))
+        .routes(routes!(api::sample_create))
+        .routes(routes!(api::sample_get))
+        .routes(routes!(api::sample_check))
 }

@@ -96,17 +96,18 @@ pub struct Parsed {
     pub reissue_of: Option<String>,
 }
 
-fn date(field: &str, text: &str, errors: &mut Vec<FieldError>) -> Option<NaiveDate> {
+fn date(prefix: &str, name: &str, text: &str, errors: &mut Vec<FieldError>) -> Option<NaiveDate> {
+    let field = || format!("{prefix}{name}");
     let t = text.trim();
     if t.is_empty() {
-        errors.push(FieldError::required(field));
+        errors.push(FieldError::required(&field()));
         return None;
     }
-    match NaiveDate::parse_from_str(t, "%Y-%m-%d") {
-        Ok(d) if (1949..=2200).contains(&chrono::Datelike::year(&d)) => Some(d),
+    match parse_ymd(t) {
+        Some(d) if (1949..=2200).contains(&chrono::Datelike::year(&d)) => Some(d),
         _ => {
             errors.push(FieldError::new(
-                field,
+                &field(),
                 "invalid_date",
                 "日期格式应为 YYYY-MM-DD",
                 "Use YYYY-MM-DD",
@@ -116,26 +117,43 @@ fn date(field: &str, text: &str, errors: &mut Vec<FieldError>) -> Option<NaiveDa
     }
 }
 
+/// YYYY-MM-DD, read without chrono's format parser (the import reads
+/// millions of dates); anything else is `None`.
+fn parse_ymd(t: &str) -> Option<NaiveDate> {
+    let b = t.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |n, c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)
+}
+
 fn text(
-    field: &str,
+    prefix: &str,
+    name: &str,
     value: &str,
     max: usize,
     required: bool,
     errors: &mut Vec<FieldError>,
 ) -> String {
+    let field = || format!("{prefix}{name}");
     let t = value.trim();
     if required && t.is_empty() {
-        errors.push(FieldError::required(field));
+        errors.push(FieldError::required(&field()));
     } else if t.chars().count() > max {
         errors.push(FieldError::new(
-            field,
+            &field(),
             "too_long",
             format!("不能超过 {max} 个字符"),
             format!("At most {max} characters"),
         ));
     } else if t.chars().any(char::is_control) {
         errors.push(FieldError::new(
-            field,
+            &field(),
             "invalid",
             "不能含控制字符",
             "Must not contain control characters",
@@ -153,7 +171,7 @@ pub fn parse(
 ) -> Result<Parsed, Vec<FieldError>> {
     let mut errors = Vec::new();
     let f = |name: &str| format!("{prefix}{name}");
-    let number = text(&f("number"), &input.number, 64, true, &mut errors);
+    let number = text(prefix, "number", &input.number, 64, true, &mut errors);
     let kind = RecordKind::parse(&input.kind);
     if kind.is_none() {
         errors.push(FieldError::new(
@@ -164,35 +182,40 @@ pub fn parse(
         ));
     }
     let instrument_name = text(
-        &f("instrument_name"),
+        prefix,
+        "instrument_name",
         &input.instrument_name,
         200,
         true,
         &mut errors,
     );
     let instrument_model = text(
-        &f("instrument_model"),
+        prefix,
+        "instrument_model",
         &input.instrument_model,
         200,
         false,
         &mut errors,
     );
     let instrument_serial = text(
-        &f("instrument_serial"),
+        prefix,
+        "instrument_serial",
         &input.instrument_serial,
         100,
         false,
         &mut errors,
     );
     let manufacturer = text(
-        &f("manufacturer"),
+        prefix,
+        "manufacturer",
         &input.manufacturer,
         200,
         false,
         &mut errors,
     );
     let customer_name = text(
-        &f("customer_name"),
+        prefix,
+        "customer_name",
         &input.customer_name,
         200,
         true,
@@ -226,8 +249,22 @@ pub fn parse(
             None
         }
     };
-    let item_name = text(&f("item_name"), &input.item_name, 200, true, &mut errors);
-    let range_text = text(&f("range_text"), &input.range_text, 200, true, &mut errors);
+    let item_name = text(
+        prefix,
+        "item_name",
+        &input.item_name,
+        200,
+        true,
+        &mut errors,
+    );
+    let range_text = text(
+        prefix,
+        "range_text",
+        &input.range_text,
+        200,
+        true,
+        &mut errors,
+    );
     let range = if range_text.is_empty() {
         None
     } else {
@@ -246,7 +283,8 @@ pub fn parse(
         }
     };
     let specification = text(
-        &f("specification"),
+        prefix,
+        "specification",
         &input.specification,
         100,
         false,
@@ -273,11 +311,18 @@ pub fn parse(
             "At most 20 standards",
         ));
     }
-    let performer = text(&f("performer"), &input.performer, 100, true, &mut errors);
-    let checker = text(&f("checker"), &input.checker, 100, true, &mut errors);
-    let approver = text(&f("approver"), &input.approver, 100, true, &mut errors);
-    let work_date = date(&f("work_date"), &input.work_date, &mut errors);
-    let issue_date = date(&f("issue_date"), &input.issue_date, &mut errors);
+    let performer = text(
+        prefix,
+        "performer",
+        &input.performer,
+        100,
+        true,
+        &mut errors,
+    );
+    let checker = text(prefix, "checker", &input.checker, 100, true, &mut errors);
+    let approver = text(prefix, "approver", &input.approver, 100, true, &mut errors);
+    let work_date = date(prefix, "work_date", &input.work_date, &mut errors);
+    let issue_date = date(prefix, "issue_date", &input.issue_date, &mut errors);
     if let Some(w) = work_date {
         if w > today {
             errors.push(FieldError::new(
@@ -296,10 +341,17 @@ pub fn parse(
             ));
         }
     }
-    let conclusion = text(&f("conclusion"), &input.conclusion, 50, true, &mut errors);
+    let conclusion = text(
+        prefix,
+        "conclusion",
+        &input.conclusion,
+        50,
+        true,
+        &mut errors,
+    );
     let valid_until = match input.valid_until.as_deref().map(str::trim) {
         None | Some("") => None,
-        Some(t) => date(&f("valid_until"), t, &mut errors),
+        Some(t) => date(prefix, "valid_until", t, &mut errors),
     };
     match kind {
         Some(RecordKind::VerificationCertificate) => {

@@ -228,6 +228,18 @@ where
     })
 }
 
+/// R16.5, R17.3: a reproducible random sample of `k` of a station's work
+/// records for audit: the pool sorted by id (duplicates removed), then the
+/// same ChaCha20 partial Fisher–Yates as [`draw`], seeded by `seed`. The
+/// chosen ids come back in the order drawn.
+pub fn sample<Id: Ord + Clone>(pool: &[Id], seed: u64, k: usize) -> Vec<Id> {
+    let mut sorted = pool.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    choose(&mut rng, &mut sorted, k)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -377,5 +389,29 @@ mod tests {
             seen[below(&mut rng, 7) as usize] += 1;
         }
         assert!(seen.iter().all(|&c| c > 800 && c < 1200), "{seen:?}");
+    }
+
+    #[test]
+    fn a_record_sample_is_reproducible_and_independent_of_pool_order_r17_3() {
+        let pool: Vec<u32> = (1..=1000).collect();
+        let mut shuffled = pool.clone();
+        shuffled.reverse();
+        let a = sample(&pool, 42, 10);
+        assert_eq!(a.len(), 10);
+        assert_eq!(
+            a,
+            sample(&shuffled, 42, 10),
+            "the order of the pool does not matter"
+        );
+        assert_ne!(a, sample(&pool, 43, 10), "another seed, another sample");
+        let mut unique = a.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), 10, "no record twice");
+        assert_eq!(
+            sample(&pool[..3], 1, 10).len(),
+            3,
+            "a small pool gives what it has"
+        );
     }
 }

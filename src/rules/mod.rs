@@ -227,9 +227,43 @@ pub fn normalize_name(input: &str) -> String {
         .collect()
 }
 
+/// Whether two names are the same after [`normalize_name`], compared
+/// without allocating (the whole-chain check compares names per record).
+pub fn same_name(a: &str, b: &str) -> bool {
+    fn chars(s: &str) -> impl Iterator<Item = char> + '_ {
+        s.chars()
+            .map(|c| match c {
+                '\u{3000}' => ' ',
+                '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+                _ => c,
+            })
+            .filter(|c| !c.is_whitespace())
+            .map(|c| c.to_ascii_lowercase())
+    }
+    a == b || chars(a).eq(chars(b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn same_name_agrees_with_normalize_name() {
+        for (a, b) in [
+            ("电能表", "电能表"),
+            ("电能表", " 电能 表"),
+            ("ＡＢＣ表", "abc表"),
+            ("电能表", "电能表（9）"),
+            ("", " "),
+            ("压力表", "电能表"),
+        ] {
+            assert_eq!(
+                same_name(a, b),
+                normalize_name(a) == normalize_name(b),
+                "{a} {b}"
+            );
+        }
+    }
 
     /// Every file of the rules module, read at compile time.
     const FILES: &[(&str, &str)] = &[

@@ -4,7 +4,7 @@
 //!
 //! Dates are inclusive: an authorization, a qualification or a standard's
 //! traceability is good through its last day and lapses the day after.
-//! Item names are compared after [`normalize_name`].
+//! Item names are compared after [`super::normalize_name`] ([`same_name`]).
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -13,7 +13,7 @@ use super::divisions::Divisions;
 use super::measure::{MeasureError, Range};
 use super::spec_code::SpecCode;
 use super::standards::{traceability_status, TraceabilityStatus};
-use super::{normalize_name, DivisionCode, Lang, Message};
+use super::{same_name, DivisionCode, Lang, Message};
 
 /// Task types 任务类型 an item may be authorized for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -448,11 +448,10 @@ pub fn check_scope(
             valid_until: authorization.valid_until,
         });
     }
-    let wanted = normalize_name(&record.item);
     let named: Vec<&AuthorizedItem> = authorization
         .items
         .iter()
-        .filter(|i| normalize_name(&i.name) == wanted)
+        .filter(|i| same_name(&i.name, &record.item))
         .collect();
     if named.is_empty() {
         problems.push(ScopeProblem::ItemNotAuthorized {
@@ -581,10 +580,9 @@ pub fn qualification_valid<'a>(
     item: &str,
     date: NaiveDate,
 ) -> Result<&'a Qualification, ScopeProblem> {
-    let wanted = normalize_name(item);
     let matching: Vec<&Qualification> = qualifications
         .iter()
-        .filter(|q| normalize_name(&q.item) == wanted)
+        .filter(|q| same_name(&q.item, item))
         .collect();
     if let Some(valid) = matching
         .iter()
@@ -653,12 +651,7 @@ pub fn item_authorized_on(
             valid_until: authorization.valid_until,
         });
     }
-    let wanted = normalize_name(item);
-    if !authorization
-        .items
-        .iter()
-        .any(|i| normalize_name(&i.name) == wanted)
-    {
+    if !authorization.items.iter().any(|i| same_name(&i.name, item)) {
         problems.push(ScopeProblem::ItemNotAuthorized {
             item: item.to_owned(),
         });

@@ -849,7 +849,10 @@ fn nul_in_pairs(raw: &[u8]) -> Option<String> {
 
 /// The public verification of a certificate (page or JSON).
 fn is_public_lookup(path: &str) -> bool {
-    path.starts_with("/verify/") || path.starts_with("/api/v1/public/verify/")
+    path.starts_with("/verify/")
+        || path.starts_with("/api/v1/public/verify/")
+        || path == "/api/v1/public/records"
+        || path == "/records/verify"
 }
 
 /// The refusal of a NUL character: a field error, as JSON or as a page.
