@@ -17,9 +17,9 @@ create table standard_state (
   standard_state_id bigint generated always as identity primary key,
   standard_id uuid not null references measurement_standard (standard_id),
   station_id uuid not null references station (station_id),
-  name text not null,
+  name text not null constraint standard_state_name_length check (length(name) <= 200),
   status text not null,
-  cert_number text not null,
+  cert_number text not null constraint standard_state_cert_number_length check (length(cert_number) <= 100),
   cert_issued_on date not null,
   cert_expires_on date not null,
   traceability_due date,
@@ -41,23 +41,23 @@ create table work_record (
     check (length(number) between 1 and 64 and number !~ '[[:cntrl:]]' and number = btrim(number)),
   kind text not null constraint work_record_kind check (kind in ('verification_certificate',
     'verification_notice', 'calibration_certificate', 'test_report', 'type_evaluation_report')),
-  instrument_name text not null constraint work_record_instrument check (length(btrim(instrument_name)) between 1 and 200),
-  instrument_model text not null default '' constraint work_record_model check (length(instrument_model) <= 200),
-  instrument_serial text not null default '' constraint work_record_serial check (length(instrument_serial) <= 100),
-  manufacturer text not null default '' constraint work_record_manufacturer check (length(manufacturer) <= 200),
-  customer_name text not null constraint work_record_customer check (length(btrim(customer_name)) between 1 and 200),
+  instrument_name text not null constraint work_record_instrument_name_length check (length(btrim(instrument_name)) between 1 and 200),
+  instrument_model text not null default '' constraint work_record_instrument_model_length check (length(instrument_model) <= 200),
+  instrument_serial text not null default '' constraint work_record_instrument_serial_length check (length(instrument_serial) <= 100),
+  manufacturer text not null default '' constraint work_record_manufacturer_length check (length(manufacturer) <= 200),
+  customer_name text not null constraint work_record_customer_name_length check (length(btrim(customer_name)) between 1 and 200),
   customer_credit_code text constraint work_record_credit_code check (customer_credit_code ~ '^[0-9A-Z]{18}$'),
   customer_division text not null constraint work_record_division check (customer_division ~ '^[0-9]{6}$'),
-  item_name text not null constraint work_record_item check (length(btrim(item_name)) between 1 and 200),
-  range_text text not null constraint work_record_range check (length(btrim(range_text)) between 1 and 200),
-  specification text not null default '' constraint work_record_specification check (length(specification) <= 100),
+  item_name text not null constraint work_record_item_name_length check (length(btrim(item_name)) between 1 and 200),
+  range_text text not null constraint work_record_range_text_length check (length(btrim(range_text)) between 1 and 200),
+  specification text not null default '' constraint work_record_specification_length check (length(specification) <= 100),
   standard_states bigint[] not null constraint work_record_standards check (cardinality(standard_states) between 1 and 20),
   performer_id uuid not null,
   checker_id uuid not null,
   approver_id uuid not null,
   work_date date not null,
   issue_date date not null,
-  conclusion text not null constraint work_record_conclusion check (length(btrim(conclusion)) between 1 and 50),
+  conclusion text not null constraint work_record_conclusion_length check (length(btrim(conclusion)) between 1 and 50),
   valid_until date,
   authorization_id uuid,
   authorization_revision integer,
@@ -65,11 +65,11 @@ create table work_record (
   flagged boolean not null,
   flag_codes text[] not null default '{}',
   reasons jsonb not null default '[]',
-  override_reason text,
+  override_reason text constraint work_record_override_reason_length check (length(override_reason) <= 1000),
   override_by uuid,
   reissue_of uuid,
   state text not null default 'valid' constraint work_record_state check (state in ('valid', 'voided')),
-  void_reason text,
+  void_reason text constraint work_record_void_reason_length check (length(void_reason) <= 1000),
   voided_at timestamptz,
   voided_by uuid,
   -- Idempotent batches: the same number with the same content is the same record.
@@ -90,6 +90,10 @@ do $$
 begin
   for i in 0..15 loop
     execute format('create table work_record_p%s partition of work_record for values with (modulus 16, remainder %s)', i, i);
+    -- Read through the parent's policies only: a partition named directly
+    -- has no grant and no policy, so the app role sees nothing there.
+    execute format('alter table work_record_p%s enable row level security', i);
+    execute format('alter table work_record_p%s force row level security', i);
   end loop;
 end $$;
 
@@ -112,7 +116,7 @@ create table work_record_month (
 );
 create table work_record_flag_count (
   station_id uuid not null references station (station_id),
-  code text not null,
+  code text not null constraint work_record_flag_count_code_format check (code ~ '^[a-z_]{1,64}$'),
   open bigint not null default 0,
   primary key (station_id, code)
 );
@@ -175,7 +179,7 @@ create table record_sample (
   period_to date not null,
   seed text not null,
   pool_size integer not null,
-  pool_digest text not null,
+  pool_digest text not null constraint record_sample_pool_digest_format check (pool_digest ~ '^[0-9a-f]{64}$'),
   record_ids uuid[] not null,
   drawn_by uuid not null,
   drawn_at timestamptz not null default now(),
@@ -188,7 +192,7 @@ create table record_sample_check (
   record_id uuid not null,
   station_id uuid not null references station (station_id),
   finding text not null constraint record_sample_finding check (finding in ('conforming', 'nonconforming')),
-  notes text not null default '',
+  notes text not null default '' constraint record_sample_check_notes_length check (length(notes) <= 2000),
   checked_by uuid not null,
   checked_at timestamptz not null default now(),
   primary key (sample_id, record_id)

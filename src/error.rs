@@ -396,6 +396,21 @@ pub const TEXT_LIMITS: &[(&str, &str, usize)] = &[
     ("condition_settlement", "message_en", 1000),
     ("condition_settlement", "statement", 2000),
     ("condition_settlement", "decided_by_name", 100),
+    ("work_record", "number", 64),
+    ("work_record", "instrument_name", 200),
+    ("work_record", "instrument_model", 200),
+    ("work_record", "instrument_serial", 100),
+    ("work_record", "manufacturer", 200),
+    ("work_record", "customer_name", 200),
+    ("work_record", "item_name", 200),
+    ("work_record", "range_text", 200),
+    ("work_record", "specification", 100),
+    ("work_record", "conclusion", 50),
+    ("work_record", "override_reason", 1000),
+    ("work_record", "void_reason", 1000),
+    ("standard_state", "name", 200),
+    ("standard_state", "cert_number", 100),
+    ("record_sample_check", "notes", 2000),
 ];
 
 /// The declared limit of a text column (see [`TEXT_LIMITS`]).
@@ -411,6 +426,7 @@ pub fn text_limit(table: &str, column: &str) -> usize {
 /// `station_authorization_…` is not read as `station` + `authorization_…`).
 const TABLES: &[&str] = &[
     "standard_change_request",
+    "record_sample_check",
     "condition_settlement",
     "station_authorization",
     "authorization_version",
@@ -422,6 +438,8 @@ const TABLES: &[&str] = &[
     "inspection_draw",
     "violation_case",
     "station_access",
+    "standard_state",
+    "record_sample",
     "qualification",
     "organization",
     "notification",
@@ -431,6 +449,7 @@ const TABLES: &[&str] = &[
     "calendar_version",
     "application",
     "audit_event",
+    "work_record",
     "inspection",
     "app_user",
     "division",
@@ -497,6 +516,15 @@ const VALUE_LISTS: &[(&str, &str)] = &[
     ("violation_case_decision", "decision"),
     ("violation_case_items", "art16_items"),
     ("violation_case_state", "state"),
+    ("record_sample_finding", "finding"),
+    ("verification_lookup_subject", "subject"),
+    ("work_record_kind", "kind"),
+    ("work_record_source", "source"),
+    ("work_record_state", "state"),
+    ("work_record_standards", "standards"),
+    ("work_record_flag", "flagged"),
+    ("work_record_flag_count_code_format", "code"),
+    ("record_sample_pool_digest_format", "pool_digest"),
 ];
 
 /// Maps a named constraint (check, unique, exclusion, a unique index, or
@@ -556,6 +584,24 @@ pub fn constraint_error(constraint: &str) -> Option<AppError> {
                 "concurrent_change",
                 "另一操作同时进行，请重试",
                 "Another action ran at the same time; try again",
+            )
+        }
+        "standard_state_key" => {
+            return conflict(
+                "concurrent_change",
+                "另一操作同时进行，请重试",
+                "Another action ran at the same time; try again",
+            )
+        }
+        // R16.5: the parent's name, or a partition's (a partitioned
+        // table's unique violation names the partition's index).
+        c if c == "work_record_number_key"
+            || (c.starts_with("work_record_p") && c.ends_with("_station_id_number_key")) =>
+        {
+            return conflict(
+                "number_conflict",
+                "本站已有这个编号的证书/报告（R16.5 编号唯一）",
+                "The station already has a certificate or report with this number (R16.5)",
             )
         }
         "station_authorization_number_key" | "authorization_item_seq_key" => {
@@ -726,6 +772,23 @@ pub fn constraint_error(constraint: &str) -> Option<AppError> {
         "inspection_draw_inspectors" => ("inspectors_per_station", "range", "每站检查人员数应为 1–10", "Inspectors per station: 1–10"),
         "inspection_draw_station_count" => ("station_count", "range", "抽取数量应为 1–500", "Stations to draw: 1–500"),
         "violation_case_fine" => ("fine_amount", "range", "罚款金额须大于 0", "The fine must be more than 0"),
+        "work_record_number_format" => (
+            "number",
+            "invalid",
+            "编号为 1–64 个字符，不含控制字符，首尾无空格",
+            "The number is 1–64 characters, no control characters, no surrounding spaces",
+        ),
+        "work_record_credit_code" => ("customer_credit_code", "invalid", "统一社会信用代码应为 18 位", "A credit code has 18 characters"),
+        "work_record_division" => ("customer_division", "invalid_division", "应为六位行政区划代码", "Use a six-digit division code"),
+        "work_record_dates" => (
+            "issue_date",
+            "before_work",
+            "发证日期不能早于工作日期，有效期应晚于工作日期",
+            "The issue date cannot precede the work date, and the validity must end after it",
+        ),
+        "work_record_override" => ("override_reason", "required", "出具理由须与批准人一同记录", "The override needs its approver"),
+        "work_record_void" => ("reason", "required", "作废须有理由", "A void needs a reason"),
+        "record_sample_period" => ("to", "before_from", "截止日期不能早于起始日期", "The end precedes the start"),
         "violation_case_fine_amount" => (
             "fine_amount",
             "fine_amount",

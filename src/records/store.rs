@@ -314,9 +314,11 @@ pub async fn write_batch(
                     .await?;
                 None
             }
-            Err(AppError::Database(e))
-                if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("23505") =>
-            {
+            // A number already there (mapped from the unique constraint):
+            Err(AppError::Conflict {
+                code: "number_conflict",
+                ..
+            }) => {
                 sqlx::query("rollback to savepoint work_record_copy")
                     .execute(&mut *conn)
                     .await?;
