@@ -478,6 +478,10 @@ pub struct DetailPage {
     qr: String,
     verify_url: String,
     error: Option<String>,
+    /// Each standard's status, by label.
+    statuses: Vec<String>,
+    source: String,
+    created: String,
 }
 
 async fn detail(app: &AppState, ctx: &Ctx, id: Uuid, error: Option<String>) -> Result<DetailPage> {
@@ -505,6 +509,23 @@ async fn detail(app: &AppState, ctx: &Ctx, id: Uuid, error: Option<String>) -> R
         can_void: ctx.org_kind == OrgKind::Station
             && ctx.org_id == r.station_id
             && r.state == "valid",
+        statuses: r
+            .standards
+            .iter()
+            .map(|s| {
+                crate::standards::model::StandardStatus::parse(&s.status)
+                    .map(|x| x.label(lang).to_owned())
+                    .unwrap_or_else(|| s.status.clone())
+            })
+            .collect(),
+        source: match r.source.as_str() {
+            "form" => lang.pick("逐份登记", "form"),
+            "api" => lang.pick("LIMS 接口", "LIMS batch"),
+            "import" => lang.pick("文件导入", "file import"),
+            _ => lang.pick("历史迁移", "migration"),
+        }
+        .to_owned(),
+        created: crate::web::shanghai(r.created_at),
         qr,
         verify_url,
         r,

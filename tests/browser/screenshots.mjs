@@ -179,4 +179,31 @@ await shot(rev, "/rectification-orders", "orders");
 await shot(rev, "/rectification-orders?overdue=true", "orders-overdue");
 await shot(rev, "/", "home-regulator");
 
+// Work records (issue 15): the station's list, the form with its verdict
+// before saving, a flagged record with its QR code, the regulator's queue,
+// the public check.
+const recs = await session("station.staff");
+await shot(recs, "/records", "records-station");
+await recs.goto(`${BASE}/records/new`);
+await recs.fill("#f-number", "粤电计检字2026-000999");
+await recs.fill("#f-instrument_name", "单相电能表");
+await recs.fill("#f-customer_name", "北京某单位");
+await recs.fill("#f-customer_division", "110101");
+await recs.fill("#f-item_name", "电能表");
+await recs.fill("#f-range_text", "(0~10) A");
+await recs.check("input[name=standards] >> nth=0");
+await recs.selectOption("#f-performer", { label: "刘芳（高级工程师）" });
+await recs.selectOption("#f-checker", { label: "王丽（助理工程师）" });
+await recs.selectOption("#f-approver", { label: "刘芳（高级工程师）" });
+await recs.fill("#f-valid_until", "2027-12-31");
+await recs.click("button[value=check]");
+await recs.screenshot({ path: `${OUT}/record-form-verdict.png`, fullPage: true });
+console.log(`${OUT}/record-form-verdict.png`);
+const flagged = await recs.evaluate(async () => (await (await fetch("/api/v1/work-records?flagged=true")).json())[0]);
+await shot(recs, `/records/${flagged.record_id}`, "record-flagged");
+const gdrev = await session("gd.reviewer");
+await shot(gdrev, "/records/flagged", "records-flagged-regulator");
+const recpub = await session(null);
+await shot(recpub, `/records/verify?station=GD-EP-01&number=${encodeURIComponent(flagged.number)}`, "record-public");
+
 await browser.close();
