@@ -887,3 +887,54 @@ async fn a_regulator_samples_records_reproducibly_and_records_findings_r16_5_r17
     let other = app.login("samr.reviewer").await;
     assert_error(other.post_json(&path, &ok).await, 404, "not_found").await;
 }
+
+#[tokio::test]
+async fn a_violation_case_links_records_as_evidence_r19_1() {
+    let app = TestApp::spawn().await;
+    let c = app.login("station.staff").await;
+    let item = created(
+        c.post_json(
+            "/api/v1/work-records",
+            &with(
+                with(clean("EV-1"), "customer_division", json!("110101")),
+                "override_reason",
+                json!("临时现场"),
+            ),
+        )
+        .await,
+    )
+    .await;
+    let rid = item["record_id"].as_str().unwrap();
+    let station = app.station_id("GD-EP-01").await;
+    let gd = app.login("gd.reviewer").await;
+    let case = created(
+        gd.post_json(
+            "/api/v1/violation-cases",
+            &json!({"station_id": station, "art16_items": ["7"], "description": "超出授权区域开展检定并出具证书"}),
+        )
+        .await,
+    )
+    .await;
+    let cid = case["id"].as_str().unwrap();
+    let path = format!("/api/v1/violation-cases/{cid}/records");
+    let linked = created(gd.post_json(&path, &json!({"record_id": rid})).await).await;
+    assert_eq!(linked[0]["number"], "EV-1");
+    assert_error(
+        gd.post_json(&path, &json!({"record_id": rid})).await,
+        409,
+        "already_linked",
+    )
+    .await;
+    let other = json!({"record_id": Uuid::new_v4()});
+    assert_error(gd.post_json(&path, &other).await, 422, "validation").await;
+    let listed = okj(gd.get(&path).await).await;
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    // Another regulator cannot add evidence to gd's case.
+    let samr = app.login("samr.approver").await;
+    let res = samr.post_json(&path, &json!({"record_id": rid})).await;
+    assert!(
+        res.status() == 403 || res.status() == 404,
+        "{}",
+        res.status()
+    );
+}

@@ -1085,3 +1085,99 @@ pub async fn sample_check(
     tx.commit().await?;
     Ok((StatusCode::CREATED, AppJson(sample)))
 }
+
+/// A record to link to a violation case as evidence.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CaseRecordInput {
+    pub record_id: Uuid,
+}
+
+/// The records linked to a violation case (R19.1), in the order linked.
+#[utoipa::path(get, path = "/api/v1/violation-cases/{id}/records", tag = "work-records",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = Vec<RecordRow>), (status = 404, body = ErrorBody)))]
+pub async fn case_records(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<AppJson<Vec<RecordRow>>> {
+    let id = parse_id(&id)?;
+    let mut tx = tenant_tx(&app.db, &ctx).await?;
+    let rows = store::case_records(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(AppJson(rows))
+}
+
+/// Link a record of the case's station to the case as evidence (R19.1):
+/// by the regulator that opened the case; once per record.
+#[utoipa::path(post, path = "/api/v1/violation-cases/{id}/records", tag = "work-records",
+    params(("id" = Uuid, Path)), request_body = CaseRecordInput,
+    responses((status = 201, body = Vec<RecordRow>), (status = 403, body = ErrorBody),
+      (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn case_record_link(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    AppJson(input): AppJson<CaseRecordInput>,
+) -> Result<(StatusCode, AppJson<Vec<RecordRow>>)> {
+    let id = parse_id(&id)?;
+    let mut tx = tenant_tx(&app.db, &ctx).await?;
+    let case: Option<(Uuid, Uuid)> =
+        sqlx::query_as("select station_id, regulator_id from violation_case where case_id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some((station, regulator)) = case else {
+        return Err(AppError::NotFound);
+    };
+    if regulator != ctx.org_id {
+        return Err(AppError::forbidden(
+            "只有立案的监管部门可以关联证据",
+            "Only the regulator that opened the case links evidence",
+        ));
+    }
+    let record: Option<Uuid> = sqlx::query_scalar(
+        "select station_id from work_record where record_id = $1 and station_id = $2",
+    )
+    .bind(input.record_id)
+    .bind(station)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if record.is_none() {
+        return Err(AppError::field(
+            "record_id",
+            "not_of_station",
+            "该记录不属于本案的计量站",
+            "The record is not one of the case's station's",
+        ));
+    }
+    let done = sqlx::query(
+        "insert into violation_case_record (case_id, record_id, station_id, linked_by)
+         values ($1, $2, $3, $4) on conflict do nothing",
+    )
+    .bind(id)
+    .bind(input.record_id)
+    .bind(station)
+    .bind(ctx.user_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if done == 0 {
+        return Err(AppError::Conflict {
+            code: "already_linked",
+            zh: "该记录已是本案证据".into(),
+            en: "The record is already evidence in this case".into(),
+        });
+    }
+    audit::record(
+        &mut tx,
+        &ctx,
+        Event::new("violation_case.link_record", "violation_case", id)
+            .after(&serde_json::json!({"record_id": input.record_id})),
+    )
+    .await?;
+    let rows = store::case_records(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, AppJson(rows)))
+}

@@ -52,4 +52,5 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(api::sample_create))
         .routes(routes!(api::sample_get))
         .routes(routes!(api::sample_check))
+        .routes(routes!(api::case_records, api::case_record_link))
 }

@@ -1017,3 +1017,23 @@ pub async fn public_lookup(
         voided: r.9 == "voided",
     }))
 }
+
+/// The records linked to a case as evidence (R19.1), in the order linked.
+pub async fn case_records(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<RecordRow>> {
+    let rows: Vec<ListRow> = sqlx::query_as(
+        "select r.record_id, r.station_id, s.code, o.name, r.number, r.kind, r.instrument_name,
+                r.instrument_serial, r.customer_name, r.item_name, r.work_date, r.issue_date, r.conclusion,
+                r.flagged, r.flag_codes, r.state
+           from violation_case_record l
+           join work_record r on r.station_id = l.station_id and r.record_id = l.record_id
+           join station s on s.station_id = r.station_id
+           join organization o on o.organization_id = r.station_id
+          where l.case_id = $1
+          order by l.linked_at, r.record_id
+          limit 500",
+    )
+    .bind(case_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().map(to_row).collect())
+}
