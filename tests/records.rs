@@ -93,6 +93,20 @@ async fn a_clean_record_is_saved_unflagged_with_its_standards_as_they_stood_r16_
     let list = okj(c.get("/api/v1/work-records?q=JD-2026").await).await;
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["number"], "JD-2026-0001");
+    // Every bad filter at once, the limit's too; never a 500.
+    let e = assert_error(
+        c.get("/api/v1/work-records?from=x&limit=0&cursor=zz").await,
+        422,
+        "validation",
+    )
+    .await;
+    let fields: Vec<&str> = e["error"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, vec!["from", "cursor", "limit"]);
     // The kept monthly counts agree with the rows (the demo's six and this one).
     let stats = okj(c.get("/api/v1/work-records/stats").await).await;
     let total: i64 = stats
@@ -274,6 +288,23 @@ async fn a_flagged_record_needs_the_approvers_reason_and_is_saved_flagged_r16_7(
     let cnpc = app.login("cnpc.officer").await;
     let queue = okj(cnpc.get("/api/v1/work-records/flagged").await).await;
     assert!(queue.as_array().unwrap().is_empty());
+    // A void takes it out of the open count (kept by the void trigger).
+    let res = c
+        .post_json(
+            &format!("/api/v1/work-records/{id}/void"),
+            &json!({"reason": "错开", "version": 1}),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    let reasons = okj(gd.get("/api/v1/work-records/flagged/reasons").await).await;
+    assert_eq!(open(&reasons), before);
+    let res = c
+        .post_json(
+            &format!("/api/v1/work-records/{id}/void"),
+            &json!({"reason": "错开", "version": 2}),
+        )
+        .await;
+    assert_eq!(res.status(), 409);
 }
 
 #[tokio::test]

@@ -396,8 +396,23 @@ pub fn parse_query(ctx: &Ctx, q: &RecordQuery) -> Result<(RecordFilter, Option<C
             "At most 100 characters",
         ));
     }
-    let cursor = Cursor::parse(q.cursor.as_deref());
-    let limit = list_limit(q.limit);
+    // Every field's error at once: the cursor's and the limit's too.
+    let mut keep = |e: AppError| match e {
+        AppError::Validation(f) => errors.extend(f),
+        other => errors.push(FieldError::new(
+            "query",
+            "invalid",
+            other.to_string(),
+            other.to_string(),
+        )),
+    };
+    let cursor = Cursor::parse(q.cursor.as_deref())
+        .map_err(&mut keep)
+        .ok()
+        .flatten();
+    let limit = list_limit(q.limit)
+        .map_err(&mut keep)
+        .unwrap_or(crate::web::LIST_LIMIT);
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
@@ -413,8 +428,8 @@ pub fn parse_query(ctx: &Ctx, q: &RecordQuery) -> Result<(RecordFilter, Option<C
             q: q_text,
             reason,
         },
-        cursor?,
-        limit?,
+        cursor,
+        limit,
     ))
 }
 

@@ -641,6 +641,14 @@ pub struct RecordFilter {
     pub reason: Option<String>,
 }
 
+/// The columns of a list row ([`ListRow`]) and the joins they need.
+const ROW_COLUMNS: &str =
+    "r.record_id, r.station_id, s.code, o.name, r.number, r.kind, r.instrument_name,
+    r.instrument_serial, r.customer_name, r.item_name, r.work_date, r.issue_date, r.conclusion,
+    r.flagged, r.flag_codes, r.state";
+const ROW_JOINS: &str = "join station s on s.station_id = r.station_id
+    join organization o on o.organization_id = r.station_id";
+
 type ListRow = (
     Uuid,
     Uuid,
@@ -702,13 +710,8 @@ pub async fn list(
         None => (None, None),
     };
     let q = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-    let rows: Vec<ListRow> = sqlx::query_as(
-        "select r.record_id, r.station_id, s.code, o.name, r.number, r.kind, r.instrument_name,
-                r.instrument_serial, r.customer_name, r.item_name, r.work_date, r.issue_date, r.conclusion,
-                r.flagged, r.flag_codes, r.state
-           from work_record r
-           join station s on s.station_id = r.station_id
-           join organization o on o.organization_id = r.station_id
+    let sql = format!(
+        "select {ROW_COLUMNS} from work_record r {ROW_JOINS}
           where r.station_id = $1
             and ($2::date is null or r.work_date >= $2)
             and ($3::date is null or r.work_date <= $3)
@@ -721,40 +724,35 @@ pub async fn list(
             and ($11::text is null or r.flag_codes @> array[$11])
             and ($12::date is null or (r.work_date, r.record_id) < ($12, $13))
           order by r.work_date desc, r.record_id desc
-          limit $14",
-    )
-    .bind(station_id)
-    .bind(f.from)
-    .bind(f.to)
-    .bind(f.kind.as_deref())
-    .bind(f.item.as_deref())
-    .bind(f.conclusion.as_deref())
-    .bind(f.flagged)
-    .bind(q)
-    .bind(q.map(|q| format!("{}%", like_escape(q))))
-    .bind(q.map(|q| format!("%{}%", like_escape(q))))
-    .bind(f.reason.as_deref())
-    .bind(after_date)
-    .bind(after_id)
-    .bind(limit + 1)
-    .fetch_all(&mut *conn)
-    .await?;
+          limit $14"
+    );
+    let rows: Vec<ListRow> = sqlx::query_as(&sql)
+        .bind(station_id)
+        .bind(f.from)
+        .bind(f.to)
+        .bind(f.kind.as_deref())
+        .bind(f.item.as_deref())
+        .bind(f.conclusion.as_deref())
+        .bind(f.flagged)
+        .bind(q)
+        // `like_pattern` is `%q%`; without its first `%`, a prefix pattern.
+        .bind(q.map(|q| crate::web::like_pattern(q)[1..].to_owned()))
+        .bind(q.map(crate::web::like_pattern))
+        .bind(f.reason.as_deref())
+        .bind(after_date)
+        .bind(after_id)
+        .bind(limit + 1)
+        .fetch_all(&mut *conn)
+        .await?;
     let rows: Vec<RecordRow> = rows.into_iter().map(to_row).collect();
     Ok(crate::web::keyset_page(rows, limit, |r| {
         Cursor::new(r.work_date, r.record_id)
     }))
 }
 
-fn like_escape(q: &str) -> String {
-    q.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
-}
-
 /// The flagged, valid records of the stations the caller sees (R16.7,
 /// R17.1), newest work first, on the small partial index of flagged rows.
-/// `stations` narrows to those the caller picked (a regulator's own
-/// authorized stations, say); `None` is every station it sees.
+/// `station_id` narrows to one of them; `None` is every station it sees.
 pub async fn queue(
     conn: &mut PgConnection,
     station_id: Option<Uuid>,
@@ -766,27 +764,23 @@ pub async fn queue(
         Some(c) => (Some(c.date()?), Some(c.id)),
         None => (None, None),
     };
-    let rows: Vec<ListRow> = sqlx::query_as(
-        "select r.record_id, r.station_id, s.code, o.name, r.number, r.kind, r.instrument_name,
-                r.instrument_serial, r.customer_name, r.item_name, r.work_date, r.issue_date, r.conclusion,
-                r.flagged, r.flag_codes, r.state
-           from work_record r
-           join station s on s.station_id = r.station_id
-           join organization o on o.organization_id = r.station_id
+    let sql = format!(
+        "select {ROW_COLUMNS} from work_record r {ROW_JOINS}
           where r.flagged and r.state = 'valid'
             and ($1::uuid is null or r.station_id = $1)
             and ($2::text is null or r.flag_codes @> array[$2])
             and ($3::date is null or (r.work_date, r.record_id) < ($3, $4))
           order by r.work_date desc, r.record_id desc
-          limit $5",
-    )
-    .bind(station_id)
-    .bind(reason)
-    .bind(after_date)
-    .bind(after_id)
-    .bind(limit + 1)
-    .fetch_all(&mut *conn)
-    .await?;
+          limit $5"
+    );
+    let rows: Vec<ListRow> = sqlx::query_as(&sql)
+        .bind(station_id)
+        .bind(reason)
+        .bind(after_date)
+        .bind(after_id)
+        .bind(limit + 1)
+        .fetch_all(&mut *conn)
+        .await?;
     let rows: Vec<RecordRow> = rows.into_iter().map(to_row).collect();
     Ok(crate::web::keyset_page(rows, limit, |r| {
         Cursor::new(r.work_date, r.record_id)
@@ -1020,20 +1014,16 @@ pub async fn public_lookup(
 
 /// The records linked to a case as evidence (R19.1), in the order linked.
 pub async fn case_records(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<RecordRow>> {
-    let rows: Vec<ListRow> = sqlx::query_as(
-        "select r.record_id, r.station_id, s.code, o.name, r.number, r.kind, r.instrument_name,
-                r.instrument_serial, r.customer_name, r.item_name, r.work_date, r.issue_date, r.conclusion,
-                r.flagged, r.flag_codes, r.state
-           from violation_case_record l
-           join work_record r on r.station_id = l.station_id and r.record_id = l.record_id
-           join station s on s.station_id = r.station_id
-           join organization o on o.organization_id = r.station_id
+    let sql = format!(
+        "select {ROW_COLUMNS} from violation_case_record l
+           join work_record r on r.station_id = l.station_id and r.record_id = l.record_id {ROW_JOINS}
           where l.case_id = $1
           order by l.linked_at, r.record_id
-          limit 500",
-    )
-    .bind(case_id)
-    .fetch_all(&mut *conn)
-    .await?;
+          limit 500"
+    );
+    let rows: Vec<ListRow> = sqlx::query_as(&sql)
+        .bind(case_id)
+        .fetch_all(&mut *conn)
+        .await?;
     Ok(rows.into_iter().map(to_row).collect())
 }
