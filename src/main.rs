@@ -380,8 +380,8 @@ async fn run() -> std::process::ExitCode {
                     },
                 )
                 .await?;
-                for (line, field, message) in &r.errors {
-                    eprintln!("line {line}: {field}: {message}");
+                for e in &r.errors {
+                    eprintln!("line {}: {}: {}", e.line, e.field, e.message);
                 }
                 if r.errors.is_empty() {
                     println!(

@@ -276,7 +276,7 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
         .merge(api)
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
         .route("/healthz", get(healthz))
-        .route("/static/{file}", get(static_file))
+        .route("/static/{*file}", get(static_file))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(auth_layer)
@@ -371,6 +371,15 @@ async fn static_file(axum::extract::Path(file): axum::extract::Path<String>) -> 
         "app.css" => (include_str!("../static/app.css"), "text/css; charset=utf-8"),
         "app.js" => (
             include_str!("../static/app.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        "records-chart.js" => (
+            include_str!("../static/records-chart.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        // Vendored, pinned in static/VENDORED.md.
+        "vendor/echarts/echarts.common.min.js" => (
+            include_str!("../static/vendor/echarts/echarts.common.min.js"),
             "text/javascript; charset=utf-8",
         ),
         _ => return AppError::NotFound.into_response(),

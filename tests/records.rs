@@ -858,8 +858,8 @@ async fn the_migration_command_streams_a_file_all_or_nothing() {
     )
     .await
     .unwrap();
-    assert_eq!(r.errors[0].0, 3, "the refused row's line");
-    assert_eq!(r.errors[0].1, "checker");
+    assert_eq!(r.errors[0].line, 3, "the refused row's line");
+    assert_eq!(r.errors[0].field, "checker");
     let count: i64 =
         sqlx::query_scalar("select count(*) from work_record where source = 'migration'")
             .fetch_one(&app.pool)
@@ -915,8 +915,9 @@ async fn a_regulator_samples_records_reproducibly_and_records_findings_r16_5_r17
         "forbidden",
     )
     .await;
+    // SAMR sees the station and the sample but did not draw it.
     let other = app.login("samr.reviewer").await;
-    assert_error(other.post_json(&path, &ok).await, 404, "not_found").await;
+    assert_error(other.post_json(&path, &ok).await, 403, "forbidden").await;
 }
 
 #[tokio::test]
@@ -967,5 +968,380 @@ async fn a_violation_case_links_records_as_evidence_r19_1() {
         res.status() == 403 || res.status() == 404,
         "{}",
         res.status()
+    );
+}
+
+async fn upload(
+    c: &common::Client,
+    path: &str,
+    filename: &str,
+    bytes: Vec<u8>,
+) -> reqwest::Response {
+    let part = reqwest::multipart::Part::bytes(bytes).file_name(filename.to_owned());
+    c.http
+        .post(format!("{}{}", c.base, path))
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn record_count(app: &TestApp, source: &str) -> i64 {
+    sqlx::query_scalar("select count(*) from work_record where source = $1")
+        .bind(source)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+/// A file in the template's Chinese headings: `rows` of (number, checker).
+fn template_file(rows: &[(&str, &str)]) -> String {
+    let d = today();
+    let until = d.checked_add_days(Days::new(365)).unwrap();
+    let mut s = String::from("\u{feff}计量站代码,证书编号,证书类别,器具名称,型号规格,出厂编号,制造单位,委托方,委托方信用代码,使用地区代码,授权项目,测量范围,依据规程,计量标准,检定员,核验员,批准人,检定日期,发证日期,结论,有效期至,替代证书编号\n");
+    for (n, checker) in rows {
+        s.push_str(&format!(
+            ",{n},检定证书,单相电能表,DDS102,SN-{n},某电表厂,深圳某供电所,,440305,电能表,(0~10) A,JJG 596-2012,[2023]粤社量标证字第0101号,刘芳,{checker},刘芳,{d},{d},合格,{until},\n"
+        ));
+    }
+    s
+}
+
+#[tokio::test]
+async fn a_station_imports_a_file_all_or_nothing_and_its_export_imports_again_r16_5_r16_6() {
+    let app = TestApp::spawn().await;
+    let c = app.login("station.staff").await;
+    // The template downloads, with the headings the import reads.
+    let t = c.get("/api/v1/work-records/template.csv").await;
+    assert_eq!(t.status(), 200);
+    assert!(t.text().await.unwrap().contains("证书编号"));
+    assert_eq!(
+        c.get("/api/v1/work-records/template.xlsx").await.status(),
+        200
+    );
+
+    // Three rows; the third's checker is its performer (R16.6): saved and
+    // flagged, not refused (R16.7).
+    let file = template_file(&[("IM-1", "王丽"), ("IM-2", "王丽"), ("IM-3", "刘芳")]);
+    let before = app.audit_count().await;
+    let r = okj(upload(
+        &c,
+        "/api/v1/work-records/import",
+        "records.csv",
+        file.clone().into_bytes(),
+    )
+    .await)
+    .await;
+    assert_eq!(
+        (
+            r["rows"].as_u64(),
+            r["created"].as_u64(),
+            r["flagged"].as_u64()
+        ),
+        (Some(3), Some(3), Some(1)),
+        "{r}"
+    );
+    assert!(
+        app.audit_count().await > before,
+        "the import leaves an audit event"
+    );
+    assert_eq!(record_count(&app, "import").await, 3);
+    // The same file again creates nothing twice (R16.5).
+    let again = okj(upload(
+        &c,
+        "/api/v1/work-records/import",
+        "records.csv",
+        file.into_bytes(),
+    )
+    .await)
+    .await;
+    assert_eq!(
+        (again["created"].as_u64(), again["unchanged"].as_u64()),
+        (Some(0), Some(3))
+    );
+
+    // One unreadable row and one unknown person: nothing of the file is
+    // written and each is named by its line.
+    let mut bad = template_file(&[("IM-4", "王丽"), ("IM-5", "无此人")]);
+    bad.push_str("only,three,columns\n");
+    let res = upload(
+        &c,
+        "/api/v1/work-records/import",
+        "bad.csv",
+        bad.into_bytes(),
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+    let r: Value = res.json().await.unwrap();
+    let lines: Vec<(u64, String)> = r["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["line"].as_u64().unwrap(),
+                e["field"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(lines.contains(&(3, "checker".into())), "{lines:?}");
+    assert!(lines.contains(&(4, "file".into())), "{lines:?}");
+    assert_eq!(
+        record_count(&app, "import").await,
+        3,
+        "nothing of a refused file"
+    );
+
+    // A row of another station's code is refused, not filed under ours.
+    let other = template_file(&[("IM-6", "王丽")]).replace("\n,IM-6", "\nGD-EP-02,IM-6");
+    let res = upload(
+        &c,
+        "/api/v1/work-records/import",
+        "other.csv",
+        other.into_bytes(),
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+    let r: Value = res.json().await.unwrap();
+    assert_eq!(r["errors"][0]["field"], "station_code", "{r}");
+    // Not a spreadsheet; an empty file.
+    let res = upload(
+        &c,
+        "/api/v1/work-records/import",
+        "x.txt",
+        b"hello".to_vec(),
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+    let res = upload(&c, "/api/v1/work-records/import", "x.csv", Vec::new()).await;
+    assert_eq!(res.status(), 422);
+
+    // The export (filtered) holds the records and imports again unchanged,
+    // as CSV and as XLSX.
+    let csv = c.get("/api/v1/work-records/export.csv?q=IM-").await;
+    assert_eq!(csv.status(), 200);
+    let csv = csv.bytes().await.unwrap().to_vec();
+    let text = String::from_utf8(csv.clone()).unwrap();
+    assert_eq!(text.lines().count(), 4, "{text}");
+    assert!(text.contains("IM-3") && text.contains("被标记"));
+    let back = okj(upload(&c, "/api/v1/work-records/import", "export.csv", csv).await).await;
+    assert_eq!(
+        (back["created"].as_u64(), back["unchanged"].as_u64()),
+        (Some(0), Some(3)),
+        "{back}"
+    );
+    let xlsx = c.get("/api/v1/work-records/export.xlsx?q=IM-").await;
+    assert_eq!(xlsx.status(), 200);
+    let xlsx = xlsx.bytes().await.unwrap().to_vec();
+    let back = okj(upload(&c, "/api/v1/work-records/import", "export.xlsx", xlsx).await).await;
+    assert_eq!(
+        (back["created"].as_u64(), back["unchanged"].as_u64()),
+        (Some(0), Some(3)),
+        "{back}"
+    );
+
+    // A regulator exports a station it sees; not one it does not; it
+    // does not import.
+    let station = app.station_id("GD-EP-01").await;
+    let gd = app.login("gd.reviewer").await;
+    let res = gd
+        .get(&format!(
+            "/api/v1/work-records/export.csv?station_id={station}&q=IM-"
+        ))
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.text().await.unwrap().lines().count(), 4);
+    let cnpc = app.login("cnpc.officer").await;
+    let res = cnpc
+        .get(&format!(
+            "/api/v1/work-records/export.csv?station_id={station}"
+        ))
+        .await;
+    assert_eq!(res.status(), 404);
+    let res = upload(
+        &gd,
+        "/api/v1/work-records/import",
+        "records.csv",
+        template_file(&[("IM-9", "王丽")]).into_bytes(),
+    )
+    .await;
+    assert_eq!(res.status(), 403);
+}
+
+#[tokio::test]
+async fn the_import_export_stats_samples_and_case_pages_work_in_the_browser() {
+    let app = TestApp::spawn().await;
+    let c = app.login("station.staff").await;
+    let page = c.get("/records/import").await;
+    assert_eq!(page.status(), 200);
+    let res = upload(
+        &c,
+        "/records/import",
+        "records.csv",
+        template_file(&[("PG-1", "王丽"), ("PG-2", "刘芳")]).into_bytes(),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("新登记") && html.contains("被标记"), "{html}");
+    let res = upload(
+        &c,
+        "/records/import",
+        "bad.csv",
+        b"\xef\xbb\xbf\xe8\xaf\x81,x\n1,2\n".to_vec(),
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("未导入任何数据"));
+    // The list links the export with its filters.
+    let list = c.get("/records?q=PG-").await.text().await.unwrap();
+    assert!(
+        list.contains("/api/v1/work-records/export.csv?station_id="),
+        "{list}"
+    );
+
+    // The dashboard: the station's own, a regulator's over every station
+    // it sees and over one, and a refused span kept on the page.
+    let stats = c.get("/records/stats").await;
+    assert_eq!(stats.status(), 200);
+    let html = stats.text().await.unwrap();
+    assert!(
+        html.contains("records-chart") && html.contains("echarts"),
+        "{html}"
+    );
+    let gd = app.login("gd.reviewer").await;
+    assert_eq!(gd.get("/records/stats?months=24").await.status(), 200);
+    let one = gd
+        .get("/records/stats?station=GD-EP-01")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(one.contains("<table class=\"grid numbers\">"));
+    let bad = gd
+        .get("/records/stats?months=7")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(bad.contains("月数应为"), "{bad}");
+    let js = c.get("/static/vendor/echarts/echarts.common.min.js").await;
+    assert_eq!(js.status(), 200);
+
+    // Samples: drawn from the page, every bad field named at once with the
+    // input kept; a finding recorded once.
+    let res = gd
+        .post_form(
+            "/records/samples",
+            &[
+                ("station", "GD-EP-01"),
+                ("from", "2026-13-01"),
+                ("to", ""),
+                ("size", "0"),
+                ("seed", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("日期格式应为")
+            && html.contains("种子应为")
+            && html.contains("value=\"GD-EP-01\""),
+        "{html}"
+    );
+    let d = today().to_string();
+    let res = gd
+        .post_form(
+            "/records/samples",
+            &[
+                ("station", "GD-EP-01"),
+                ("from", &d),
+                ("to", &d),
+                ("size", "2"),
+                ("seed", "7"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303, "to the sample's page");
+    let url = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(url.starts_with("/records/samples/"), "{url}");
+    let sid = url.trim_start_matches("/records/samples/").to_owned();
+    let html = gd.get(&url).await.text().await.unwrap();
+    assert!(
+        html.contains("chacha20-v1") && html.contains("<code>7</code>"),
+        "{html}"
+    );
+    let s = okj(gd.get(&format!("/api/v1/work-records/samples/{sid}")).await).await;
+    let rec = s["records"][0]["record_id"].as_str().unwrap().to_owned();
+    let res = gd
+        .post_form(
+            &format!("/records/samples/{sid}/checks"),
+            &[
+                ("record_id", &rec),
+                ("finding", "nonconforming"),
+                ("notes", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let res = gd
+        .post_form(
+            &format!("/records/samples/{sid}/checks"),
+            &[
+                ("record_id", &rec),
+                ("finding", "conforming"),
+                ("notes", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let s = okj(gd.get(&format!("/api/v1/work-records/samples/{sid}")).await).await;
+    assert_eq!(s["records"][0]["finding"], "conforming");
+    let res = gd
+        .post_form(
+            &format!("/records/samples/{sid}/checks"),
+            &[
+                ("record_id", &rec),
+                ("finding", "conforming"),
+                ("notes", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 409, "once");
+    let list = gd.get("/records/samples").await.text().await.unwrap();
+    assert!(list.contains(&sid), "the list links the sample");
+    // The station sees its samples but draws none.
+    let html = c.get("/records/samples").await.text().await.unwrap();
+    assert!(html.contains(&sid) && !html.contains("action=\"/records/samples\""));
+
+    // A case links a record by its number, once.
+    let station = app.station_id("GD-EP-01").await;
+    let case = created(
+        gd.post_json(
+            "/api/v1/violation-cases",
+            &json!({"station_id": station, "art16_items": ["7"], "description": "核验员与检定员为同一人"}),
+        )
+        .await,
+    )
+    .await;
+    let cid = case["id"].as_str().unwrap();
+    let res = gd
+        .post_form(&format!("/cases/{cid}/records"), &[("number", "PG-2")])
+        .await;
+    assert_eq!(res.status(), 303);
+    let html = gd.get(&format!("/cases/{cid}")).await.text().await.unwrap();
+    assert!(html.contains(">PG-2</a>"), "{html}");
+    let res = gd
+        .post_form(&format!("/cases/{cid}/records"), &[("number", "PG-2")])
+        .await;
+    assert_eq!(res.status(), 409);
+    let res = gd
+        .post_form(&format!("/cases/{cid}/records"), &[("number", "NOPE-1")])
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(
+        res.text().await.unwrap().contains("value=\"NOPE-1\""),
+        "the number is kept"
     );
 }

@@ -19,6 +19,7 @@ sign-out = Sign out
 switch-lang = 中文
 nav-records = Certificates
 nav-records-flagged = Flagged certificates
+nav-records-stats = Certificate statistics
 nav-standards = Standards
 nav-change-requests = Change requests
 nav-staff = Staff

@@ -19,6 +19,7 @@ sign-out = 退出登录
 switch-lang = English
 nav-records = 证书记录
 nav-records-flagged = 证书核查
+nav-records-stats = 证书统计
 nav-standards = 计量标准
 nav-change-requests = 变更申请
 nav-staff = 人员资质

@@ -794,6 +794,12 @@ pub struct SampleInput {
 pub struct Sample {
     pub sample_id: Uuid,
     pub station_id: Uuid,
+    /// The regulator that drew it.
+    pub regulator_id: Uuid,
+    pub station_code: String,
+    pub station_name: String,
+    pub regulator_name: String,
+    pub drawn_at: chrono::DateTime<chrono::Utc>,
     pub period_from: chrono::NaiveDate,
     pub period_to: chrono::NaiveDate,
     /// Decimal, as drawn (re-run the draw with it).
@@ -831,6 +837,18 @@ pub async fn sample_create(
     ctx: Ctx,
     AppJson(input): AppJson<SampleInput>,
 ) -> Result<(StatusCode, AppJson<Sample>)> {
+    let mut tx = tenant_tx(&app.db, &ctx).await?;
+    let sample = draw(&mut tx, &ctx, &input).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, AppJson(sample)))
+}
+
+/// The longest period a sample's pool may span (its ids are held in
+/// memory while drawing).
+pub const SAMPLE_MAX_DAYS: i64 = 366;
+
+/// Draws and records a sample in the caller's transaction (R17.3).
+pub async fn draw(tx: &mut sqlx::PgConnection, ctx: &Ctx, input: &SampleInput) -> Result<Sample> {
     if ctx.org_kind != OrgKind::Regulator {
         return Err(AppError::forbidden(
             "只有监管部门可以抽查证书/报告记录",
@@ -844,6 +862,13 @@ pub async fn sample_create(
             "before_from",
             "截止日期不能早于起始日期",
             "The end precedes the start",
+        ));
+    } else if (input.to - input.from).num_days() >= SAMPLE_MAX_DAYS {
+        errors.push(FieldError::new(
+            "to",
+            "too_long",
+            format!("抽查期间至多 {SAMPLE_MAX_DAYS} 天"),
+            format!("A sample's period is at most {SAMPLE_MAX_DAYS} days"),
         ));
     }
     if !(1..=200).contains(&input.size) {
@@ -863,7 +888,6 @@ pub async fn sample_create(
         OsRng.try_fill_bytes(&mut b).ok();
         u64::from_le_bytes(b)
     });
-    let mut tx = tenant_tx(&app.db, &ctx).await?;
     let visible: Option<Uuid> =
         sqlx::query_scalar("select station_id from station where station_id = $1")
             .bind(input.station_id)
@@ -908,22 +932,21 @@ pub async fn sample_create(
     .execute(&mut *tx)
     .await?;
     audit::record(
-        &mut tx,
-        &ctx,
+        &mut *tx,
+        ctx,
         Event::new("work_record.sample", "record_sample", id).after(&serde_json::json!({
             "station_id": input.station_id, "seed": seed.to_string(), "pool_size": pool.len(),
             "pool_digest": digest, "records": chosen,
         })),
     )
     .await?;
-    let sample = sample_load(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, AppJson(sample)))
+    sample_load(&mut *tx, id).await
 }
 
 /// Reads a sample with its records and findings.
 pub async fn sample_load(conn: &mut sqlx::PgConnection, id: Uuid) -> Result<Sample> {
     type Row = (
+        Uuid,
         Uuid,
         Uuid,
         chrono::NaiveDate,
@@ -932,16 +955,38 @@ pub async fn sample_load(conn: &mut sqlx::PgConnection, id: Uuid) -> Result<Samp
         i32,
         String,
         Vec<Uuid>,
+        String,
+        String,
+        String,
+        chrono::DateTime<chrono::Utc>,
     );
     let row: Option<Row> = sqlx::query_as(
-        "select sample_id, station_id, period_from, period_to, seed, pool_size, pool_digest, record_ids
-           from record_sample where sample_id = $1",
+        "select x.sample_id, x.station_id, x.regulator_id, x.period_from, x.period_to, x.seed, x.pool_size,
+                x.pool_digest, x.record_ids, s.code, so.name, ro.name, x.drawn_at
+           from record_sample x
+           join station s on s.station_id = x.station_id
+           join organization so on so.organization_id = x.station_id
+           join organization ro on ro.organization_id = x.regulator_id
+          where x.sample_id = $1",
     )
     .bind(id)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some((sample_id, station_id, period_from, period_to, seed, pool_size, pool_digest, ids)) =
-        row
+    let Some((
+        sample_id,
+        station_id,
+        regulator_id,
+        period_from,
+        period_to,
+        seed,
+        pool_size,
+        pool_digest,
+        ids,
+        station_code,
+        station_name,
+        regulator_name,
+        drawn_at,
+    )) = row
     else {
         return Err(AppError::NotFound);
     };
@@ -969,6 +1014,11 @@ pub async fn sample_load(conn: &mut sqlx::PgConnection, id: Uuid) -> Result<Samp
     Ok(Sample {
         sample_id,
         station_id,
+        regulator_id,
+        station_code,
+        station_name,
+        regulator_name,
+        drawn_at,
         period_from,
         period_to,
         seed,
@@ -1030,8 +1080,23 @@ pub async fn sample_check(
     AppJson(input): AppJson<CheckInput>,
 ) -> Result<(StatusCode, AppJson<Sample>)> {
     let id = parse_id(&id)?;
+    let mut tx = tenant_tx(&app.db, &ctx).await?;
+    let sample = check_finding(&mut tx, &ctx, id, &input).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, AppJson(sample)))
+}
+
+/// Records the finding on one sampled record in the caller's transaction:
+/// once (the key), by the regulator that drew the sample (its policy).
+pub async fn check_finding(
+    tx: &mut sqlx::PgConnection,
+    ctx: &Ctx,
+    id: Uuid,
+    input: &CheckInput,
+) -> Result<Sample> {
+    let mut errors = Vec::new();
     if !matches!(input.finding.as_str(), "conforming" | "nonconforming") {
-        return Err(AppError::field(
+        errors.push(FieldError::new(
             "finding",
             "invalid",
             "结论应为 conforming（符合）或 nonconforming（不符合）",
@@ -1039,23 +1104,30 @@ pub async fn sample_check(
         ));
     }
     if input.notes.chars().count() > 2000 {
-        return Err(AppError::field(
+        errors.push(FieldError::new(
             "notes",
             "too_long",
             "不能超过 2000 字",
             "At most 2000 characters",
         ));
-    }
-    if input.finding == "nonconforming" && input.notes.trim().is_empty() {
-        return Err(AppError::field(
+    } else if input.finding == "nonconforming" && input.notes.trim().is_empty() {
+        errors.push(FieldError::new(
             "notes",
             "required",
             "不符合时须说明情况",
             "Say what does not conform",
         ));
     }
-    let mut tx = tenant_tx(&app.db, &ctx).await?;
-    let sample = sample_load(&mut tx, id).await?;
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let sample = sample_load(&mut *tx, id).await?;
+    if sample.regulator_id != ctx.org_id {
+        return Err(AppError::forbidden(
+            "只有抽查的监管部门可以记录核查结论",
+            "Only the regulator that drew the sample records findings",
+        ));
+    }
     if !sample
         .records
         .iter()
@@ -1089,16 +1161,14 @@ pub async fn sample_check(
         });
     }
     audit::record(
-        &mut tx,
-        &ctx,
+        &mut *tx,
+        ctx,
         Event::new("work_record.sample_check", "record_sample", id).after(&serde_json::json!({
             "record_id": input.record_id, "finding": input.finding,
         })),
     )
     .await?;
-    let sample = sample_load(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, AppJson(sample)))
+    sample_load(&mut *tx, id).await
 }
 
 /// A record to link to a violation case as evidence.
@@ -1138,6 +1208,19 @@ pub async fn case_record_link(
 ) -> Result<(StatusCode, AppJson<Vec<RecordRow>>)> {
     let id = parse_id(&id)?;
     let mut tx = tenant_tx(&app.db, &ctx).await?;
+    let rows = link_case_record(&mut tx, &ctx, id, input.record_id).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, AppJson(rows)))
+}
+
+/// Links a record of the case's station to the case in the caller's
+/// transaction (R19.1): by the regulator that opened it, once per record.
+pub async fn link_case_record(
+    tx: &mut sqlx::PgConnection,
+    ctx: &Ctx,
+    id: Uuid,
+    record_id: Uuid,
+) -> Result<Vec<RecordRow>> {
     let case: Option<(Uuid, Uuid)> =
         sqlx::query_as("select station_id, regulator_id from violation_case where case_id = $1")
             .bind(id)
@@ -1155,7 +1238,7 @@ pub async fn case_record_link(
     let record: Option<Uuid> = sqlx::query_scalar(
         "select station_id from work_record where record_id = $1 and station_id = $2",
     )
-    .bind(input.record_id)
+    .bind(record_id)
     .bind(station)
     .fetch_optional(&mut *tx)
     .await?;
@@ -1172,7 +1255,7 @@ pub async fn case_record_link(
          values ($1, $2, $3, $4) on conflict do nothing",
     )
     .bind(id)
-    .bind(input.record_id)
+    .bind(record_id)
     .bind(station)
     .bind(ctx.user_id)
     .execute(&mut *tx)
@@ -1186,13 +1269,11 @@ pub async fn case_record_link(
         });
     }
     audit::record(
-        &mut tx,
-        &ctx,
+        &mut *tx,
+        ctx,
         Event::new("violation_case.link_record", "violation_case", id)
-            .after(&serde_json::json!({"record_id": input.record_id})),
+            .after(&serde_json::json!({"record_id": record_id})),
     )
     .await?;
-    let rows = store::case_records(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, AppJson(rows)))
+    store::case_records(&mut *tx, id).await
 }

@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::time::Instant;
 
-use sqlx::PgPool;
+use serde::Serialize;
+use sqlx::{PgConnection, PgPool};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::chain::{self, Chain, StateKey};
@@ -41,7 +43,13 @@ pub const COLUMNS: [(&str, &str); 22] = [
     ("reissue_of", "替代证书编号"),
 ];
 
-/// A file's header mapped to column keys; unknown headings are an error.
+/// The columns an export adds after the template's (the check and the
+/// state as recorded): read back as nothing, so that an exported file
+/// imports again.
+pub const EXPORT_ONLY: [&str; 4] = ["核查结果", "标记原因", "状态", "作废原因"];
+
+/// A file's header mapped to column keys (`_` for an export-only column,
+/// ignored); unknown headings are an error.
 pub fn header_map(header: &csv::StringRecord) -> Result<Vec<&'static str>, String> {
     header
         .iter()
@@ -51,7 +59,8 @@ pub fn header_map(header: &csv::StringRecord) -> Result<Vec<&'static str>, Strin
                 .iter()
                 .find(|(k, zh)| *k == h || *zh == h)
                 .map(|(k, _)| *k)
-                .ok_or_else(|| format!("unknown column {h:?} / 未知列“{h}”"))
+                .or_else(|| EXPORT_ONLY.contains(&h).then_some("_"))
+                .ok_or_else(|| format!("未知列“{h}” / unknown column {h:?}"))
         })
         .collect()
 }
@@ -98,19 +107,95 @@ pub fn row_input(keys: &[&str], row: &csv::StringRecord) -> (Option<String>, Rec
     (station, r)
 }
 
-/// What an import did.
-#[derive(Debug, Default)]
+/// A refused row: its line in the file (the header is line 1; 0 for the
+/// file as a whole), the field and the message in Chinese and English.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct LineError {
+    pub line: u64,
+    pub field: String,
+    pub message: String,
+}
+
+/// What an import did: everything, or nothing with the refused rows (up to
+/// 100) by line.
+#[derive(Debug, Default, Serialize, ToSchema)]
 pub struct ImportReport {
     pub rows: u64,
     pub created: u64,
     pub unchanged: u64,
     pub flagged: u64,
-    /// (line, field, message) of each refused row, up to 100.
-    pub errors: Vec<(u64, String, String)>,
+    pub errors: Vec<LineError>,
     pub seconds: f64,
     /// Of which: reading and checking rows, writing them.
     pub check_seconds: f64,
     pub write_seconds: f64,
+}
+
+/// The most rows a file sent through the browser or the API may hold.
+pub const FILE_MAX_ROWS: u64 = 100_000;
+/// The largest such file: 100,000 rows of about 240 bytes.
+pub const FILE_MAX_BYTES: usize = 24 * 1024 * 1024;
+
+/// Rows of a file after its header, each read or refused with a message.
+pub type Rows = Box<dyn Iterator<Item = Result<csv::StringRecord, String>> + Send>;
+
+/// A CSV reader's header and rows. A row with another number of columns
+/// than the header, or not UTF-8, is a refused row, not a failure.
+pub fn csv_rows(reader: impl Read + Send + 'static) -> Result<(csv::StringRecord, Rows), String> {
+    let mut csv = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(reader);
+    let header = csv.headers().map_err(csv_error)?.clone();
+    Ok((
+        header,
+        Box::new(csv.into_records().map(|r| r.map_err(csv_error))),
+    ))
+}
+
+fn csv_error(e: csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => format!(
+            "本行有 {len} 列，标题行有 {expected_len} 列 / the row has {len} columns, the header {expected_len}"
+        ),
+        csv::ErrorKind::Utf8 { .. } => {
+            "不是 UTF-8 编码（用模板另存为“CSV UTF-8”） / not UTF-8 (save as “CSV UTF-8”)".into()
+        }
+        _ => format!("无法读取：{e} / unreadable: {e}"),
+    }
+}
+
+/// A file as sent through the browser or the API: CSV (UTF-8, with or
+/// without BOM) or XLSX (the first worksheet), by its name.
+pub fn file_rows(
+    filename: &str,
+    bytes: axum::body::Bytes,
+) -> Result<(csv::StringRecord, Rows), String> {
+    let lower = filename.to_ascii_lowercase();
+    if lower.ends_with(".xlsx") {
+        let rows = crate::standards::import::read_rows(filename, &bytes)
+            .map_err(|p| format!("{} / {}", p.message, p.message_en))?;
+        let mut rows = rows.into_iter();
+        let header = csv::StringRecord::from(rows.next().unwrap_or_default());
+        let width = header.len();
+        Ok((
+            header,
+            Box::new(rows.map(move |mut r| {
+                // Excel leaves trailing empty cells out of a short row.
+                r.resize(width.max(r.len()), String::new());
+                if r.len() > width && r[width..].iter().any(|c| !c.trim().is_empty()) {
+                    return Err(format!(
+                        "本行有标题行以外的列 / the row has cells beyond the header's {width} columns"
+                    ));
+                }
+                r.truncate(width);
+                Ok(csv::StringRecord::from(r))
+            })),
+        ))
+    } else if lower.ends_with(".csv") {
+        csv_rows(std::io::Cursor::new(bytes))
+    } else {
+        Err("请上传 .csv 或 .xlsx 文件 / upload a .csv or .xlsx file".into())
+    }
 }
 
 struct Pending {
@@ -133,59 +218,107 @@ enum Work {
 #[derive(Default)]
 struct Checking {
     rows: u64,
-    errors: Vec<(u64, String, String)>,
+    errors: Vec<LineError>,
     seconds: f64,
 }
 
-/// Reads, parses and checks the file on a thread of its own, so that the
+impl Checking {
+    fn error(&mut self, line: u64, field: impl Into<String>, message: impl Into<String>) {
+        if self.errors.len() < 100 {
+            self.errors.push(LineError {
+                line,
+                field: field.into(),
+                message: message.into(),
+            });
+        }
+    }
+}
+
+/// Which station the rows are of.
+#[derive(Clone)]
+pub enum Target {
+    /// All of one station (its id and code): a row's `station_code`, if
+    /// given, must be this one's.
+    Station(Uuid, String),
+    /// Each row's `station_code` names its station.
+    ByCode,
+}
+
+/// Reads, parses and checks the rows on a thread of their own, so that the
 /// next batch is checked while the database writes the last one.
 #[allow(clippy::too_many_arguments)]
 fn check_file(
-    mut csv: csv::Reader<impl Read>,
+    rows: Rows,
     keys: Vec<&'static str>,
-    fixed: Option<Uuid>,
+    target: Target,
     stations: HashMap<String, Uuid>,
     chains: std::sync::Arc<HashMap<Uuid, Chain>>,
     batch: usize,
+    max_rows: Option<u64>,
     today: chrono::NaiveDate,
     out: tokio::sync::mpsc::Sender<Work>,
-) -> anyhow::Result<Checking> {
+) -> Checking {
     let started = Instant::now();
     let mut report = Checking::default();
     let mut pending: HashMap<Uuid, Vec<Pending>> = HashMap::new();
     let mut pending_rows = 0usize;
-    let mut row = csv::StringRecord::new();
     let mut line = 1u64;
-    let error = |report: &mut Checking, line: u64, field: String, message: String| {
-        if report.errors.len() < 100 {
-            report.errors.push((line, field, message));
-        }
-    };
+    let mut rows = rows.peekable();
     loop {
-        let more = csv.read_record(&mut row)?;
-        if more {
+        let next = rows.next();
+        let more = next.is_some();
+        if let Some(row) = next {
             line += 1;
             report.rows += 1;
-            let (code, input) = row_input(&keys, &row);
-            let sid = match (fixed, code) {
-                (Some(s), _) => Some(s),
-                (None, Some(c)) => stations.get(c.trim()).copied(),
-                (None, None) => None,
-            };
-            match sid {
-                Some(sid) if chains.contains_key(&sid) => {
-                    pending
-                        .entry(sid)
-                        .or_default()
-                        .push(Pending { line, input });
-                    pending_rows += 1;
-                }
-                _ => error(
-                    &mut report,
+            if max_rows.is_some_and(|m| report.rows > m) {
+                let m = max_rows.unwrap_or_default();
+                report.error(
                     line,
-                    "station_code".into(),
-                    "unknown station / 未知计量站".into(),
-                ),
+                    "file",
+                    format!(
+                        "每个文件至多 {m} 行，请分成几个文件 / at most {m} rows a file: split it"
+                    ),
+                );
+                break;
+            }
+            match row {
+                Err(message) => report.error(line, "file", message),
+                Ok(row) if row.iter().all(|c| c.trim().is_empty()) => {
+                    report.rows -= 1; // an empty line is no record
+                }
+                Ok(row) => {
+                    let (code, input) = row_input(&keys, &row);
+                    let code = code
+                        .map(|c| c.trim().to_uppercase())
+                        .filter(|c| !c.is_empty());
+                    let sid = match (&target, code) {
+                        (Target::Station(id, own), Some(c)) if c != *own => {
+                            report.error(
+                                line,
+                                "station_code",
+                                format!("本行属于计量站“{c}”，不是本站（{own}） / the row is station {c}'s, not {own}'s"),
+                            );
+                            None
+                        }
+                        (Target::Station(id, _), _) => Some(*id),
+                        (Target::ByCode, Some(c)) => stations.get(&c).copied(),
+                        (Target::ByCode, None) => None,
+                    };
+                    match sid {
+                        Some(sid) if chains.contains_key(&sid) => {
+                            pending
+                                .entry(sid)
+                                .or_default()
+                                .push(Pending { line, input });
+                            pending_rows += 1;
+                        }
+                        Some(_) => {}
+                        None if matches!(target, Target::ByCode) => {
+                            report.error(line, "station_code", "未知计量站 / unknown station")
+                        }
+                        None => {}
+                    }
+                }
             }
         }
         if pending_rows >= batch || (!more && pending_rows > 0) {
@@ -201,8 +334,7 @@ fn check_file(
                         }
                         Err(errs) => {
                             for e in errs {
-                                error(
-                                    &mut report,
+                                report.error(
                                     p.line,
                                     e.field,
                                     format!("{} / {}", e.message, e.message_en),
@@ -219,20 +351,15 @@ fn check_file(
                         if out.blocking_send(Work::Batch { sid, records }).is_err() {
                             // The writer stopped (a refused write): so do we.
                             report.seconds = started.elapsed().as_secs_f64();
-                            return Ok(report);
+                            return report;
                         }
                     }
                     Err(crate::AppError::Validation(errs)) => {
                         for e in errs {
-                            error(
-                                &mut report,
-                                0,
-                                e.field,
-                                format!("{} / {}", e.message, e.message_en),
-                            );
+                            report.error(0, e.field, format!("{} / {}", e.message, e.message_en));
                         }
                     }
-                    Err(e) => return Err(e.into()),
+                    Err(e) => report.error(0, "file", e.to_string()),
                 }
             }
             pending_rows = 0;
@@ -242,7 +369,155 @@ fn check_file(
             break;
         }
     }
+    if report.rows == 0 && report.errors.is_empty() {
+        report.error(2, "file", "文件中没有数据行 / the file has no data rows");
+    }
     report.seconds = started.elapsed().as_secs_f64();
+    report
+}
+
+/// How the rows are written.
+pub struct ImportOptions {
+    pub target: Target,
+    pub source: Source,
+    pub user_id: Option<Uuid>,
+    /// COPY (the migration command, as the owner; COPY FROM is not
+    /// possible under row security) or one insert per batch.
+    pub copy: bool,
+    pub batch: usize,
+    pub max_rows: Option<u64>,
+}
+
+/// Checks and writes `rows` (after the `header`) in `conn`'s transaction,
+/// which the caller commits only when the report has no errors (all or
+/// nothing per file). `stations` maps codes to ids (for [`Target::ByCode`]).
+pub async fn import_rows(
+    conn: &mut PgConnection,
+    header: &csv::StringRecord,
+    rows: Rows,
+    stations: HashMap<String, Uuid>,
+    opts: ImportOptions,
+    mut progress: impl FnMut(u64, f64),
+) -> crate::error::Result<ImportReport> {
+    let started = Instant::now();
+    let mut report = ImportReport::default();
+    let keys = match header_map(header) {
+        Ok(k) => k,
+        Err(message) => {
+            report.errors.push(LineError {
+                line: 1,
+                field: "file".into(),
+                message,
+            });
+            return Ok(report);
+        }
+    };
+    if matches!(opts.target, Target::ByCode) && !keys.contains(&"station_code") {
+        report.errors.push(LineError {
+            line: 1,
+            field: "station_code".into(),
+            message: "请指定计量站，或在文件中加“计量站代码”列 / name the station, or add a station_code column".into(),
+        });
+        return Ok(report);
+    }
+    let wanted: Vec<Uuid> = match &opts.target {
+        Target::Station(id, _) => vec![*id],
+        Target::ByCode => stations.values().copied().collect(),
+    };
+    let chains = std::sync::Arc::new(chain::load_many(&mut *conn, &wanted).await?);
+    let (out, mut work) = tokio::sync::mpsc::channel(2);
+    let today = crate::web::today();
+    let checker = {
+        let chains = chains.clone();
+        let (target, batch, max_rows) = (opts.target.clone(), opts.batch, opts.max_rows);
+        tokio::task::spawn_blocking(move || {
+            check_file(
+                rows, keys, target, stations, chains, batch, max_rows, today, out,
+            )
+        })
+    };
+    let mut caches: HashMap<Uuid, HashMap<StateKey, i64>> = HashMap::new();
+    let mut write_errors = Vec::new();
+    let mut failure = None;
+    while let Some(w) = work.recv().await {
+        let (sid, records) = match w {
+            Work::Progress(rows) => {
+                progress(rows, started.elapsed().as_secs_f64());
+                continue;
+            }
+            Work::Batch { sid, records } => (sid, records),
+        };
+        let t_write = Instant::now();
+        let wopts = WriteOptions {
+            source: opts.source,
+            user_id: opts.user_id,
+            override_by: None,
+            copy: opts.copy,
+        };
+        let cache = caches.entry(sid).or_default();
+        match store::write_batch(&mut *conn, &chains[&sid], &records, &wopts, cache).await {
+            Ok(o) => {
+                report.created += o.created;
+                report.unchanged += o.unchanged;
+                report.flagged += o.flagged;
+                if o.created > 0 {
+                    audit::insert(
+                        &mut *conn,
+                        Some(sid),
+                        opts.user_id,
+                        Event::new("work_record.batch", "station", sid).after(&serde_json::json!({
+                            "source": opts.source.as_str(), "created": o.created, "unchanged": o.unchanged,
+                            "flagged": o.flagged,
+                            "first": o.records.first().map(|r| &r.number),
+                            "last": o.records.last().map(|r| &r.number),
+                        })),
+                    )
+                    .await?;
+                }
+            }
+            Err(crate::AppError::Validation(errs)) => {
+                for e in errs {
+                    write_errors.push(LineError {
+                        line: 0,
+                        field: e.field,
+                        message: format!("{} / {}", e.message, e.message_en),
+                    });
+                }
+                break;
+            }
+            Err(crate::AppError::Conflict { zh, en, .. }) => {
+                write_errors.push(LineError {
+                    line: 0,
+                    field: "number".into(),
+                    message: format!("{zh} / {en}"),
+                });
+                break;
+            }
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+        report.write_seconds += t_write.elapsed().as_secs_f64();
+    }
+    drop(work);
+    let checked = checker
+        .await
+        .map_err(|e| anyhow::anyhow!("checking thread: {e}"))?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    report.rows = checked.rows;
+    report.check_seconds = checked.seconds;
+    report.errors = checked.errors;
+    report.errors.extend(write_errors);
+    report.errors.truncate(100);
+    report.seconds = started.elapsed().as_secs_f64();
+    if !report.errors.is_empty() {
+        report.created = 0;
+        report.unchanged = 0;
+        report.flagged = 0;
+    }
     Ok(report)
 }
 
@@ -257,16 +532,9 @@ pub async fn import(
     station_code: Option<&str>,
     reader: impl Read + Send + 'static,
     batch: usize,
-    mut progress: impl FnMut(u64, f64),
+    progress: impl FnMut(u64, f64),
 ) -> anyhow::Result<ImportReport> {
-    let started = Instant::now();
-    let mut csv = csv::ReaderBuilder::new()
-        .flexible(false)
-        .from_reader(reader);
-    let keys = header_map(csv.headers()?).map_err(anyhow::Error::msg)?;
-    if station_code.is_none() && !keys.contains(&"station_code") {
-        anyhow::bail!("give --station CODE or a station_code column / 请用 --station 指定计量站，或在文件中加“计量站代码”列");
-    }
+    let (header, rows) = csv_rows(reader).map_err(anyhow::Error::msg)?;
     let mut tx = pool.begin().await?;
     // The command runs as the database owner: row security must be off for
     // it (a superuser or BYPASSRLS role), not silently filtering.
@@ -279,90 +547,67 @@ pub async fn import(
             .await?
             .into_iter()
             .collect();
-    let fixed = match station_code {
-        Some(c) => Some(*stations.get(&c.trim().to_uppercase()).ok_or_else(|| {
-            anyhow::anyhow!("no station with code {c:?} / 没有代码为“{c}”的计量站")
-        })?),
-        None => None,
-    };
-    let wanted: Vec<Uuid> = match fixed {
-        Some(s) => vec![s],
-        None => stations.values().copied().collect(),
-    };
-    let chains = std::sync::Arc::new(chain::load_many(&mut tx, &wanted).await?);
-    let (out, mut work) = tokio::sync::mpsc::channel(2);
-    let today = crate::web::today();
-    let checker = {
-        let chains = chains.clone();
-        tokio::task::spawn_blocking(move || {
-            check_file(csv, keys, fixed, stations, chains, batch, today, out)
-        })
-    };
-    let mut report = ImportReport::default();
-    let mut caches: HashMap<Uuid, HashMap<StateKey, i64>> = HashMap::new();
-    let mut write_errors = Vec::new();
-    while let Some(w) = work.recv().await {
-        let (sid, records) = match w {
-            Work::Progress(rows) => {
-                progress(rows, started.elapsed().as_secs_f64());
-                continue;
-            }
-            Work::Batch { sid, records } => (sid, records),
-        };
-        let t_write = Instant::now();
-        let opts = WriteOptions {
-            source: Source::Migration,
-            user_id: None,
-            override_by: None,
-            copy: true,
-        };
-        let cache = caches.entry(sid).or_default();
-        match store::write_batch(&mut tx, &chains[&sid], &records, &opts, cache).await {
-            Ok(o) => {
-                report.created += o.created;
-                report.unchanged += o.unchanged;
-                report.flagged += o.flagged;
-                if o.created > 0 {
-                    audit::insert(
-                        &mut tx,
-                        Some(sid),
-                        None,
-                        Event::new("work_record.batch", "station", sid).after(&serde_json::json!({
-                            "source": "migration", "created": o.created, "unchanged": o.unchanged,
-                            "flagged": o.flagged,
-                        })),
-                    )
-                    .await?;
-                }
-            }
-            Err(crate::AppError::Validation(errs)) => {
-                for e in errs {
-                    write_errors.push((0, e.field, format!("{} / {}", e.message, e.message_en)));
-                }
-                break;
-            }
-            Err(crate::AppError::Conflict { zh, en, .. }) => {
-                write_errors.push((0, "number".into(), format!("{zh} / {en}")));
-                break;
-            }
-            Err(e) => return Err(e.into()),
+    let target = match station_code {
+        Some(c) => {
+            let code = c.trim().to_uppercase();
+            let id = *stations.get(&code).ok_or_else(|| {
+                anyhow::anyhow!("no station with code {c:?} / 没有代码为“{c}”的计量站")
+            })?;
+            Target::Station(id, code)
         }
-        report.write_seconds += t_write.elapsed().as_secs_f64();
-    }
-    drop(work);
-    let checked = checker.await??;
-    report.rows = checked.rows;
-    report.check_seconds = checked.seconds;
-    report.errors = checked.errors;
-    report.errors.extend(write_errors);
-    report.seconds = started.elapsed().as_secs_f64();
+        None => Target::ByCode,
+    };
+    let opts = ImportOptions {
+        target,
+        source: Source::Migration,
+        user_id: None,
+        copy: true,
+        batch,
+        max_rows: None,
+    };
+    let report = import_rows(&mut tx, &header, rows, stations, opts, progress).await?;
     if report.errors.is_empty() {
         tx.commit().await?;
     } else {
         tx.rollback().await?;
-        report.created = 0;
-        report.unchanged = 0;
-        report.flagged = 0;
     }
     Ok(report)
+}
+
+/// A station's file through the browser or the API (R16.5): CSV or XLSX
+/// of up to [`FILE_MAX_ROWS`] rows into the caller's station, in the
+/// caller's transaction, checked like every other record; the caller
+/// commits only a report without errors.
+pub async fn import_file(
+    conn: &mut PgConnection,
+    ctx: &crate::auth::Ctx,
+    filename: &str,
+    bytes: axum::body::Bytes,
+) -> crate::error::Result<ImportReport> {
+    let (header, rows) = match file_rows(filename, bytes) {
+        Ok(x) => x,
+        Err(message) => {
+            return Ok(ImportReport {
+                errors: vec![LineError {
+                    line: 0,
+                    field: "file".into(),
+                    message,
+                }],
+                ..Default::default()
+            })
+        }
+    };
+    let code: String = sqlx::query_scalar("select code from station where station_id = $1")
+        .bind(ctx.org_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let opts = ImportOptions {
+        target: Target::Station(ctx.org_id, code),
+        source: Source::Import,
+        user_id: Some(ctx.user_id),
+        copy: false,
+        batch: 5_000,
+        max_rows: Some(FILE_MAX_ROWS),
+    };
+    import_rows(conn, &header, rows, HashMap::new(), opts, |_, _| {}).await
 }

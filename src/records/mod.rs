@@ -5,9 +5,12 @@
 
 pub mod api;
 pub mod chain;
+pub mod dashboard;
+pub mod files;
 pub mod import;
 pub mod model;
 pub mod pages;
+pub mod samples;
 pub mod store;
 
 use axum::routing::{get, post};
@@ -25,7 +28,20 @@ pub fn pages() -> Router<AppState> {
             get(pages::records_page).post(pages::record_submit),
         )
         .route("/records/new", get(pages::record_new))
+        .route(
+            "/records/import",
+            get(files::import_page).post(files::import_submit).layer(
+                axum::extract::DefaultBodyLimit::max(import::FILE_MAX_BYTES + 64 * 1024),
+            ),
+        )
         .route("/records/flagged", get(pages::flagged_page))
+        .route("/records/stats", get(dashboard::stats_page))
+        .route(
+            "/records/samples",
+            get(samples::samples_show).post(samples::draw_submit),
+        )
+        .route("/records/samples/{id}", get(samples::sample_show))
+        .route("/records/samples/{id}/checks", post(samples::check_submit))
         .route("/records/{id}", get(pages::record_show))
         .route("/records/{id}/void", post(pages::void_submit))
         .route("/records/verify", get(pages::public_page))
@@ -43,6 +59,17 @@ pub fn api() -> OpenApiRouter<AppState> {
                     crate::web::RECORD_BATCH_BYTES,
                 )),
         )
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(files::records_import))
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    import::FILE_MAX_BYTES + 64 * 1024,
+                )),
+        )
+        .routes(routes!(files::template_csv))
+        .routes(routes!(files::template_xlsx))
+        .routes(routes!(files::export_csv))
+        .routes(routes!(files::export_xlsx))
         .routes(routes!(api::records_flagged))
         .routes(routes!(api::flagged_reasons))
         .routes(routes!(api::records_stats))

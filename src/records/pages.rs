@@ -75,6 +75,8 @@ pub struct ListPage {
     next: Option<String>,
     first: String,
     later: bool,
+    /// The export's query (the list's filters, the station by id).
+    export: Option<String>,
 }
 
 impl ListPage {
@@ -118,6 +120,7 @@ pub async fn records_page(
         next: None,
         first: "/records".into(),
         later,
+        export: None,
     };
     let result: Result<()> = async {
         let mut tx = tenant_tx(&app.db, &ctx).await?;
@@ -157,6 +160,10 @@ pub async fn records_page(
         let (n, f) = page_links("/records", &pairs, next.as_ref());
         page.next = n;
         page.first = f;
+        let mut filters = vec![("station_id", filter.station_id.map(|s| s.to_string()))];
+        filters.extend(pairs.into_iter().skip(1));
+        let (_, export) = page_links("", &filters, None);
+        page.export = Some(export);
         Ok(())
     }
     .await;

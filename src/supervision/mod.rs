@@ -45,6 +45,7 @@ pub fn pages(upload_limit: usize) -> Router<AppState> {
         )
         .route("/cases", get(pages::cases_list).post(pages::cases_submit))
         .route("/cases/{id}", get(pages::case_show))
+        .route("/cases/{id}/records", post(pages::case_record_submit))
         .route("/cases/{id}/{step}", post(pages::case_step_submit))
         .route("/inspection-results", get(pages::public_inspections))
 }

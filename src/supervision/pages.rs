@@ -1217,6 +1217,12 @@ pub struct CasePage {
     layout: Layout,
     c: Case,
     documents: Vec<crate::standards::documents::DocumentInfo>,
+    /// Work records linked as evidence (R19.1).
+    records: Vec<crate::records::model::RecordRow>,
+    /// The regulator that opened the case (it links records).
+    can_link: bool,
+    /// The record number typed into the link form, kept on a refusal.
+    link_number: String,
     is_reviewer: bool,
     is_approver: bool,
     own_proposal: bool,
@@ -1243,6 +1249,7 @@ async fn case_page(app: &AppState, ctx: &Ctx, id: Uuid, error: Option<String>) -
     let mut tx = tenant_tx(&app.db, ctx).await?;
     let c = store::case_get(&mut tx, ctx, id).await?;
     let documents = crate::standards::documents::list(&mut tx, "violation_case", id).await?;
+    let records = crate::records::store::case_records(&mut tx, id).await?;
     tx.commit().await?;
     let reg = ctx.org_id == c.regulator_id;
     Ok(CasePage {
@@ -1258,10 +1265,81 @@ async fn case_page(app: &AppState, ctx: &Ctx, id: Uuid, error: Option<String>) -
         is_reviewer: reg && (ctx.has(Role::Reviewer) || ctx.has(Role::Inspector)),
         is_approver: reg && ctx.has(Role::Approver),
         own_proposal: c.proposed_by == Some(ctx.user_id),
+        can_link: reg,
+        link_number: String::new(),
         error,
         documents,
+        records,
         c,
     })
+}
+
+/// The record link form: a record of the case's station by its number.
+#[derive(Debug, Default, Deserialize)]
+pub struct LinkRecordForm {
+    #[serde(default)]
+    pub number: String,
+}
+
+/// Links a work record to the case as evidence (R19.1), by its number.
+pub async fn case_record_submit(
+    State(app): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(f): Form<LinkRecordForm>,
+) -> Response {
+    let lang = ctx.lang;
+    let Ok(id) = parse_id(&id) else {
+        return PageError::new(AppError::NotFound, lang).into_response();
+    };
+    let number = f.number.trim().to_owned();
+    let result = async {
+        let mut tx = tenant_tx(&app.db, &ctx).await?;
+        let record: Option<Uuid> = sqlx::query_scalar(
+            "select r.record_id from violation_case c
+               join work_record r on r.station_id = c.station_id and r.number = $2
+              where c.case_id = $1",
+        )
+        .bind(id)
+        .bind(&number)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(record) = record else {
+            return Err(AppError::field(
+                "number",
+                "unknown_record",
+                format!("本案计量站没有编号为“{number}”的证书/报告记录"),
+                format!("The case's station has no record numbered {number:?}"),
+            ));
+        };
+        crate::records::api::link_case_record(&mut tx, &ctx, id, record).await?;
+        tx.commit().await?;
+        Ok::<_, AppError>(())
+    }
+    .await;
+    match result {
+        Ok(()) => Redirect::to(&format!("/cases/{id}#records-h")).into_response(),
+        Err(
+            e @ (AppError::Validation(_) | AppError::Conflict { .. } | AppError::Forbidden { .. }),
+        ) => {
+            let status = e.status_code();
+            let msg = match &e {
+                AppError::Validation(f) => AppError::fields_text(f, lang),
+                other => {
+                    let d = other.detail();
+                    lang.pick(&d.message, &d.message_en).to_owned()
+                }
+            };
+            match case_page(&app, &ctx, id, Some(msg)).await {
+                Ok(mut p) => {
+                    p.link_number = number;
+                    (status, p).into_response()
+                }
+                Err(e) => PageError::new(e, lang).into_response(),
+            }
+        }
+        Err(e) => PageError::new(e, lang).into_response(),
+    }
 }
 
 pub async fn case_show(

@@ -155,6 +155,9 @@ impl Layout {
             nav.push(("/records/flagged", "nav-records-flagged"));
         }
         if ctx.org_kind != OrgKind::Platform {
+            nav.push(("/records/stats", "nav-records-stats"));
+        }
+        if ctx.org_kind != OrgKind::Platform {
             nav.push(("/standards", "nav-standards"));
             nav.push(("/change-requests", "nav-change-requests"));
             nav.push(("/staff", "nav-staff"));
@@ -184,14 +187,28 @@ impl Layout {
                     .to_owned(),
                 roles,
             }),
-            nav: nav
-                .into_iter()
-                .map(|(href, key)| NavItem {
-                    href,
-                    label: lang.t(key),
-                    active: href == active || (href != "/" && active.starts_with(href)),
-                })
-                .collect(),
+            nav: {
+                // The entry whose href is the longest prefix of `active`
+                // (a path segment's): `/records/stats` is not `/records`.
+                let covers = |href: &str| {
+                    href == active
+                        || (href != "/"
+                            && active.starts_with(href)
+                            && active[href.len()..].starts_with(['/', '?']))
+                };
+                let best = nav
+                    .iter()
+                    .map(|(href, _)| *href)
+                    .filter(|h| covers(h))
+                    .max_by_key(|h| h.len());
+                nav.into_iter()
+                    .map(|(href, key)| NavItem {
+                        href,
+                        label: lang.t(key),
+                        active: Some(href) == best,
+                    })
+                    .collect()
+            },
             done: current
                 .here
                 .as_deref()
