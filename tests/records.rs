@@ -1345,3 +1345,90 @@ async fn the_import_export_stats_samples_and_case_pages_work_in_the_browser() {
         "the number is kept"
     );
 }
+
+/// The numbers of a queue walked page by page at `limit`.
+async fn walk_queue(c: &common::Client, query: &str, limit: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let res = c
+            .get(&format!(
+                "/api/v1/work-records/flagged?limit={limit}{query}{cursor}"
+            ))
+            .await;
+        let next = res
+            .headers()
+            .get("x-next-cursor")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let page = okj(res).await;
+        out.extend(page.as_array().unwrap().iter().map(|r| {
+            format!(
+                "{}/{}",
+                r["station_code"].as_str().unwrap(),
+                r["number"].as_str().unwrap()
+            )
+        }));
+        match next {
+            Some(n) => cursor = format!("&cursor={n}"),
+            None => return out,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_provinces_queue_merges_its_stations_newest_first_once_each_r16_7_r17_1() {
+    let app = TestApp::spawn().await;
+    let c = app.login("station.staff").await;
+    // Twelve flagged records (a customer outside the authorized region) on
+    // twelve work dates.
+    let batch = json!({"records": (0..12u64).map(|i| {
+        with(with(clean(&format!("Q-{i:02}")), "customer_division", json!("110101")),
+             "work_date", json!(days_ago(i)))
+    }).collect::<Vec<_>>()});
+    okj(c.post_json("/api/v1/work-records/batch", &batch).await).await;
+    let gd = app.login("gd.reviewer").await;
+    let (gd_org, _) = app.org_of("gd.reviewer").await;
+    // What gd sees, as the owner counts it: every flagged valid record of
+    // a station gd authorizes or supervises (R17.1), once.
+    let expected: Vec<String> = sqlx::query_scalar(
+        "select s.code || '/' || r.number from work_record r join station s using (station_id)
+          where r.flagged and r.state = 'valid'
+            and r.station_id in (select station_id from station_access where org_id = $1)
+          order by r.work_date desc, r.record_id desc",
+    )
+    .bind(gd_org)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert!(expected.len() >= 12, "{expected:?}");
+    // Walked 5 at a time, 1 at a time and in one page: the same rows in the
+    // same order, none twice (gd both authorizes and supervises GD-EP-01).
+    assert_eq!(walk_queue(&gd, "", 200).await, expected);
+    assert_eq!(walk_queue(&gd, "", 5).await, expected);
+    assert_eq!(walk_queue(&gd, "", 1).await, expected);
+    // By reason and by station, the same rule.
+    let by_reason = walk_queue(&gd, "&reason=customer_outside_region", 4).await;
+    assert!(by_reason.len() >= 12 && by_reason.iter().all(|n| expected.contains(n)));
+    let station = app.station_id("GD-EP-01").await;
+    let one = walk_queue(&gd, &format!("&station_id={station}"), 3).await;
+    assert!(one.iter().all(|n| n.starts_with("GD-EP-01/")));
+    assert_eq!(
+        one,
+        expected
+            .iter()
+            .filter(|n| n.starts_with("GD-EP-01/"))
+            .cloned()
+            .collect::<Vec<_>>()
+    );
+    // SAMR (the national index) sees them too, in the same order.
+    let samr = app.login("samr.reviewer").await;
+    let all = walk_queue(&samr, "", 7).await;
+    let seen: Vec<String> = all.into_iter().filter(|n| expected.contains(n)).collect();
+    assert_eq!(seen, expected);
+    // A department that does not run the station sees none of them.
+    let cnpc = app.login("cnpc.officer").await;
+    assert!(walk_queue(&cnpc, "", 5)
+        .await
+        .iter()
+        .all(|n| !expected.contains(n)));
+}
