@@ -56,11 +56,12 @@ const PAGES = {
     "/admin/calendar/2026", "/admin/calendar/load?year=2027", "/stations"],
   "samr.reviewer": ["/", "/stations", "/applications", "/requests", "/inspections", "/rectification-orders", "/cases", "/standards"],
   "gd.reviewer": ["/", "/stations", "/applications", "/requests", "/inspections", "/rectification-orders", "/cases",
-    "/standards", "/change-requests", "/staff"],
+    "/standards", "/change-requests", "/staff", "/records/flagged", "/records/stats", "/records/samples",
+    "/records?station=GD-EP-01"],
   "dept.officer": ["/", "/stations", "/applications", "/requests", "/requests/new/termination", "/requests/new/adjustment",
     "/requests/new/head", "/inspections", "/rectification-orders"],
   "station.staff": ["/", "/stations", "/requests", "/rectification-orders", "/standards", "/standards/new", "/staff",
-    "/change-requests"],
+    "/change-requests", "/records", "/records/new", "/records/import", "/records/stats", "/records/samples"],
 };
 
 async function detailLinks(page, list, n = 2) {
@@ -153,5 +154,22 @@ test("the language switch returns to the same page, query included", async () =>
   await page.waitForLoadState();
   assert.equal(new URL(page.url()).pathname + new URL(page.url()).search, "/stations?tier=local&sort=code");
   assert.equal(await page.getAttribute("html", "lang"), "en");
+  await page.context().close();
+});
+
+test("the records dashboard draws its chart beside the table of the same numbers", async () => {
+  const page = await session("station.staff");
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(`${BASE}/records/stats`);
+  await page.waitForSelector("#records-chart canvas");
+  const months = await page.$$eval("table.numbers tbody tr", (rows) => rows.length);
+  assert.equal(months, 12, "a row for every month of the span");
+  const chart = JSON.parse(await page.getAttribute("#records-chart", "data-chart"));
+  assert.equal(chart.months.length, 12);
+  const total = await page.$eval("table.numbers tfoot td:nth-last-child(3)", (td) => Number(td.textContent));
+  const charted = chart.kinds.reduce((n, k) => n + k.data.reduce((a, b) => a + b, 0), 0);
+  assert.equal(charted, total, "the chart shows the table's numbers");
+  assert.deepEqual(errors, []);
   await page.context().close();
 });
