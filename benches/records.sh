@@ -34,9 +34,13 @@ PORT=${PORT:-18261}
 DB=jiliang_records_bench
 URL=$BENCH_DATABASE_URL/$DB
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/jiliang-target}
-cargo build --release --quiet --bin jiliang --example bare_lookup
-BIN=$CARGO_TARGET_DIR/release/jiliang
-BARE=$CARGO_TARGET_DIR/release/examples/bare_lookup
+# BIN and BARE: binaries built beforehand (e.g. copied aside while the
+# tree changes); otherwise the release build of this tree.
+if [ -z "${BIN:-}" ] || [ -z "${BARE:-}" ]; then
+  cargo build --release --quiet --bin jiliang --example bare_lookup
+  BIN=$CARGO_TARGET_DIR/release/jiliang
+  BARE=$CARGO_TARGET_DIR/release/examples/bare_lookup
+fi
 WORK=$(mktemp -d /var/tmp/jiliang-records.XXXXXX)
 PID=; BPID=
 stop() {

@@ -106,6 +106,30 @@ pub struct Config {
     /// Minutes between two anchors while serving (0: never).
     #[arg(long, env = "JILIANG_AUDIT_ANCHOR_MINUTES", default_value_t = 60)]
     pub audit_anchor_minutes: u64,
+
+    /// SMTP server for the daily digests, e.g. `smtps://user:pass@host` or
+    /// `smtp://host:25` (plain, inside a trusted network). Without it and
+    /// without a mail directory, no e-mail is sent.
+    #[arg(long, env = "JILIANG_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// Write e-mail as `.eml` files into this directory instead of sending
+    /// it (tests, staging).
+    #[arg(long, env = "JILIANG_MAIL_DIR")]
+    pub mail_dir: Option<PathBuf>,
+
+    /// The sender of e-mail.
+    #[arg(
+        long,
+        env = "JILIANG_MAIL_FROM",
+        default_value = "计量站管理平台 <noreply@localhost>"
+    )]
+    pub mail_from: String,
+
+    /// Run the daily digest job while serving (hourly; one digest per user
+    /// per day whatever runs it).
+    #[arg(long, env = "JILIANG_DIGESTS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub digests: bool,
 }
 
 impl Config {
@@ -134,6 +158,10 @@ impl Config {
             audit_key_file: None,
             audit_anchors: None,
             audit_anchor_minutes: 0,
+            smtp_url: None,
+            mail_dir: None,
+            mail_from: "计量站管理平台 <noreply@localhost>".into(),
+            digests: false,
         }
     }
 

@@ -25,6 +25,7 @@ pub mod startup;
 pub mod state;
 pub mod stations;
 pub mod supervision;
+pub mod tasks;
 pub mod web;
 
 pub use config::Config;

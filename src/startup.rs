@@ -67,6 +67,13 @@ impl Application {
         }
         // R15.2, R14.1: the daily job, hourly (tests call it directly instead).
         crate::lifecycle::job::spawn(pool.clone());
+        // Issue 16: the daily digests, hourly (one per user per day).
+        if config.digests {
+            crate::tasks::digest::spawn(
+                pool.clone(),
+                crate::tasks::mail::Mail::from_config(&config)?,
+            );
+        }
         crate::audit::anchor::spawn(pool.clone(), &config)?;
         Self::build_with_pool(config, pool, embedded).await
     }
@@ -111,6 +118,7 @@ impl Application {
             ),
             public_db: db::connect_public(public_options, config.public_db_connections),
             verify_cache: Default::default(),
+            mail: crate::tasks::mail::Mail::from_config(&config)?,
             db: pool,
             config: std::sync::Arc::new(config),
         });
@@ -222,6 +230,7 @@ fn api_router(upload_limit: usize) -> OpenApiRouter<AppState> {
         .merge(crate::supervision::api(upload_limit))
         .merge(crate::calendar::api())
         .merge(crate::records::api())
+        .merge(crate::tasks::api())
 }
 
 /// The OpenAPI document as served at `/api/openapi.json`.
@@ -267,6 +276,7 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
         .merge(crate::supervision::pages(config.max_upload_bytes))
         .merge(crate::calendar::pages())
         .merge(crate::records::pages())
+        .merge(crate::tasks::pages())
         .route(
             "/login",
             get(auth_handlers::login_page).post(auth_handlers::login_submit),

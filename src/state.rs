@@ -25,6 +25,8 @@ pub struct Shared {
     pub lookups: Arc<crate::authorizations::lookups::LookupLog>,
     /// The verification page's authorizations with their row versions.
     pub verify_cache: Arc<crate::authorizations::verify_cache::VerifyCache>,
+    /// E-mail of the daily digests (issue 16): SMTP, files, or off.
+    pub mail: crate::tasks::mail::Mail,
 }
 
 impl AppState {

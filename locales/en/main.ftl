@@ -1,9 +1,11 @@
 app-name = Metrology Station Platform
 nav-home = Home
+nav-tasks = My work
 nav-stations = Stations
 nav-organizations = Organizations
 nav-users = Users
 nav-calendar = Holiday calendar
+nav-reminders = Reminder policy
 nav-org-users = Our users
 login-title = Sign in
 home-title = Home

@@ -1,9 +1,11 @@
 app-name = 专业计量站管理平台
 nav-home = 首页
+nav-tasks = 我的待办
 nav-stations = 计量站
 nav-organizations = 组织管理
 nav-users = 用户管理
 nav-calendar = 节假日日历
+nav-reminders = 提醒策略
 nav-org-users = 本组织用户
 login-title = 登录
 home-title = 首页

@@ -642,6 +642,20 @@ fn step_dates(
     }
 }
 
+/// The due date of an open application's current step (R6.4; the task
+/// list, issue 16), from its columns: submitted, correction notice,
+/// resubmitted, accepted, assessed, correction deadline.
+pub fn current_due(
+    cal: &Calendar,
+    state: &str,
+    dates: [Option<NaiveDate>; 6],
+    outcome: Option<&str>,
+    today: NaiveDate,
+) -> Option<NaiveDate> {
+    let d = step_dates(state, dates, outcome, None);
+    clocks(cal, &d, today).last().and_then(|c| c.due)
+}
+
 /// Every step's clock so far, as of `today` (R6.4 for acceptance; the
 /// policy limits [`ASSESSMENT_DAYS`] and [`DECISION_DAYS`] after it). A
 /// withdrawn or decided application has no running clock.

@@ -125,6 +125,27 @@ fn due_of(cal: &Calendar, row: &Row) -> Option<(NaiveDate, bool)> {
     }
 }
 
+/// The due date of a submitted or proposed request of `kind` (see
+/// [`due_of`]), from its columns: the task list (issue 16).
+pub fn due_date(
+    cal: &Calendar,
+    kind: &str,
+    filed_on: Option<NaiveDate>,
+    payload: &serde_json::Value,
+) -> Option<NaiveDate> {
+    if Kind::parse(kind) == Some(Kind::Reexamination) {
+        payload
+            .get("scheduled_on")
+            .and_then(|v| v.as_str())
+            .and_then(|s| s.parse().ok())
+    } else {
+        let filed = filed_on?;
+        cal.or_provisional(|c| c.add_working_days(filed, DECISION_DAYS))
+            .ok()
+            .map(|(d, _)| d)
+    }
+}
+
 /// R18.1: after the calendar changed from `old` to `new`, the open
 /// requests whose due date was provisional on `old`, with the date before
 /// and after; a changed one is notified to its parties. Runs as system work

@@ -295,11 +295,16 @@ mod tests {
     fn every_month_of_the_span_is_a_row_and_the_totals_add_up() {
         // R16.7: the share flagged per month.
         let rows = vec![
-            (d("2026-10-01"), "calibration".to_owned(), 4, 1),
-            (d("2026-10-01"), "verification".to_owned(), 6, 0),
-            (d("2026-12-01"), "verification".to_owned(), 2, 2),
+            (d("2026-10-01"), "calibration_certificate".to_owned(), 4, 1),
+            (d("2026-10-01"), "verification_certificate".to_owned(), 6, 0),
+            (d("2026-12-01"), "verification_certificate".to_owned(), 2, 2),
             // Outside the span: ignored.
-            (d("2025-01-01"), "verification".to_owned(), 99, 99),
+            (
+                d("2025-01-01"),
+                "verification_certificate".to_owned(),
+                99,
+                99,
+            ),
         ];
         let f = figures(&rows, d("2026-12-06"), 6, Lang::Zh);
         let months: Vec<&str> = f.months.iter().map(|m| m.month.as_str()).collect();
@@ -309,7 +314,11 @@ mod tests {
         );
         // The regulation's order of kinds: verification before calibration.
         let codes: Vec<&str> = f.kinds.iter().map(|k| k.0.as_str()).collect();
-        assert_eq!(codes, ["verification", "calibration"]);
+        assert_eq!(
+            codes,
+            ["verification_certificate", "calibration_certificate"]
+        );
+        assert_eq!(f.kinds[0].1, "检定证书");
         assert_eq!(f.months[3].by_kind, vec![6, 4]);
         assert_eq!((f.months[3].total, f.months[3].flagged), (10, 1));
         assert_eq!(f.months[3].share(), "10.0%");

@@ -22,6 +22,7 @@ pub mod jurisdiction;
 pub mod measure;
 pub mod numbering;
 pub mod records;
+pub mod reminders;
 pub mod scope;
 pub mod settlement;
 pub mod spec_code;

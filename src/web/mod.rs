@@ -84,6 +84,7 @@ pub fn done_message(code: &str, lang: Lang) -> String {
         "close" => ("整改通知已关闭", "The order is closed"),
         "extend" => ("整改期限已延长", "The deadline was extended"),
         "cancel" => ("已取消", "Cancelled"),
+        "saved" => ("已保存", "Saved"),
         _ => ("已办理", "Done"),
     };
     lang.pick(zh, en).to_owned()
@@ -133,7 +134,11 @@ impl Layout {
     pub fn new(ctx: &Ctx, title: impl Into<String>, active: &str) -> Layout {
         let lang = ctx.lang;
         let current = current();
-        let mut nav = vec![("/", "nav-home"), ("/stations", "nav-stations")];
+        let mut nav = vec![
+            ("/", "nav-home"),
+            ("/tasks", "nav-tasks"),
+            ("/stations", "nav-stations"),
+        ];
         if matches!(ctx.org_kind, OrgKind::Regulator | OrgKind::Department) {
             nav.push(("/applications", "nav-applications"));
         }
@@ -166,6 +171,7 @@ impl Layout {
             nav.push(("/admin/organizations", "nav-organizations"));
             nav.push(("/admin/users", "nav-users"));
             nav.push(("/admin/calendar", "nav-calendar"));
+            nav.push(("/admin/reminders", "nav-reminders"));
         } else if ctx.has(Role::Admin) {
             nav.push(("/admin/users", "nav-org-users"));
         }

@@ -1,0 +1,670 @@
+//! What waits, read from the workflow tables as they are (nothing copied):
+//! one statement per kind of deadline, for one organization (the task list,
+//! in the caller's tenant transaction) or for every organization (the
+//! daily job, as the owner). Each raw task names the organization and the
+//! roles that act, the users it is assigned to (inspectors), and an
+//! organization it escalates to (R18.2: an overdue order's department).
+
+use chrono::NaiveDate;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::auth::{OrgKind, Role};
+use crate::error::Result;
+use crate::rules::calendar::{sub_months, Calendar};
+
+/// A task before it is placed on a user's list.
+#[derive(Debug, Clone)]
+pub struct RawTask {
+    pub kind: &'static str,
+    pub entity: Uuid,
+    pub org_id: Uuid,
+    /// Who in the organization acts.
+    pub roles: &'static [Role],
+    /// The users it is assigned to (else anyone with one of the roles).
+    pub assignees: Vec<Uuid>,
+    /// The organization that also sees it once escalated (R18.2).
+    pub escalate_org: Option<Uuid>,
+    pub subject: String,
+    pub link: String,
+    pub due_on: Option<NaiveDate>,
+}
+
+/// One kind: its code, rule, what to do (Chinese, English).
+pub struct KindInfo {
+    pub code: &'static str,
+    pub rule: &'static str,
+    pub zh: &'static str,
+    pub en: &'static str,
+}
+
+/// Every kind of task, in the order they are explained.
+pub const KINDS: &[KindInfo] = &[
+    KindInfo {
+        code: "application_accept",
+        rule: "R6.4",
+        zh: "受理建站申请或发出补正通知",
+        en: "Accept the application or send a correction notice",
+    },
+    KindInfo {
+        code: "application_assess",
+        rule: "R7.1",
+        zh: "组织考核并记录考核结果",
+        en: "Assess the station and record the outcome",
+    },
+    KindInfo {
+        code: "application_propose",
+        rule: "R8.1",
+        zh: "提出审批意见",
+        en: "Propose a decision",
+    },
+    KindInfo {
+        code: "application_decide",
+        rule: "R8.1",
+        zh: "作出审批决定",
+        en: "Decide the application",
+    },
+    KindInfo {
+        code: "application_correct",
+        rule: "R6.4",
+        zh: "补正申请材料后重新提交",
+        en: "Correct the application and resubmit it",
+    },
+    KindInfo {
+        code: "request_propose",
+        rule: "R11.1",
+        zh: "审查申请并提出意见",
+        en: "Review the request and propose",
+    },
+    KindInfo {
+        code: "request_decide",
+        rule: "R11.1",
+        zh: "对申请作出决定",
+        en: "Decide the request",
+    },
+    KindInfo {
+        code: "request_acknowledge",
+        rule: "R3.1",
+        zh: "确认站长任命备案",
+        en: "Acknowledge the head's appointment",
+    },
+    KindInfo {
+        code: "inspection_record",
+        rule: "R17.2",
+        zh: "开展检查并记录结果",
+        en: "Inspect and record the findings",
+    },
+    KindInfo {
+        code: "inspection_approve",
+        rule: "R17.2",
+        zh: "审核检查记录",
+        en: "Approve the inspection record",
+    },
+    KindInfo {
+        code: "order_report",
+        rule: "R18.1",
+        zh: "完成整改并报告",
+        en: "Rectify and report",
+    },
+    KindInfo {
+        code: "order_accept",
+        rule: "R18.2",
+        zh: "验收整改报告",
+        en: "Review the rectification report",
+    },
+    KindInfo {
+        code: "order_close",
+        rule: "R18.2",
+        zh: "批准关闭整改通知",
+        en: "Approve closing the order",
+    },
+    KindInfo {
+        code: "change_propose",
+        rule: "R9.1",
+        zh: "审查计量标准变更并提出意见",
+        en: "Review the standard's change and propose",
+    },
+    KindInfo {
+        code: "change_decide",
+        rule: "R9.1",
+        zh: "对计量标准变更作出决定",
+        en: "Decide the standard's change",
+    },
+    KindInfo {
+        code: "standard_reassessment",
+        rule: "R12.3",
+        zh: "申请计量标准复查（证书到期前 6 个月）",
+        en: "Apply for the standard's re-assessment (6 months before expiry)",
+    },
+    KindInfo {
+        code: "standard_traceability",
+        rule: "R16.4",
+        zh: "计量标准送检溯源",
+        en: "Have the standard calibrated (traceability)",
+    },
+    KindInfo {
+        code: "qualification_expiry",
+        rule: "R16.6",
+        zh: "人员资格证书到期，办理复核",
+        en: "Renew the expiring qualification",
+    },
+    KindInfo {
+        code: "reexamination",
+        rule: "R14.1",
+        zh: "授权到期前安排复查",
+        en: "Schedule the re-examination before the authorization expires",
+    },
+    KindInfo {
+        code: "termination_effective",
+        rule: "R15.2",
+        zh: "授权终止生效，停止相应工作",
+        en: "The termination takes effect: stop the work",
+    },
+    KindInfo {
+        code: "calendar_load",
+        rule: "R18.1",
+        zh: "载入下一年度节假日安排",
+        en: "Load next year's holiday calendar",
+    },
+];
+
+pub fn kind_info(code: &str) -> Option<&'static KindInfo> {
+    KINDS.iter().find(|k| k.code == code)
+}
+
+use Role::*;
+
+/// How far ahead dated deadlines are listed (the longest lead time).
+pub const HORIZON_DAYS: u64 = 366;
+
+/// Everything that waits for `org` (`None`: every organization): only the
+/// kinds an organization of its kind can have are read.
+pub async fn collect(
+    conn: &mut PgConnection,
+    org: Option<(Uuid, OrgKind)>,
+    cal: &Calendar,
+    today: NaiveDate,
+) -> Result<Vec<RawTask>> {
+    let mut out = Vec::new();
+    let horizon = today
+        .checked_add_days(chrono::Days::new(HORIZON_DAYS))
+        .unwrap_or(today);
+    let kind = org.map(|o| o.1);
+    let is = |k: &[OrgKind]| kind.is_none_or(|x| k.contains(&x));
+    let org = org.map(|o| o.0);
+    use OrgKind::{Department, Regulator, Station};
+    if is(&[Regulator, Department]) {
+        applications(conn, org, cal, today, &mut out).await?;
+        inspections(conn, org, &mut out).await?;
+    }
+    if is(&[Regulator]) {
+        requests(conn, org, cal, &mut out).await?;
+        changes(conn, org, &mut out).await?;
+    }
+    if is(&[Regulator, Department, Station]) {
+        orders(conn, org, &mut out).await?;
+        authorizations(conn, org, today, &mut out).await?;
+    }
+    if is(&[Station]) {
+        standards(conn, org, today, horizon, &mut out).await?;
+    }
+    Ok(out)
+}
+
+async fn applications(
+    conn: &mut PgConnection,
+    org: Option<Uuid>,
+    cal: &Calendar,
+    today: NaiveDate,
+    out: &mut Vec<RawTask>,
+) -> Result<()> {
+    #[derive(sqlx::FromRow)]
+    struct AppRow {
+        application_id: Uuid,
+        state: String,
+        regulator_id: Option<Uuid>,
+        department_id: Uuid,
+        name: String,
+        submitted_on: Option<NaiveDate>,
+        correction_on: Option<NaiveDate>,
+        resubmitted_on: Option<NaiveDate>,
+        accepted_on: Option<NaiveDate>,
+        assessed_on: Option<NaiveDate>,
+        correction_deadline: Option<NaiveDate>,
+        assessment_outcome: Option<String>,
+    }
+    let rows: Vec<AppRow> = sqlx::query_as(
+        "select a.application_id, a.state, a.regulator_id, a.department_id, o.name,
+                a.submitted_on, a.correction_on, a.resubmitted_on, a.accepted_on, a.assessed_on,
+                a.correction_deadline, a.assessment_outcome
+           from application a join organization o on o.organization_id = a.station_id
+          where a.state in ('submitted', 'accepted', 'assessment', 'assessed', 'proposed', 'correction_requested')
+            and ($1::uuid is null or a.regulator_id = $1 or a.department_id = $1)",
+    )
+    .bind(org)
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in rows {
+        let dates = [
+            r.submitted_on,
+            r.correction_on,
+            r.resubmitted_on,
+            r.accepted_on,
+            r.assessed_on,
+            r.correction_deadline,
+        ];
+        let (id, state, regulator, department, name, outcome) = (
+            r.application_id,
+            r.state,
+            r.regulator_id,
+            r.department_id,
+            r.name,
+            r.assessment_outcome,
+        );
+        let (kind, roles, org_id): (&str, &'static [Role], Option<Uuid>) = match state.as_str() {
+            "submitted" => ("application_accept", &[Reviewer], regulator),
+            "accepted" | "assessment" => ("application_assess", &[Reviewer], regulator),
+            "assessed" => ("application_propose", &[Reviewer], regulator),
+            "proposed" => ("application_decide", &[Approver], regulator),
+            _ => ("application_correct", &[Officer, Admin], Some(department)),
+        };
+        let Some(org_id) = org_id else { continue };
+        let due = if kind == "application_correct" {
+            None // the clock pauses while the department corrects (R6.4)
+        } else {
+            crate::applications::store::current_due(cal, &state, dates, outcome.as_deref(), today)
+        };
+        out.push(RawTask {
+            kind: static_kind(kind),
+            entity: id,
+            org_id,
+            roles,
+            assignees: Vec::new(),
+            escalate_org: None,
+            subject: name,
+            link: format!("/applications/{id}"),
+            due_on: due,
+        });
+    }
+    Ok(())
+}
+
+async fn requests(
+    conn: &mut PgConnection,
+    org: Option<Uuid>,
+    cal: &Calendar,
+    out: &mut Vec<RawTask>,
+) -> Result<()> {
+    type ReqRow = (
+        Uuid,
+        String,
+        String,
+        Uuid,
+        Uuid,
+        String,
+        Option<NaiveDate>,
+        serde_json::Value,
+    );
+    let rows: Vec<ReqRow> =
+        sqlx::query_as(
+            "select r.request_id, r.kind, r.state, r.regulator_id, r.department_id, o.name, r.filed_on, r.payload
+               from lifecycle_request r join organization o on o.organization_id = r.station_id
+              where (r.state in ('submitted', 'proposed', 'recorded')
+                     and ($1::uuid is null or r.regulator_id = $1))",
+        )
+        .bind(org)
+        .fetch_all(&mut *conn)
+        .await?;
+    for (id, kind, state, regulator, _department, name, filed_on, payload) in rows {
+        let (code, roles): (&str, &'static [Role]) = match state.as_str() {
+            "submitted" => ("request_propose", &[Reviewer]),
+            "proposed" => ("request_decide", &[Approver]),
+            _ => ("request_acknowledge", &[Reviewer, Approver]),
+        };
+        let due = if state == "recorded" {
+            None
+        } else {
+            crate::lifecycle::store::due_date(cal, &kind, filed_on, &payload)
+        };
+        out.push(RawTask {
+            kind: static_kind(code),
+            entity: id,
+            org_id: regulator,
+            roles,
+            assignees: Vec::new(),
+            escalate_org: None,
+            subject: format!("{name} · {}", request_kind_name(&kind)),
+            link: format!("/requests/{id}"),
+            due_on: due,
+        });
+    }
+    Ok(())
+}
+
+fn request_kind_name(kind: &str) -> &'static str {
+    match kind {
+        "head" => "站长任命",
+        "adjustment" => "授权调整",
+        "reexamination" => "复查",
+        "termination" => "终止授权",
+        _ => "申请",
+    }
+}
+
+async fn inspections(
+    conn: &mut PgConnection,
+    org: Option<Uuid>,
+    out: &mut Vec<RawTask>,
+) -> Result<()> {
+    type InspRow = (Uuid, String, Uuid, String, String, NaiveDate, Vec<Uuid>);
+    let rows: Vec<InspRow> = sqlx::query_as(
+        "select i.inspection_id, i.state, i.org_id, io.kind, o.name, i.planned_on, i.inspectors
+           from inspection i
+           join organization o on o.organization_id = i.station_id
+           join organization io on io.organization_id = i.org_id
+          where i.state in ('planned', 'recorded') and ($1::uuid is null or i.org_id = $1)",
+    )
+    .bind(org)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (id, state, org_id, org_kind, name, planned_on, inspectors) in rows {
+        let regulator = org_kind == "regulator";
+        let (kind, roles, assignees, due): (&str, &'static [Role], Vec<Uuid>, Option<NaiveDate>) =
+            if state == "planned" {
+                (
+                    "inspection_record",
+                    if regulator {
+                        &[Inspector, Reviewer]
+                    } else {
+                        &[Officer, Admin]
+                    },
+                    inspectors,
+                    Some(planned_on),
+                )
+            } else {
+                (
+                    "inspection_approve",
+                    if regulator {
+                        &[Approver]
+                    } else {
+                        &[Officer, Admin]
+                    },
+                    Vec::new(),
+                    None,
+                )
+            };
+        out.push(RawTask {
+            kind: static_kind(kind),
+            entity: id,
+            org_id,
+            roles,
+            assignees,
+            escalate_org: None,
+            subject: name,
+            link: format!("/inspections/{id}"),
+            due_on: due,
+        });
+    }
+    Ok(())
+}
+
+async fn orders(conn: &mut PgConnection, org: Option<Uuid>, out: &mut Vec<RawTask>) -> Result<()> {
+    type OrderRow = (Uuid, String, Uuid, Uuid, Uuid, String, String, NaiveDate);
+    let rows: Vec<OrderRow> = sqlx::query_as(
+        "select r.order_id, r.state, r.station_id, r.issuer_id, r.department_id, io.kind, o.name,
+                coalesce(r.extended_due_on, r.due_on)
+           from rectification_order r
+           join organization o on o.organization_id = r.station_id
+           join organization io on io.organization_id = r.issuer_id
+          where r.state in ('open', 'reported', 'closing')
+            and ($1::uuid is null or r.station_id = $1 or r.issuer_id = $1 or r.department_id = $1)",
+    )
+    .bind(org)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (id, state, station, issuer, department, issuer_kind, name, due) in rows {
+        let regulator = issuer_kind == "regulator";
+        let (kind, org_id, roles, due_on, escalate_org): (&str, Uuid, &'static [Role], _, _) =
+            match state.as_str() {
+                // R18.1: the station reports by the due date in force; R18.2:
+                // an overdue one escalates to its competent department.
+                "open" => (
+                    "order_report",
+                    station,
+                    &[Staff, Admin],
+                    Some(due),
+                    Some(department),
+                ),
+                "reported" => (
+                    "order_accept",
+                    issuer,
+                    if regulator {
+                        &[Reviewer, Inspector]
+                    } else {
+                        &[Officer, Admin]
+                    },
+                    None,
+                    None,
+                ),
+                _ => (
+                    "order_close",
+                    issuer,
+                    if regulator {
+                        &[Approver]
+                    } else {
+                        &[Officer, Admin]
+                    },
+                    None,
+                    None,
+                ),
+            };
+        out.push(RawTask {
+            kind: static_kind(kind),
+            entity: id,
+            org_id,
+            roles,
+            assignees: Vec::new(),
+            escalate_org,
+            subject: name,
+            link: format!("/rectification-orders/{id}"),
+            due_on,
+        });
+    }
+    Ok(())
+}
+
+async fn changes(conn: &mut PgConnection, org: Option<Uuid>, out: &mut Vec<RawTask>) -> Result<()> {
+    let rows: Vec<(Uuid, String, Uuid, String, String)> = sqlx::query_as(
+        "select c.change_request_id, c.state, c.decider_org_id, o.name, m.name
+           from standard_change_request c
+           join organization o on o.organization_id = c.station_id
+           join measurement_standard m on m.standard_id = c.standard_id
+          where c.state in ('submitted', 'proposed') and ($1::uuid is null or c.decider_org_id = $1)",
+    )
+    .bind(org)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (id, state, decider, station, standard) in rows {
+        let (kind, roles): (&str, &'static [Role]) = if state == "submitted" {
+            ("change_propose", &[Reviewer])
+        } else {
+            ("change_decide", &[Approver])
+        };
+        out.push(RawTask {
+            kind: static_kind(kind),
+            entity: id,
+            org_id: decider,
+            roles,
+            assignees: Vec::new(),
+            escalate_org: None,
+            subject: format!("{station} · {standard}"),
+            link: format!("/change-requests/{id}"),
+            due_on: None,
+        });
+    }
+    Ok(())
+}
+
+async fn standards(
+    conn: &mut PgConnection,
+    org: Option<Uuid>,
+    today: NaiveDate,
+    horizon: NaiveDate,
+    out: &mut Vec<RawTask>,
+) -> Result<()> {
+    // R12.3: apply for re-assessment 6 months before the certificate
+    // expires; R16.4: the latest traceability's due date. Standards in
+    // service only, within the horizon (or past).
+    let policy = crate::rules::standards::ReassessmentPolicy::default();
+    let rows: Vec<(Uuid, Uuid, String, NaiveDate, Option<NaiveDate>)> = sqlx::query_as(
+        "select m.standard_id, m.station_id, m.name, m.cert_expires_on,
+                (select max(t.due_on) from traceability_record t where t.standard_id = m.standard_id)
+           from measurement_standard m
+          where m.status = 'in_service' and ($1::uuid is null or m.station_id = $1)
+            and (m.cert_expires_on <= $2::date + interval '6 months'
+                 or exists (select 1 from traceability_record t where t.standard_id = m.standard_id
+                              and t.due_on <= $2)
+                 or not exists (select 1 from traceability_record t where t.standard_id = m.standard_id))",
+    )
+    .bind(org)
+    .bind(horizon)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (id, station, name, expires, traceability) in rows {
+        let apply_by = sub_months(expires, policy.months_before_expiry);
+        if apply_by <= horizon {
+            out.push(RawTask {
+                kind: "standard_reassessment",
+                entity: id,
+                org_id: station,
+                roles: &[Staff, Admin],
+                assignees: Vec::new(),
+                escalate_org: None,
+                subject: format!("{name}（证书 {expires} 到期）"),
+                link: format!("/standards/{id}"),
+                due_on: Some(apply_by),
+            });
+        }
+        let due = traceability.unwrap_or(today);
+        if due <= horizon {
+            out.push(RawTask {
+                kind: "standard_traceability",
+                entity: id,
+                org_id: station,
+                roles: &[Staff, Admin],
+                assignees: Vec::new(),
+                escalate_org: None,
+                subject: name,
+                link: format!("/standards/{id}"),
+                due_on: Some(due),
+            });
+        }
+    }
+    // R16.6: a qualification expiring (the latest of a person for its
+    // certificate; an expired one stays until renewed).
+    let rows: Vec<(Uuid, Uuid, String, String, NaiveDate)> = sqlx::query_as(
+        "select q.qualification_id, p.station_id, p.name, q.certificate_number, q.expires_on
+           from qualification q join staff_member p on p.staff_member_id = q.staff_member_id
+          where q.expires_on <= $2 and ($1::uuid is null or p.station_id = $1)
+            and not exists (select 1 from qualification n where n.staff_member_id = q.staff_member_id
+                              and n.items && q.items and n.expires_on > q.expires_on)",
+    )
+    .bind(org)
+    .bind(horizon)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (id, station, person, number, expires) in rows {
+        out.push(RawTask {
+            kind: "qualification_expiry",
+            entity: id,
+            org_id: station,
+            roles: &[Staff, Admin],
+            assignees: Vec::new(),
+            escalate_org: None,
+            subject: format!("{person} · {number}"),
+            link: "/staff".into(),
+            due_on: Some(expires),
+        });
+    }
+    Ok(())
+}
+
+async fn authorizations(
+    conn: &mut PgConnection,
+    org: Option<Uuid>,
+    today: NaiveDate,
+    out: &mut Vec<RawTask>,
+) -> Result<()> {
+    // R14.1: an active authorization expiring within the window and no
+    // re-examination under way: both sides are reminded.
+    let window = crate::rules::calendar::add_months(
+        today,
+        crate::lifecycle::store::REEXAMINATION_WINDOW_MONTHS,
+    );
+    let rows: Vec<(Uuid, Uuid, Uuid, String, NaiveDate)> = sqlx::query_as(
+        "select a.authorization_id, a.station_id, a.regulator_id, o.name, a.valid_until
+           from station_authorization a join organization o on o.organization_id = a.station_id
+          where a.status = 'active' and a.valid_until <= $2
+            and ($1::uuid is null or a.station_id = $1 or a.regulator_id = $1)
+            and not exists (select 1 from lifecycle_request r where r.authorization_id = a.authorization_id
+                              and r.kind = 'reexamination'
+                              and r.state not in ('refused', 'withdrawn', 'completed'))",
+    )
+    .bind(org)
+    .bind(window)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (id, station, regulator, name, until) in rows {
+        for (org_id, roles) in [
+            (station, &[Admin, Staff] as &'static [Role]),
+            (regulator, &[Reviewer] as &'static [Role]),
+        ] {
+            out.push(RawTask {
+                kind: "reexamination",
+                entity: id,
+                org_id,
+                roles,
+                assignees: Vec::new(),
+                escalate_org: None,
+                subject: name.clone(),
+                link: format!("/authorizations/{id}/versions"),
+                due_on: Some(until),
+            });
+        }
+    }
+    // R15.2: an approved termination taking effect.
+    let rows: Vec<(Uuid, Uuid, Uuid, String, NaiveDate)> = sqlx::query_as(
+        "select r.request_id, r.station_id, r.department_id, o.name, r.effective_on
+           from lifecycle_request r join organization o on o.organization_id = r.station_id
+          where r.kind = 'termination' and r.state = 'approved' and r.effective_on >= $2
+            and ($1::uuid is null or r.station_id = $1 or r.department_id = $1)",
+    )
+    .bind(org)
+    .bind(today)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (id, station, department, name, on) in rows {
+        for (org_id, roles) in [
+            (station, &[Admin, Staff] as &'static [Role]),
+            (department, &[Officer, Admin] as &'static [Role]),
+        ] {
+            out.push(RawTask {
+                kind: "termination_effective",
+                entity: id,
+                org_id,
+                roles,
+                assignees: Vec::new(),
+                escalate_org: None,
+                subject: name.clone(),
+                link: format!("/requests/{id}"),
+                due_on: Some(on),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The code as the static string of [`KINDS`].
+fn static_kind(code: &str) -> &'static str {
+    kind_info(code).map_or("unknown", |k| k.code)
+}

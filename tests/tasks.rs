@@ -1,0 +1,445 @@
+//! My work (issue 16): each deadline on the right user's list with its due
+//! date, gone when done (R6.4, R16.4, R18.1); reminders at lead times in one
+//! digest per user per day, also under two concurrent runs, by e-mail into
+//! the file transport; escalation after N working days on the calendar
+//! (R18.1, R18.2); another organization never sees an item; preferences and
+//! the policy with stale edits refused.
+
+mod common;
+
+use chrono::{Days, NaiveDate};
+use common::{assert_error, completed_inspection, created, okj, TestApp};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+fn today() -> NaiveDate {
+    jiliang::web::today()
+}
+
+async fn tasks(c: &common::Client, query: &str) -> Vec<Value> {
+    let v = okj(c.get(&format!("/api/v1/tasks{query}")).await).await;
+    v["tasks"].as_array().unwrap().clone()
+}
+
+fn with_key<'a>(list: &'a [Value], key: &str) -> Option<&'a Value> {
+    list.iter().find(|t| t["key"] == key)
+}
+
+/// The first in-service standard of a station, its traceability due set to
+/// `due` (R16.4).
+async fn standard_due(app: &TestApp, station: &str, due: NaiveDate) -> Uuid {
+    let id: Uuid = sqlx::query_scalar(
+        "select m.standard_id from measurement_standard m join station s using (station_id)
+          where s.code = $1 and m.status = 'in_service' order by m.name limit 1",
+    )
+    .bind(station)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query("update traceability_record set due_on = $2 where standard_id = $1")
+        .bind(id)
+        .bind(due)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    id
+}
+
+/// A rectification order of GD-EP-01 issued by 广东, open.
+async fn open_order(app: &TestApp) -> (String, Value) {
+    let i = completed_inspection(app, "GD-EP-01", "nonconforming").await;
+    let reviewer = app.login("gd.reviewer").await;
+    let order = created(
+        reviewer
+            .post_json(
+                &format!(
+                    "/api/v1/inspections/{}/rectification-orders",
+                    i["id"].as_str().unwrap()
+                ),
+                &json!({"areas": ["fees"], "description": "退还多收费用", "period_unit": "calendar_days",
+                        "period_days": 30, "issued_on": today().to_string()}),
+            )
+            .await,
+    )
+    .await;
+    (order["id"].as_str().unwrap().to_owned(), order)
+}
+
+#[tokio::test]
+async fn each_deadline_is_on_the_right_list_with_its_due_date_and_leaves_when_done_r18_1_r16_4() {
+    let app = TestApp::spawn().await;
+    // R18.1: an open order waits for the station, due on its date.
+    let (order_id, order) = open_order(&app).await;
+    let station = app.login("station.staff").await;
+    let key = format!("order_report:{order_id}");
+    let list = tasks(&station, "").await;
+    let t = with_key(&list, &key).expect("the station reports");
+    assert_eq!(t["due_on"], order["due_on"]);
+    assert_eq!(t["days_left"], 30);
+    assert_eq!(t["mine"], true);
+    assert_eq!(t["link"], format!("/rectification-orders/{order_id}"));
+    assert_eq!(t["rule"], "R18.1");
+    // Not the regulator's yet; the other station's staff never sees it.
+    let gd = app.login("gd.reviewer").await;
+    assert!(with_key(&tasks(&gd, "?scope=org").await, &key).is_none());
+    let other = app.login("station2.staff").await;
+    assert!(with_key(&tasks(&other, "?scope=org").await, &key).is_none());
+    // Reported: gone from the station, the regulator's reviewer accepts.
+    let o = okj(station
+        .get(&format!("/api/v1/rectification-orders/{order_id}"))
+        .await)
+    .await;
+    okj(station
+        .post_json(
+            &format!("/api/v1/rectification-orders/{order_id}/report"),
+            &json!({"version": o["version"], "report": "已退还多收费用并公示收费标准"}),
+        )
+        .await)
+    .await;
+    assert!(with_key(&tasks(&station, "?scope=org").await, &key).is_none());
+    let accept = format!("order_accept:{order_id}");
+    let list = tasks(&gd, "").await;
+    assert_eq!(with_key(&list, &accept).expect("gd accepts")["mine"], true);
+    let approver = app.login("gd.approver").await;
+    let theirs = tasks(&approver, "?scope=org").await;
+    assert_eq!(
+        with_key(&theirs, &accept).unwrap()["mine"],
+        false,
+        "a reviewer's step"
+    );
+    assert!(
+        with_key(&tasks(&approver, "").await, &accept).is_none(),
+        "not in the approver's own list"
+    );
+
+    // R16.4: a standard whose traceability falls due in 20 days.
+    let due = today().checked_add_days(Days::new(20)).unwrap();
+    let sid = standard_due(&app, "GD-EP-01", due).await;
+    let list = tasks(&station, "?kind=standard_traceability").await;
+    let t = with_key(&list, &format!("standard_traceability:{sid}")).expect("listed");
+    assert_eq!(t["due_on"], due.to_string());
+    assert!(list.iter().all(|t| t["kind"] == "standard_traceability"));
+
+    // R6.4: an application submitted to its regulator: the acceptance step
+    // on a reviewer's list, due on the clock's date.
+    let app_id = common::submitted_application(&app).await;
+    let regulator: Uuid =
+        sqlx::query_scalar("select regulator_id from application where application_id = $1::uuid")
+            .bind(&app_id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let reviewer: String = sqlx::query_scalar(
+        "select username from app_user where organization_id = $1 and 'reviewer' = any (roles) order by username limit 1",
+    )
+    .bind(regulator)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let r = app.login(&reviewer).await;
+    let list = tasks(&r, "").await;
+    let t = with_key(&list, &format!("application_accept:{app_id}")).expect("the reviewer accepts");
+    let (_, a) = r.json(&format!("/api/v1/applications/{app_id}")).await;
+    assert_eq!(t["due_on"], a["clocks"][0]["due"], "the clock's due date");
+    // The department that filed it sees none of the regulator's steps.
+    let dept = app.login("cnpc.officer").await;
+    assert!(with_key(
+        &tasks(&dept, "?scope=org").await,
+        &format!("application_accept:{app_id}")
+    )
+    .is_none());
+
+    // Bad filters are named.
+    assert_error(
+        station.get("/api/v1/tasks?scope=all&kind=x&limit=0").await,
+        422,
+        "validation",
+    )
+    .await;
+    // The page.
+    let page = station.get("/tasks").await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("计量标准送检溯源"), "{html}");
+}
+
+#[tokio::test]
+async fn an_overdue_order_escalates_after_n_working_days_to_the_department_r18_1_r18_2() {
+    let app = TestApp::spawn().await;
+    let (order_id, _) = open_order(&app).await;
+    let key = format!("order_report:{order_id}");
+    let dept_user: String = sqlx::query_scalar(
+        "select u.username from app_user u join station s on s.department_id = u.organization_id
+          where s.code = 'GD-EP-01' and 'officer' = any (u.roles) order by u.username limit 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let dept = app.login(&dept_user).await;
+    // Overdue by one day: the department does not see it yet.
+    let set_due = |d: NaiveDate| {
+        let pool = app.pool.clone();
+        let id = order_id.clone();
+        async move {
+            sqlx::query("update rectification_order set due_on = $2, extended_due_on = null where order_id = $1::uuid")
+                .bind(id)
+                .bind(d)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+    };
+    set_due(today().checked_sub_days(Days::new(1)).unwrap()).await;
+    let station = app.login("station.staff").await;
+    let t = tasks(&station, "").await;
+    let t = with_key(&t, &key).unwrap().clone();
+    assert_eq!(t["urgency"], "overdue");
+    assert_eq!(t["escalated"], false);
+    assert!(with_key(&tasks(&dept, "?scope=org").await, &key).is_none());
+    // Overdue by a month (more than 5 working days on any calendar): the
+    // competent department sees it, escalated (R18.2).
+    set_due(today().checked_sub_days(Days::new(30)).unwrap()).await;
+    let list = tasks(&dept, "").await;
+    let t = with_key(&list, &key).expect("escalated to the department");
+    assert_eq!(t["escalated"], true);
+    assert_eq!(t["mine"], true);
+    // Another department never does.
+    let cnpc = app.login("cnpc.officer").await;
+    assert!(with_key(&tasks(&cnpc, "?scope=org").await, &key).is_none());
+}
+
+#[tokio::test]
+async fn lead_times_make_one_digest_per_user_per_day_even_under_two_runs_and_it_is_e_mailed() {
+    let app = TestApp::spawn().await;
+    let dir = std::env::temp_dir().join(format!("jiliang-mail-{}", Uuid::new_v4()));
+    let mail = jiliang::tasks::mail::Mail::to_dir(&dir, "平台 <noreply@example.com>").unwrap();
+    sqlx::query(
+        "update app_user set email = 'liufang@example.com' where username = 'station.staff'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let day = today();
+    // R16.4: traceability due in 7 days (the 7-day lead time).
+    let sid = standard_due(
+        &app,
+        "GD-EP-01",
+        day.checked_add_days(Days::new(7)).unwrap(),
+    )
+    .await;
+    let key = format!("standard_traceability:{sid}");
+    // Two runs at once: one digest per user per day (the key, not a check).
+    let (a, b) = tokio::join!(
+        jiliang::tasks::digest::run(&app.pool, &mail, day),
+        jiliang::tasks::digest::run(&app.pool, &mail, day)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let user = common::user_id(&app, "station.staff").await;
+    let digests: Vec<(NaiveDate, Value)> =
+        sqlx::query_as("select day, items from task_digest where user_id = $1")
+            .bind(user)
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(digests.len(), 1, "one digest: {a:?} {b:?}");
+    let items = digests[0].1.as_array().unwrap();
+    let item = items
+        .iter()
+        .find(|i| i["key"] == key)
+        .expect("the standard is in it");
+    assert_eq!(item["stage"], "7");
+    let keys: std::collections::HashSet<&str> =
+        items.iter().map(|i| i["key"].as_str().unwrap()).collect();
+    assert_eq!(keys.len(), items.len(), "each task once");
+    // Every digest of the day went out once by e-mail (the file transport).
+    let files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .filter(|m| m.contains("liufang@example.com"))
+        .collect();
+    assert_eq!(files.len(), 1, "one e-mail to station.staff");
+    assert!(files[0].contains("Subject:"));
+    assert_eq!(
+        a.emailed + b.emailed,
+        1,
+        "only station.staff has an address"
+    );
+    // The same day again: nothing new. The next day: nothing crossed.
+    let again = jiliang::tasks::digest::run(&app.pool, &mail, day)
+        .await
+        .unwrap();
+    assert_eq!(again.digests, 0);
+    let next = day.checked_add_days(Days::new(1)).unwrap();
+    jiliang::tasks::digest::run(&app.pool, &mail, next)
+        .await
+        .unwrap();
+    let count: i64 =
+        sqlx::query_scalar("select count(*) from task_digest where user_id = $1 and day = $2")
+            .bind(user)
+            .bind(next)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(count, 0, "a user with nothing new gets nothing");
+    // Once overdue, one more reminder, in a digest of that day.
+    let late = day.checked_add_days(Days::new(8)).unwrap();
+    let r = jiliang::tasks::digest::run(&app.pool, &mail, late)
+        .await
+        .unwrap();
+    assert!(r.digests >= 1);
+    let items: Value =
+        sqlx::query_scalar("select items from task_digest where user_id = $1 and day = $2")
+            .bind(user)
+            .bind(late)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(items
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["key"] == key && i["stage"] == "overdue"));
+    // The user reads them; nobody else can.
+    let c = app.login("station.staff").await;
+    let mine = okj(c.get("/api/v1/tasks/digests").await).await;
+    assert_eq!(mine.as_array().unwrap().len(), 2);
+    let other = app.login("station2.staff").await;
+    assert!(okj(other.get("/api/v1/tasks/digests").await)
+        .await
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let page = c.get(&format!("/tasks/digests/{day}")).await;
+    assert_eq!(page.status(), 200);
+    // Turned off: the next digest is not e-mailed.
+    let p = okj(c.get("/api/v1/profile/preferences").await).await;
+    okj(c
+        .put_json(
+            "/api/v1/profile/preferences",
+            &json!({"lang": "en", "email_opt_out": true, "version": p["version"]}),
+        )
+        .await)
+    .await;
+    standard_due(
+        &app,
+        "GD-EP-01",
+        late.checked_add_days(Days::new(30)).unwrap(),
+    )
+    .await;
+    let mails = |dir: &std::path::Path| {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+            .filter(|m| m.contains("liufang@example.com"))
+            .count()
+    };
+    let before = mails(&dir);
+    assert_eq!(before, 2, "the day's and the overdue one's");
+    let r = jiliang::tasks::digest::run(
+        &app.pool,
+        &mail,
+        late.checked_add_days(Days::new(1)).unwrap(),
+    )
+    .await
+    .unwrap();
+    assert!(r.digests >= 1, "{r:?}");
+    assert_eq!(mails(&dir), before, "no e-mail to a user who turned it off");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn preferences_and_the_policy_refuse_stale_and_bad_edits() {
+    let app = TestApp::spawn().await;
+    let c = app.login("gd.reviewer").await;
+    let p = okj(c.get("/api/v1/profile/preferences").await).await;
+    assert_eq!(
+        (p["lang"].as_str(), p["version"].as_i64()),
+        (Some("zh"), Some(0))
+    );
+    let saved = okj(c
+        .put_json(
+            "/api/v1/profile/preferences",
+            &json!({"lang": "en", "email_opt_out": true, "version": 0}),
+        )
+        .await)
+    .await;
+    assert_eq!(saved["version"], 1);
+    assert_error(
+        c.put_json(
+            "/api/v1/profile/preferences",
+            &json!({"lang": "zh", "email_opt_out": false, "version": 0}),
+        )
+        .await,
+        409,
+        "stale",
+    )
+    .await;
+    assert_error(
+        c.put_json(
+            "/api/v1/profile/preferences",
+            &json!({"lang": "fr", "email_opt_out": false, "version": 1}),
+        )
+        .await,
+        422,
+        "validation",
+    )
+    .await;
+    // Another user's preferences are their own.
+    let other = app.login("gd.approver").await;
+    let p = okj(other.get("/api/v1/profile/preferences").await).await;
+    assert_eq!(p["version"], 0);
+    // The page keeps a refused choice.
+    let res = c
+        .post_form("/profile", &[("lang", "zh"), ("version", "0")])
+        .await;
+    assert_eq!(res.status(), 409);
+    let res = c
+        .post_form(
+            "/profile",
+            &[("lang", "zh"), ("email", "on"), ("version", "1")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+
+    // The policy: the operator only, a stale version refused.
+    let body = json!({"lead_days": [30, 7], "escalate_after_working_days": 3, "version": 1});
+    assert_error(
+        c.put_json("/api/v1/admin/reminder-policy", &body).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let op = app.login("operator").await;
+    let saved = okj(op.put_json("/api/v1/admin/reminder-policy", &body).await).await;
+    assert_eq!(saved["lead_days"], json!([30, 7]));
+    assert_error(
+        op.put_json("/api/v1/admin/reminder-policy", &body).await,
+        409,
+        "stale",
+    )
+    .await;
+    let bad = json!({"lead_days": [0, 400], "escalate_after_working_days": 99, "version": 2});
+    let e = assert_error(
+        op.put_json("/api/v1/admin/reminder-policy", &bad).await,
+        422,
+        "validation",
+    )
+    .await;
+    assert_eq!(e["error"]["fields"].as_array().unwrap().len(), 2, "{e}");
+    assert_eq!(op.get("/admin/reminders").await.status(), 200);
+    let res = op
+        .post_form(
+            "/admin/reminders",
+            &[
+                ("lead_days", "60 x"),
+                ("escalate_after_working_days", "5"),
+                ("version", "2"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(
+        res.text().await.unwrap().contains("value=\"60 x\""),
+        "the input is kept"
+    );
+}
