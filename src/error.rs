@@ -411,6 +411,8 @@ pub const TEXT_LIMITS: &[(&str, &str, usize)] = &[
     ("standard_state", "name", 200),
     ("standard_state", "cert_number", 100),
     ("record_sample_check", "notes", 2000),
+    ("task_digest", "email_error", 500),
+    ("task_reminder", "task_key", 200),
 ];
 
 /// The declared limit of a text column (see [`TEXT_LIMITS`]).
@@ -525,6 +527,13 @@ const VALUE_LISTS: &[(&str, &str)] = &[
     ("work_record_flag", "flagged"),
     ("work_record_flag_count_code_format", "code"),
     ("record_sample_pool_digest_format", "pool_digest"),
+    ("reminder_policy_escalate", "escalate_after_working_days"),
+    ("reminder_policy_leads", "lead_days"),
+    ("reminder_policy_one", "id"),
+    ("task_digest_email_error_length", "email_error"),
+    ("task_reminder_key_length", "task_key"),
+    ("task_reminder_stage", "stage"),
+    ("user_preference_lang", "lang"),
 ];
 
 /// Maps a named constraint (check, unique, exclusion, a unique index, or

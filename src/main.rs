@@ -62,7 +62,8 @@ enum Command {
         #[arg(long)]
         print_public_key: bool,
     },
-    /// Run the daily job once (R15.2 terminations, R14.1 reminders) as of
+    /// Run the daily job once (R15.2 terminations, R14.1 reminders, the
+    /// digests of issue 16) as of
     /// today, or of `--date` (YYYY-MM-DD); idempotent. `serve` also runs it hourly.
     RunJobs {
         #[arg(long)]
@@ -345,6 +346,13 @@ async fn run() -> std::process::ExitCode {
                     "daily job as of {day}: {} terminations ended, {} re-examination reminders",
                     r.terminated.len(),
                     r.reminded.len()
+                );
+                // Issue 16: the day's digests (one per user per day).
+                let mail = jiliang::tasks::mail::Mail::from_config(&config)?;
+                let d = jiliang::tasks::digest::run(pool, &mail, day).await?;
+                println!(
+                    "digests as of {day}: {} users, {} open tasks, {} digests with {} reminders, {} e-mailed ({} failed), in {:.1} s",
+                    d.users, d.tasks, d.digests, d.items, d.emailed, d.email_failed, d.seconds
                 );
                 Ok(true)
             })

@@ -1406,6 +1406,12 @@ async fn a_provinces_queue_merges_its_stations_newest_first_once_each_r16_7_r17_
     assert_eq!(walk_queue(&gd, "", 200).await, expected);
     assert_eq!(walk_queue(&gd, "", 5).await, expected);
     assert_eq!(walk_queue(&gd, "", 1).await, expected);
+    // The national index with the row policy on its entries (the plan for
+    // a caller that sees many stations): the same rows.
+    jiliang::records::store::QUEUE_PER_STATION_MAX.store(0, std::sync::atomic::Ordering::Relaxed);
+    let national_plan = walk_queue(&gd, "", 5).await;
+    jiliang::records::store::QUEUE_PER_STATION_MAX.store(64, std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(national_plan, expected);
     // By reason and by station, the same rule.
     let by_reason = walk_queue(&gd, "&reason=customer_outside_region", 4).await;
     assert!(by_reason.len() >= 12 && by_reason.iter().all(|n| expected.contains(n)));

@@ -750,13 +750,22 @@ pub async fn list(
     }))
 }
 
+/// Above this many visible stations, the queue walks the national date
+/// index of open flags; at or below it, each station's own. Both plans give
+/// the same rows (a test sets it to 0 to walk a province's queue both ways).
+pub static QUEUE_PER_STATION_MAX: std::sync::atomic::AtomicI64 =
+    std::sync::atomic::AtomicI64::new(64);
+
 /// The flagged, valid records of the stations the caller sees (R16.7,
-/// R17.1), newest work first. `station_id` narrows to one of them; `None`
-/// is every station it sees: for a national viewer by the partial index of
-/// all flagged records; for any other caller by each of its stations'
-/// newest flagged keys (index-only, `work_record_station_flagged_idx`),
-/// merged, then only the page's rows read: the cost follows the caller's
-/// stations, not the nation's flagged records.
+/// R17.1), newest work first; `station_id` narrows to one of them. Keys
+/// from `work_record_flag` (the open flags, kept by trigger), then only the
+/// page's rows:
+/// - one station, or a caller that sees at most [`QUEUE_PER_STATION_MAX`]
+///   stations: each station's newest keys (`work_record_flag_station_idx`),
+///   merged;
+/// - a national viewer or one that sees more: the date index
+///   (`work_record_flag_date_idx`), the row policy and the reason decided on
+///   the index entry.
 pub async fn queue(
     conn: &mut PgConnection,
     station_id: Option<Uuid>,
@@ -768,47 +777,53 @@ pub async fn queue(
         Some(c) => (Some(c.date()?), Some(c.id)),
         None => (None, None),
     };
-    let national = station_id.is_none()
-        && sqlx::query_scalar::<_, bool>("select app_sees_all_stations()")
+    let per_station = match station_id {
+        Some(_) => true,
+        None => {
+            let (national, seen): (bool, i64) = sqlx::query_as(
+                "select app_sees_all_stations(),
+                        (select count(distinct a.station_id) from station_access a
+                          where a.org_id = (select app_org_id()))",
+            )
             .fetch_one(&mut *conn)
             .await?;
-    let sql = if national {
-        format!(
-            "select {ROW_COLUMNS} from work_record r {ROW_JOINS}
-              where r.flagged and r.state = 'valid'
-                and ($1::uuid is null or r.station_id = $1)
-                and ($2::text is null or r.flag_codes @> array[$2])
-                and ($3::date is null or (r.work_date, r.record_id) < ($3, $4))
-              order by r.work_date desc, r.record_id desc
-              limit $5"
-        )
-    } else {
-        format!(
-            "with v as (
-               select $1::uuid as station_id where $1::uuid is not null
-               union all
-               -- One row per station (an organization may both authorize
-               -- and supervise one).
-               select distinct a.station_id from station_access a
-                where $1::uuid is null and a.org_id = (select app_org_id())
-             ), k as (
-               select x.station_id, x.record_id, x.work_date from v
-               cross join lateral (
-                 select r.station_id, r.record_id, r.work_date from work_record r
-                  where r.station_id = v.station_id and r.flagged and r.state = 'valid'
-                    and ($2::text is null or r.flag_codes @> array[$2])
-                    and ($3::date is null or (r.work_date, r.record_id) < ($3, $4))
-                  order by r.work_date desc, r.record_id desc
-                  limit $5) x
-               order by x.work_date desc, x.record_id desc
-               limit $5
-             )
-             select {ROW_COLUMNS} from k
-               join work_record r on r.station_id = k.station_id and r.record_id = k.record_id
-               {ROW_JOINS}
-              order by r.work_date desc, r.record_id desc"
-        )
+            !national && seen <= QUEUE_PER_STATION_MAX.load(std::sync::atomic::Ordering::Relaxed)
+        }
     };
+    let keys = if per_station {
+        "with v as (
+           select $1::uuid as station_id where $1::uuid is not null
+           union all
+           -- One row per station (an organization may both authorize and
+           -- supervise one).
+           select distinct a.station_id from station_access a
+            where $1::uuid is null and a.org_id = (select app_org_id())
+         )
+         select x.station_id, x.record_id, x.work_date from v
+         cross join lateral (
+           select f.station_id, f.record_id, f.work_date from work_record_flag f
+            where f.station_id = v.station_id
+              and ($2::text is null or f.flag_codes @> array[$2])
+              and ($3::date is null or (f.work_date, f.record_id) < ($3, $4))
+            order by f.work_date desc, f.record_id desc
+            limit $5) x
+         order by x.work_date desc, x.record_id desc
+         limit $5"
+    } else {
+        "select f.station_id, f.record_id, f.work_date from work_record_flag f
+          where ($1::uuid is null or f.station_id = $1)
+            and ($2::text is null or f.flag_codes @> array[$2])
+            and ($3::date is null or (f.work_date, f.record_id) < ($3, $4))
+          order by f.work_date desc, f.record_id desc
+          limit $5"
+    };
+    let sql = format!(
+        "with k as ({keys})
+         select {ROW_COLUMNS} from k
+           join work_record r on r.station_id = k.station_id and r.record_id = k.record_id
+           {ROW_JOINS}
+          order by r.work_date desc, r.record_id desc"
+    );
     let rows: Vec<ListRow> = sqlx::query_as(&sql)
         .bind(station_id)
         .bind(reason)

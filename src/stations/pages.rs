@@ -120,6 +120,8 @@ pub struct HomePage {
     /// R18.1: next year's holiday arrangement is not loaded although it is
     /// due (operator and regulators, from 1 October).
     calendar_warning: Option<crate::calendar::model::CalendarWarning>,
+    /// My work (issue 16): the first ten of my tasks and the counts.
+    tasks: crate::tasks::api::TaskList,
 }
 
 /// The home page for the signed-in user's kind of organization.
@@ -318,6 +320,15 @@ pub async fn home(State(app): State<AppState>, ctx: Ctx) -> Result<HomePage, Pag
         } else {
             None
         };
+        // Issue 16: my first ten tasks and the counts (last: it plans the
+        // collectors per organization for the rest of the transaction).
+        let tasks = crate::tasks::api::filter(
+            crate::tasks::api::tasks_for(&mut tx, &ctx).await?,
+            &crate::tasks::api::TaskQuery {
+                limit: Some(10),
+                ..Default::default()
+            },
+        )?;
         tx.commit().await?;
         let org_detail = match (&org.regulator_level, &org.station, &org.division_name) {
             (Some(level), _, div) => format!(
@@ -357,6 +368,7 @@ pub async fn home(State(app): State<AppState>, ctx: Ctx) -> Result<HomePage, Pag
             ),
             is_station_home: ctx.org_kind == OrgKind::Station,
             calendar_warning,
+            tasks,
         })
     }
     .await;

@@ -52,15 +52,15 @@ async function api(page, method, path, body) {
 // The pages each role reaches from its navigation and lists.
 const PAGES = {
   null: ["/login", "/directory", "/inspection-results"],
-  operator: ["/", "/admin/organizations", "/admin/organizations/new", "/admin/users", "/admin/calendar",
+  operator: ["/", "/tasks", "/profile", "/admin/reminders", "/admin/organizations", "/admin/organizations/new", "/admin/users", "/admin/calendar",
     "/admin/calendar/2026", "/admin/calendar/load?year=2027", "/stations"],
-  "samr.reviewer": ["/", "/stations", "/applications", "/requests", "/inspections", "/rectification-orders", "/cases", "/standards"],
-  "gd.reviewer": ["/", "/stations", "/applications", "/requests", "/inspections", "/rectification-orders", "/cases",
+  "samr.reviewer": ["/", "/tasks", "/stations", "/applications", "/requests", "/inspections", "/rectification-orders", "/cases", "/standards"],
+  "gd.reviewer": ["/", "/tasks", "/tasks?scope=org", "/profile", "/stations", "/applications", "/requests", "/inspections", "/rectification-orders", "/cases",
     "/standards", "/change-requests", "/staff", "/records/flagged", "/records/stats", "/records/samples",
     "/records?station=GD-EP-01"],
-  "dept.officer": ["/", "/stations", "/applications", "/requests", "/requests/new/termination", "/requests/new/adjustment",
+  "dept.officer": ["/", "/tasks", "/stations", "/applications", "/requests", "/requests/new/termination", "/requests/new/adjustment",
     "/requests/new/head", "/inspections", "/rectification-orders"],
-  "station.staff": ["/", "/stations", "/requests", "/rectification-orders", "/standards", "/standards/new", "/staff",
+  "station.staff": ["/", "/tasks", "/stations", "/requests", "/rectification-orders", "/standards", "/standards/new", "/staff",
     "/change-requests", "/records", "/records/new", "/records/import", "/records/stats", "/records/samples"],
 };
 
