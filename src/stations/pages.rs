@@ -320,8 +320,7 @@ pub async fn home(State(app): State<AppState>, ctx: Ctx) -> Result<HomePage, Pag
         } else {
             None
         };
-        // Issue 16: my first ten tasks and the counts (last: it plans the
-        // collectors per organization for the rest of the transaction).
+        // Issue 16: my first ten tasks and the counts.
         let tasks = crate::tasks::api::filter(
             crate::tasks::api::tasks_for(&mut tx, &ctx).await?,
             &crate::tasks::api::TaskQuery {

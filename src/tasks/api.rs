@@ -20,9 +20,6 @@ use crate::web::{today, AppJson, AppQuery};
 /// Every task of the caller (their organization's; see [`Task::mine`]),
 /// by due date.
 pub async fn tasks_for(conn: &mut sqlx::PgConnection, ctx: &Ctx) -> Result<Vec<Task>> {
-    // The collectors' `$1 is null or …` filters are planned for this
-    // organization, never generically (db::custom_plans).
-    crate::db::custom_plans(conn).await?;
     let cal = crate::calendar::store::current(conn).await?;
     let policy = super::policy(conn).await?;
     let today = today();

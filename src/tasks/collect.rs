@@ -234,12 +234,15 @@ async fn applications(
         assessment_outcome: Option<String>,
     }
     let rows: Vec<AppRow> = sqlx::query_as(
-        "select a.application_id, a.state, a.regulator_id, a.department_id, o.name,
+        &format!(
+            "select a.application_id, a.state, a.regulator_id, a.department_id, o.name,
                 a.submitted_on, a.correction_on, a.resubmitted_on, a.accepted_on, a.assessed_on,
                 a.correction_deadline, a.assessment_outcome
            from application a join organization o on o.organization_id = a.station_id
           where a.state in ('submitted', 'accepted', 'assessment', 'assessed', 'proposed', 'correction_requested')
-            and ($1::uuid is null or a.regulator_id = $1 or a.department_id = $1)",
+            and {w}",
+            w = by_org(org, "a.regulator_id = $1 or a.department_id = $1")
+        ),
     )
     .bind(org)
     .fetch_all(&mut *conn)
@@ -307,10 +310,13 @@ async fn requests(
     );
     let rows: Vec<ReqRow> =
         sqlx::query_as(
+            &format!(
             "select r.request_id, r.kind, r.state, r.regulator_id, r.department_id, o.name, r.filed_on, r.payload
                from lifecycle_request r join organization o on o.organization_id = r.station_id
               where (r.state in ('submitted', 'proposed', 'recorded')
-                     and ($1::uuid is null or r.regulator_id = $1))",
+                     and {w})",
+            w = by_org(org, "r.regulator_id = $1")
+        ),
         )
         .bind(org)
         .fetch_all(&mut *conn)
@@ -357,13 +363,14 @@ async fn inspections(
     out: &mut Vec<RawTask>,
 ) -> Result<()> {
     type InspRow = (Uuid, String, Uuid, String, String, NaiveDate, Vec<Uuid>);
-    let rows: Vec<InspRow> = sqlx::query_as(
+    let rows: Vec<InspRow> = sqlx::query_as(&format!(
         "select i.inspection_id, i.state, i.org_id, io.kind, o.name, i.planned_on, i.inspectors
            from inspection i
            join organization o on o.organization_id = i.station_id
            join organization io on io.organization_id = i.org_id
-          where i.state in ('planned', 'recorded') and ($1::uuid is null or i.org_id = $1)",
-    )
+          where i.state in ('planned', 'recorded') and {w}",
+        w = by_org(org, "i.org_id = $1")
+    ))
     .bind(org)
     .fetch_all(&mut *conn)
     .await?;
@@ -410,15 +417,19 @@ async fn inspections(
 
 async fn orders(conn: &mut PgConnection, org: Option<Uuid>, out: &mut Vec<RawTask>) -> Result<()> {
     type OrderRow = (Uuid, String, Uuid, Uuid, Uuid, String, String, NaiveDate);
-    let rows: Vec<OrderRow> = sqlx::query_as(
+    let rows: Vec<OrderRow> = sqlx::query_as(&format!(
         "select r.order_id, r.state, r.station_id, r.issuer_id, r.department_id, io.kind, o.name,
                 coalesce(r.extended_due_on, r.due_on)
            from rectification_order r
            join organization o on o.organization_id = r.station_id
            join organization io on io.organization_id = r.issuer_id
           where r.state in ('open', 'reported', 'closing')
-            and ($1::uuid is null or r.station_id = $1 or r.issuer_id = $1 or r.department_id = $1)",
-    )
+            and {w}",
+        w = by_org(
+            org,
+            "r.station_id = $1 or r.issuer_id = $1 or r.department_id = $1"
+        )
+    ))
     .bind(org)
     .fetch_all(&mut *conn)
     .await?;
@@ -474,13 +485,14 @@ async fn orders(conn: &mut PgConnection, org: Option<Uuid>, out: &mut Vec<RawTas
 }
 
 async fn changes(conn: &mut PgConnection, org: Option<Uuid>, out: &mut Vec<RawTask>) -> Result<()> {
-    let rows: Vec<(Uuid, String, Uuid, String, String)> = sqlx::query_as(
+    let rows: Vec<(Uuid, String, Uuid, String, String)> = sqlx::query_as(&format!(
         "select c.change_request_id, c.state, c.decider_org_id, o.name, m.name
            from standard_change_request c
            join organization o on o.organization_id = c.station_id
            join measurement_standard m on m.standard_id = c.standard_id
-          where c.state in ('submitted', 'proposed') and ($1::uuid is null or c.decider_org_id = $1)",
-    )
+          where c.state in ('submitted', 'proposed') and {w}",
+        w = by_org(org, "c.decider_org_id = $1")
+    ))
     .bind(org)
     .fetch_all(&mut *conn)
     .await?;
@@ -517,14 +529,17 @@ async fn standards(
     // service only, within the horizon (or past).
     let policy = crate::rules::standards::ReassessmentPolicy::default();
     let rows: Vec<(Uuid, Uuid, String, NaiveDate, Option<NaiveDate>)> = sqlx::query_as(
-        "select m.standard_id, m.station_id, m.name, m.cert_expires_on,
+        &format!(
+            "select m.standard_id, m.station_id, m.name, m.cert_expires_on,
                 (select max(t.due_on) from traceability_record t where t.standard_id = m.standard_id)
            from measurement_standard m
-          where m.status = 'in_service' and ($1::uuid is null or m.station_id = $1)
+          where m.status = 'in_service' and {w}
             and (m.cert_expires_on <= $2::date + interval '6 months'
                  or exists (select 1 from traceability_record t where t.standard_id = m.standard_id
                               and t.due_on <= $2)
                  or not exists (select 1 from traceability_record t where t.standard_id = m.standard_id))",
+            w = by_org(org, "m.station_id = $1")
+        ),
     )
     .bind(org)
     .bind(horizon)
@@ -563,11 +578,14 @@ async fn standards(
     // R16.6: a qualification expiring (the latest of a person for its
     // certificate; an expired one stays until renewed).
     let rows: Vec<(Uuid, Uuid, String, String, NaiveDate)> = sqlx::query_as(
-        "select q.qualification_id, p.station_id, p.name, q.certificate_number, q.expires_on
+        &format!(
+            "select q.qualification_id, p.station_id, p.name, q.certificate_number, q.expires_on
            from qualification q join staff_member p on p.staff_member_id = q.staff_member_id
-          where q.expires_on <= $2 and ($1::uuid is null or p.station_id = $1)
+          where q.expires_on <= $2 and {w}
             and not exists (select 1 from qualification n where n.staff_member_id = q.staff_member_id
                               and n.items && q.items and n.expires_on > q.expires_on)",
+            w = by_org(org, "p.station_id = $1")
+        ),
     )
     .bind(org)
     .bind(horizon)
@@ -602,13 +620,16 @@ async fn authorizations(
         crate::lifecycle::store::REEXAMINATION_WINDOW_MONTHS,
     );
     let rows: Vec<(Uuid, Uuid, Uuid, String, NaiveDate)> = sqlx::query_as(
-        "select a.authorization_id, a.station_id, a.regulator_id, o.name, a.valid_until
+        &format!(
+            "select a.authorization_id, a.station_id, a.regulator_id, o.name, a.valid_until
            from station_authorization a join organization o on o.organization_id = a.station_id
           where a.status = 'active' and a.valid_until <= $2
-            and ($1::uuid is null or a.station_id = $1 or a.regulator_id = $1)
+            and {w}
             and not exists (select 1 from lifecycle_request r where r.authorization_id = a.authorization_id
                               and r.kind = 'reexamination'
                               and r.state not in ('refused', 'withdrawn', 'completed'))",
+            w = by_org(org, "a.station_id = $1 or a.regulator_id = $1")
+        ),
     )
     .bind(org)
     .bind(window)
@@ -633,12 +654,13 @@ async fn authorizations(
         }
     }
     // R15.2: an approved termination taking effect.
-    let rows: Vec<(Uuid, Uuid, Uuid, String, NaiveDate)> = sqlx::query_as(
+    let rows: Vec<(Uuid, Uuid, Uuid, String, NaiveDate)> = sqlx::query_as(&format!(
         "select r.request_id, r.station_id, r.department_id, o.name, r.effective_on
            from lifecycle_request r join organization o on o.organization_id = r.station_id
           where r.kind = 'termination' and r.state = 'approved' and r.effective_on >= $2
-            and ($1::uuid is null or r.station_id = $1 or r.department_id = $1)",
-    )
+            and {w}",
+        w = by_org(org, "r.station_id = $1 or r.department_id = $1")
+    ))
     .bind(org)
     .bind(today)
     .fetch_all(&mut *conn)
@@ -662,6 +684,16 @@ async fn authorizations(
         }
     }
     Ok(())
+}
+
+/// The organization filter of a collector: for one organization its
+/// condition, for every one a test that is always true (so that each form
+/// is one statement text, planned well for what it is).
+fn by_org(org: Option<Uuid>, cond: &str) -> String {
+    match org {
+        Some(_) => format!("({cond})"),
+        None => "$1::uuid is null".into(),
+    }
 }
 
 /// The code as the static string of [`KINDS`].
