@@ -7,7 +7,7 @@
 
 mod common;
 
-use chrono::{Days, NaiveDate};
+use chrono::{Datelike, Days, NaiveDate};
 use common::{assert_error, completed_inspection, created, okj, TestApp};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -442,4 +442,125 @@ async fn preferences_and_the_policy_refuse_stale_and_bad_edits() {
         res.text().await.unwrap().contains("value=\"60 x\""),
         "the input is kept"
     );
+}
+
+#[tokio::test]
+async fn inspections_qualifications_reexaminations_and_the_calendar_reach_their_users_r14_1_r16_6_r17_2(
+) {
+    let app = TestApp::spawn().await;
+    let gd = app.login("gd.reviewer").await;
+    let approver = app.login("gd.approver").await;
+    let station = app.login("station.staff").await;
+    // R17.2: a planned inspection assigned to gd.reviewer: theirs, due on
+    // the planned date; the approver's organization list shows it, not as
+    // the approver's own; gone once recorded, then the approver approves.
+    let st = app.station_id("GD-EP-01").await;
+    let planned = today().checked_add_days(Days::new(10)).unwrap();
+    let i = created(
+        gd.post_json(
+            "/api/v1/inspections",
+            &json!({"station_id": st, "planned_on": planned.to_string(),
+                    "inspectors": [common::user_id(&app, "gd.reviewer").await]}),
+        )
+        .await,
+    )
+    .await;
+    let id = i["id"].as_str().unwrap().to_owned();
+    let key = format!("inspection_record:{id}");
+    let list = tasks(&gd, "").await;
+    let t = with_key(&list, &key).expect("the inspector records");
+    assert_eq!(
+        (t["due_on"].as_str(), t["mine"].as_bool()),
+        (Some(planned.to_string().as_str()), Some(true))
+    );
+    assert_eq!(
+        with_key(&tasks(&approver, "?scope=org").await, &key).unwrap()["mine"],
+        false
+    );
+    assert!(
+        with_key(&tasks(&station, "?scope=org").await, &key).is_none(),
+        "not the station's"
+    );
+    okj(gd
+        .put_json(
+            &format!("/api/v1/inspections/{id}/record"),
+            &common::record(&i["version"], "conforming"),
+        )
+        .await)
+    .await;
+    assert!(with_key(&tasks(&gd, "?scope=org").await, &key).is_none());
+    assert!(with_key(
+        &tasks(&approver, "").await,
+        &format!("inspection_approve:{id}")
+    )
+    .is_some());
+
+    // R16.6: a qualification (test data) expiring in 40 days, on the
+    // station's list.
+    let (person_id, person): (Uuid, String) = sqlx::query_as(
+        "select p.staff_member_id, p.name from staff_member p join station s using (station_id)
+          where s.code = 'GD-EP-01' order by p.name limit 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let expires = today().checked_add_days(Days::new(40)).unwrap();
+    let qid = Uuid::new_v4();
+    sqlx::query(
+        "insert into qualification (qualification_id, staff_member_id, station_id, kind, certificate_number,
+           items, issued_on, expires_on)
+         values ($1, $2, $3, 'verifier_certificate', '测试资格-0001', '{测试项目}', $4, $5)",
+    )
+    .bind(qid)
+    .bind(person_id)
+    .bind(st)
+    .bind(today().checked_sub_days(Days::new(300)).unwrap())
+    .bind(expires)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let list = tasks(&station, "?kind=qualification_expiry").await;
+    let t = with_key(&list, &format!("qualification_expiry:{qid}")).expect("listed");
+    assert_eq!(t["due_on"], expires.to_string());
+    assert!(t["subject"].as_str().unwrap().contains(&person));
+
+    // R14.1: an authorization expiring within six months reminds both sides.
+    let auth: Uuid = sqlx::query_scalar(
+        "select a.authorization_id from station_authorization a join station s using (station_id)
+          where s.code = 'GD-EP-01' and a.status = 'active' limit 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let until = today().checked_add_days(Days::new(120)).unwrap();
+    sqlx::query("update station_authorization set valid_until = $2 where authorization_id = $1")
+        .bind(auth)
+        .bind(until)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let key = format!("reexamination:{auth}");
+    for c in [&station, &gd] {
+        let list = tasks(c, "").await;
+        let t = with_key(&list, &key).expect("both sides");
+        assert_eq!(t["due_on"], until.to_string());
+    }
+    let other = app.login("station2.staff").await;
+    assert!(with_key(&tasks(&other, "?scope=org").await, &key).is_none());
+
+    // R18.1: the operator loads next year's holiday calendar from 1 October
+    // (the 2027 arrangement is not known here, so it is not loaded).
+    let op = app.login("operator").await;
+    let list = tasks(&op, "").await;
+    if today() >= NaiveDate::from_ymd_opt(2026, 10, 1).unwrap() && today().year_ce().1 == 2026 {
+        let t = list
+            .iter()
+            .find(|t| t["kind"] == "calendar_load")
+            .expect("the operator's");
+        assert_eq!(t["due_on"], "2026-12-31");
+    }
+    assert!(tasks(&gd, "?scope=org")
+        .await
+        .iter()
+        .all(|t| t["kind"] != "calendar_load"));
 }
