@@ -146,6 +146,16 @@ async fn run_import(app: &AppState, ctx: &Ctx, multipart: Multipart) -> Result<I
     Ok(report)
 }
 
+/// A refused import, as documented: the refused rows by line, or (no file,
+/// a file too large) the usual error envelope.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum RecordImportRefusal {
+    Rows(ImportReport),
+    Error(ErrorBody),
+}
+
 /// Import a station's records from a CSV or XLSX file (field `file`) in
 /// the template's columns: up to 100,000 rows, all or nothing. Each row is
 /// checked against the whole chain; a record outside it is saved and
@@ -154,7 +164,7 @@ async fn run_import(app: &AppState, ctx: &Ctx, multipart: Multipart) -> Result<I
 #[utoipa::path(post, path = "/api/v1/work-records/import", tag = "work-records",
     request_body(content_type = "multipart/form-data", description = "field `file`: .csv (UTF-8) or .xlsx in the template's columns"),
     responses((status = 200, description = "Imported", body = ImportReport),
-      (status = 422, description = "Nothing imported: the refused rows by line", body = ImportReport),
+      (status = 422, description = "Nothing imported: the refused rows by line, or no readable file", body = RecordImportRefusal),
       (status = 403, body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn records_import(
     State(app): State<AppState>,

@@ -110,6 +110,7 @@ pub fn row_input(keys: &[&str], row: &csv::StringRecord) -> (Option<String>, Rec
 /// A refused row: its line in the file (the header is line 1; 0 for the
 /// file as a whole), the field and the message in Chinese and English.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[schema(as = RecordImportLineError)]
 pub struct LineError {
     pub line: u64,
     pub field: String,
@@ -119,6 +120,7 @@ pub struct LineError {
 /// What an import did: everything, or nothing with the refused rows (up to
 /// 100) by line.
 #[derive(Debug, Default, Serialize, ToSchema)]
+#[schema(as = RecordImportReport)]
 pub struct ImportReport {
     pub rows: u64,
     pub created: u64,
