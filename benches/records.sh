@@ -124,7 +124,7 @@ done
 [ "$READS" = 1 ] || exit 0
 command -v wrk >/dev/null || { echo "install wrk (apt-get install wrk)"; exit 1; }
 command -v oha >/dev/null || cargo install --locked --quiet oha --version 1.16.0
-psql -q "$URL" -c "vacuum (analyze)"  # steady state: autovacuum sets the visibility map of insert-only tables
+psql -q "$URL" -c "vacuum (analyze)" -c "checkpoint"  # steady state: autovacuum sets the visibility map of insert-only tables; the flush is not timed
 env -u JILIANG_DATA_DIR DATABASE_URL=$URL JILIANG_DEMO=true JILIANG_ADDR=127.0.0.1:$PORT JILIANG_SECURE_COOKIES=false \
   JILIANG_LOOKUPS_PER_MINUTE=100000000 RUST_LOG=warn "$BIN" serve >"$WORK/serve.log" 2>&1 &
 PID=$!

@@ -47,6 +47,7 @@ for run in first second; do
   env -u JILIANG_DATA_DIR DATABASE_URL=$URL JILIANG_MAIL_DIR="$WORK/mail" "$BIN" run-jobs | sed "s/^/$run run: /" | grep digests
 done
 echo "e-mail files: $(find "$WORK/mail" -type f 2>/dev/null | wc -l)"
+psql -q "$URL" -c "checkpoint"  # the job's writes are flushed before the pages are timed
 
 env -u JILIANG_DATA_DIR DATABASE_URL=$URL JILIANG_DEMO=true JILIANG_ADDR=127.0.0.1:$PORT JILIANG_SECURE_COOKIES=false \
   JILIANG_DIGESTS=false RUST_LOG=warn "$BIN" serve >"$WORK/serve.log" 2>&1 &
