@@ -564,3 +564,52 @@ async fn inspections_qualifications_reexaminations_and_the_calendar_reach_their_
         .iter()
         .all(|t| t["kind"] != "calendar_load"));
 }
+
+#[tokio::test]
+async fn the_language_saved_in_the_profile_follows_the_user_to_a_new_browser() {
+    let app = TestApp::spawn().await;
+    let c = app.login("gd.reviewer").await;
+    okj(c
+        .put_json(
+            "/api/v1/profile/preferences",
+            &json!({"lang": "en", "email_opt_out": false, "version": 0}),
+        )
+        .await)
+    .await;
+    // A fresh browser signs in through the form: the page language is set.
+    let fresh = app.client();
+    let res = fresh
+        .post_form(
+            "/login",
+            &[
+                ("username", "gd.reviewer"),
+                ("password", "demo-pass-2025"),
+                ("next", "/tasks"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let cookies: Vec<String> = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        cookies.iter().any(|c| c.starts_with("lang=en")),
+        "{cookies:?}"
+    );
+    // Another user's choice is not applied to gd.approver.
+    let other = app.client();
+    let res = other
+        .post_form(
+            "/login",
+            &[("username", "gd.approver"), ("password", "demo-pass-2025")],
+        )
+        .await;
+    assert!(!res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .any(|v| v.to_str().unwrap().starts_with("lang=")));
+}

@@ -178,7 +178,21 @@ pub async fn login_submit(
     )
     .await
     {
-        Ok(_) => Redirect::to(&next).into_response(),
+        Ok(user) => {
+            let mut res = Redirect::to(&next).into_response();
+            // Issue 16: the language the user chose in /profile follows
+            // them to any browser they sign in on.
+            if let Some(chosen) = preferred_lang(&app, user.user_id).await {
+                if chosen != if lang.is_en() { "en" } else { "zh" } {
+                    let cookie =
+                        format!("{LANG_COOKIE}={chosen}; Path=/; Max-Age=31536000; SameSite=Lax");
+                    if let Ok(v) = HeaderValue::from_str(&cookie) {
+                        res.headers_mut().append(header::SET_COOKIE, v);
+                    }
+                }
+            }
+            res
+        }
         Err(e) => {
             e.log();
             let status = e.status_code();
@@ -197,6 +211,25 @@ pub async fn login_submit(
             (status, page).into_response()
         }
     }
+}
+
+/// The language a user saved in their preferences, if any (read under
+/// that user's own row policy; any failure: none, the page keeps its own).
+async fn preferred_lang(app: &AppState, user_id: Uuid) -> Option<String> {
+    let mut tx = app.db.begin().await.ok()?;
+    sqlx::query("select set_config('app.user_id', $1, true)")
+        .bind(user_id.to_string())
+        .execute(&mut *tx)
+        .await
+        .ok()?;
+    let lang: Option<String> =
+        sqlx::query_scalar("select lang from user_preference where user_id = $1")
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .ok()?;
+    tx.commit().await.ok()?;
+    lang.filter(|l| l == "zh" || l == "en")
 }
 
 pub async fn logout_submit(State(app): State<AppState>, mut auth: AuthSession) -> Response {
