@@ -22,9 +22,6 @@ create index work_record_flag_date_idx on work_record_flag (work_date desc, reco
 create index work_record_flag_station_idx on work_record_flag (station_id, work_date desc, record_id desc)
   include (flag_codes);
 
-insert into work_record_flag (record_id, station_id, work_date, flag_codes)
-select record_id, station_id, work_date, flag_codes from work_record where flagged and state = 'valid';
-
 create or replace function work_record_count_insert() returns trigger
 language plpgsql security definer set search_path = public as $$
 begin
@@ -49,6 +46,10 @@ begin
   delete from work_record_flag where record_id = new.record_id and station_id = new.station_id;
   return null;
 end $$;
+
+-- After the triggers keep it, the rows already there.
+insert into work_record_flag (record_id, station_id, work_date, flag_codes)
+select record_id, station_id, work_date, flag_codes from work_record where flagged and state = 'valid';
 
 alter table work_record_flag enable row level security;
 alter table work_record_flag force row level security;

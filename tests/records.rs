@@ -1438,3 +1438,33 @@ async fn a_provinces_queue_merges_its_stations_newest_first_once_each_r16_7_r17_
         .iter()
         .all(|n| !expected.contains(n)));
 }
+
+#[tokio::test]
+async fn an_xlsx_claiming_a_cell_at_the_sheets_end_is_refused_not_allocated() {
+    // A few bytes with a value in A1 and in XFD1048576: filling the sheet's
+    // rectangle would take hundreds of GB (calamine #693). Read cell by
+    // cell, it is refused with a message.
+    let app = TestApp::spawn().await;
+    let c = app.login("station.staff").await;
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "证书编号").unwrap();
+    sheet.write_string(1_048_575, 16_383, "x").unwrap();
+    let bytes = book.save_to_buffer().unwrap();
+    assert!(bytes.len() < 20_000);
+    let res = upload(
+        &c,
+        "/api/v1/work-records/import",
+        "bomb.xlsx",
+        bytes.clone(),
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+    let r: Value = res.json().await.unwrap();
+    assert_eq!(r["errors"][0]["field"], "file", "{r}");
+    // The standards import reads XLSX the same way.
+    let res = upload(&c, "/api/v1/standards/import", "bomb.xlsx", bytes).await;
+    assert_eq!(res.status(), 422);
+    // The server still answers.
+    assert_eq!(c.get("/api/v1/work-records").await.status(), 200);
+}

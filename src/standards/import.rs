@@ -95,6 +95,10 @@ fn problem(
     }
 }
 
+/// The most rows (header included) and columns an XLSX sheet may span.
+pub const XLSX_MAX_ROWS: usize = 100_002;
+pub const XLSX_MAX_COLUMNS: usize = 64;
+
 /// Reads rows (header first) from CSV (UTF-8, with or without BOM) or XLSX.
 pub fn read_rows(
     filename: &str,
@@ -110,28 +114,54 @@ pub fn read_rows(
                 format!("Cannot read the XLSX file: {e}"),
             )
         })?;
-        let range = book
-            .worksheet_range_at(0)
-            .ok_or_else(|| {
-                problem(
-                    0,
+        let name = book.sheet_names().first().cloned().ok_or_else(|| {
+            problem(
+                0,
+                "file",
+                "XLSX 文件没有工作表",
+                "The XLSX file has no worksheet",
+            )
+        })?;
+        let unreadable = |e: calamine::XlsxError| {
+            problem(
+                0,
+                "file",
+                format!("无法读取工作表：{e}"),
+                format!("Cannot read the worksheet: {e}"),
+            )
+        };
+        // Cell by cell, never the sheet's whole rectangle: a few bytes can
+        // claim a cell at XFD1048576, and filling the rectangle up to it
+        // would take hundreds of GB (calamine #693). Rows and columns are
+        // bounded before anything is kept.
+        let mut cells = book.worksheet_cells_reader(&name).map_err(unreadable)?;
+        let mut rows: Vec<Vec<String>> = Vec::new();
+        while let Some(cell) = cells.next_cell().map_err(unreadable)? {
+            let (r, c) = cell.get_position();
+            let text = cell_text(&Data::from(cell.get_value().clone()));
+            if text.is_empty() {
+                continue;
+            }
+            if c as usize >= XLSX_MAX_COLUMNS || r as usize >= XLSX_MAX_ROWS {
+                return Err(problem(
+                    r as usize + 1,
                     "file",
-                    "XLSX 文件没有工作表",
-                    "The XLSX file has no worksheet",
-                )
-            })?
-            .map_err(|e| {
-                problem(
-                    0,
-                    "file",
-                    format!("无法读取工作表：{e}"),
-                    format!("Cannot read the worksheet: {e}"),
-                )
-            })?;
-        Ok(range
-            .rows()
-            .map(|r| r.iter().map(cell_text).collect())
-            .collect())
+                    format!("工作表超出 {XLSX_MAX_ROWS} 行或 {XLSX_MAX_COLUMNS} 列的范围"),
+                    format!("The worksheet goes past {XLSX_MAX_ROWS} rows or {XLSX_MAX_COLUMNS} columns"),
+                ));
+            }
+            let (r, c) = (r as usize, c as usize);
+            if rows.len() <= r {
+                rows.resize(r + 1, Vec::new());
+            }
+            if rows[r].len() <= c {
+                rows[r].resize(c + 1, String::new());
+            }
+            rows[r][c] = text;
+        }
+        // Each row as long as its last filled cell: readers treat a
+        // missing cell as empty.
+        Ok(rows)
     } else if lower.ends_with(".csv") {
         let text = std::str::from_utf8(bytes).map_err(|_| {
             problem(

@@ -575,15 +575,16 @@ async fn standards(
             });
         }
     }
-    // R16.6: a qualification expiring (the latest of a person for its
-    // certificate; an expired one stays until renewed).
+    // R16.6: a qualification expiring (the latest of a serving person of
+    // its kind; an expired one stays until renewed).
     let rows: Vec<(Uuid, Uuid, String, String, NaiveDate)> = sqlx::query_as(
         &format!(
             "select q.qualification_id, p.station_id, p.name, q.certificate_number, q.expires_on
            from qualification q join staff_member p on p.staff_member_id = q.staff_member_id
           where q.expires_on <= $2 and {w}
+            and p.active
             and not exists (select 1 from qualification n where n.staff_member_id = q.staff_member_id
-                              and n.items && q.items and n.expires_on > q.expires_on)",
+                              and n.kind = q.kind and n.expires_on > q.expires_on)",
             w = by_org(org, "p.station_id = $1")
         ),
     )

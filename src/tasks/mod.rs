@@ -29,7 +29,7 @@ use collect::{kind_info, RawTask};
 /// One task on a user's list.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Task {
-    /// Stable key: kind and record (reminders are kept by it).
+    /// Stable key: kind, record and due date (reminders are kept by it).
     pub key: String,
     /// What kind of deadline (`collect::KINDS`).
     pub kind: String,
@@ -132,7 +132,14 @@ pub fn place<'a>(
 fn task(t: &RawTask, today: NaiveDate, escalated: bool, mine: bool) -> Task {
     let info = kind_info(t.kind);
     Task {
-        key: format!("{}:{}", t.kind, t.entity),
+        // The due date is part of the key: a renewed authorization,
+        // certificate or calibration is a new deadline, reminded afresh.
+        key: format!(
+            "{}:{}:{}",
+            t.kind,
+            t.entity,
+            t.due_on.map_or_else(|| "-".to_owned(), |d| d.to_string())
+        ),
         kind: t.kind.into(),
         rule: info.map_or("", |i| i.rule).into(),
         action: info.map_or("", |i| i.zh).into(),
