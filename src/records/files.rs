@@ -8,7 +8,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Multipart, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use futures_util::TryStreamExt;
@@ -23,8 +23,7 @@ use crate::error::{AppError, ErrorBody, Result};
 use crate::state::AppState;
 use crate::web::{AppJson, AppQuery, Layout, PageError};
 
-const CSV_TYPE: &str = "text/csv; charset=utf-8";
-const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+use crate::web::download::{csv_line, set_attachment as attachment, CSV_TYPE, XLSX_TYPE};
 /// The most rows of an XLSX export (Excel's sheet holds 1,048,576); CSV
 /// has no limit.
 pub const XLSX_MAX_ROWS: u64 = 200_000;
@@ -55,30 +54,6 @@ const EXAMPLE: [&str; 22] = [
     "",
 ];
 
-fn attachment(res: &mut Response, content_type: &'static str, filename: &str) {
-    let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "attachment; filename=\"{}\"; filename*=UTF-8''{}",
-        filename.replace(
-            |c: char| !c.is_ascii_alphanumeric() && c != '.' && c != '-',
-            "_"
-        ),
-        crate::web::url_encode(filename).replace('+', "%20")
-    )) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-}
-
-fn csv_line(buf: &mut Vec<u8>, row: &[&str]) -> Result<()> {
-    let mut w = csv::WriterBuilder::new()
-        .buffer_capacity(1024)
-        .from_writer(buf);
-    w.write_record(row).map_err(anyhow::Error::from)?;
-    w.flush().map_err(anyhow::Error::from)?;
-    Ok(())
-}
-
 fn xlsx_err(e: rust_xlsxwriter::XlsxError) -> AppError {
     anyhow::anyhow!("xlsx: {e}").into()
 }
@@ -105,7 +80,7 @@ pub async fn template_csv(_ctx: Ctx) -> Result<Response> {
     let mut buf = vec![0xEF, 0xBB, 0xBF];
     let header: Vec<&str> = COLUMNS.iter().map(|c| c.1).collect();
     csv_line(&mut buf, &header)?;
-    csv_line(&mut buf, &EXAMPLE)?;
+    csv_line(&mut buf, EXAMPLE)?;
     let mut res = buf.into_response();
     attachment(&mut res, CSV_TYPE, "证书报告记录导入模板.csv");
     Ok(res)
@@ -427,42 +402,24 @@ pub async fn export_csv(
     // Opened before the answer starts, so that a refusal is still an error.
     let mut tx = tenant_tx(&app.db, &ctx).await?;
     visible(&mut tx, station).await?;
-    let (out, body) = tokio::sync::mpsc::channel::<std::io::Result<axum::body::Bytes>>(4);
+    let (mut sink, res) = crate::web::download::csv_download("证书报告记录.csv");
     tokio::spawn(async move {
         let _slot = slot;
         let result: Result<()> = async {
-            let mut buf: Vec<u8> = vec![0xEF, 0xBB, 0xBF];
-            csv_line(&mut buf, &export_header())?;
+            sink.row(export_header()).await?;
             let mut rows = export_query(&filter, station).fetch(&mut *tx);
             while let Some(r) = rows.try_next().await? {
-                let cells = export_cells(r);
-                let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
-                csv_line(&mut buf, &cells)?;
-                if buf.len() >= 64 * 1024 {
-                    let chunk = std::mem::take(&mut buf);
-                    if out.send(Ok(chunk.into())).await.is_err() {
-                        return Ok(()); // the client went away
-                    }
+                if !sink.row(export_cells(r)).await? {
+                    return Ok(()); // the client went away
                 }
             }
             drop(rows);
-            let _ = out.send(Ok(buf.into())).await;
             tx.commit().await?;
             Ok(())
         }
         .await;
-        if let Err(e) = result {
-            e.log();
-            let _ = out
-                .send(Err(std::io::Error::other("export interrupted")))
-                .await;
-        }
+        sink.end(result).await;
     });
-    let stream = futures_util::stream::unfold(body, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    });
-    let mut res = axum::body::Body::from_stream(stream).into_response();
-    attachment(&mut res, CSV_TYPE, "证书报告记录.csv");
     Ok(res)
 }
 

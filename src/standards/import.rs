@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::Cursor;
 
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use calamine::{Data, Reader, Xlsx};
 use chrono::NaiveDate;
@@ -482,29 +482,7 @@ pub async fn standards_import(
     }
 }
 
-fn file_response(bytes: Vec<u8>, content_type: &'static str, filename: &str) -> Response {
-    let mut res = bytes.into_response();
-    set_attachment(&mut res, content_type, filename);
-    res
-}
-
-fn set_attachment(res: &mut Response, content_type: &'static str, filename: &str) {
-    let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "attachment; filename=\"{}\"; filename*=UTF-8''{}",
-        filename.replace(
-            |c: char| !c.is_ascii_alphanumeric() && c != '.' && c != '-',
-            "_"
-        ),
-        crate::web::url_encode(filename).replace('+', "%20")
-    )) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-}
-
-const CSV_TYPE: &str = "text/csv; charset=utf-8";
-const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+use crate::web::download::{file_response, CSV_TYPE, XLSX_TYPE};
 
 /// CSV with a UTF-8 BOM (so Excel reads Chinese correctly).
 fn to_csv(rows: &[Vec<String>]) -> Result<Vec<u8>> {
@@ -643,20 +621,11 @@ pub async fn export_csv(
     let slot = crate::web::bounds::Work::Export.slot().await?;
     // Opened before the answer starts, so that a refusal is still an error.
     let mut tx = tenant_tx(&app.db, &ctx).await?;
-    let (out, body) = tokio::sync::mpsc::channel::<std::io::Result<axum::body::Bytes>>(4);
+    let (mut sink, res) = crate::web::download::csv_download("计量标准登记.csv");
     tokio::spawn(async move {
         let _slot = slot;
         let result: Result<()> = async {
-            let mut buf: Vec<u8> = vec![0xEF, 0xBB, 0xBF];
-            let record = |buf: &mut Vec<u8>, row: Vec<String>| -> Result<()> {
-                let mut w = csv::WriterBuilder::new()
-                    .buffer_capacity(1024)
-                    .from_writer(buf);
-                w.write_record(row).map_err(anyhow::Error::from)?;
-                w.flush().map_err(anyhow::Error::from)?;
-                Ok(())
-            };
-            record(&mut buf, export_header())?;
+            sink.row(export_header()).await?;
             let today = crate::web::today();
             let mut qb = store::standards_query(&ctx, &filter);
             let mut rows = qb.build_query_as::<store::StandardRow>().fetch(&mut *tx);
@@ -665,32 +634,17 @@ pub async fn export_csv(
                 if filter.warnings_only && s.warnings.is_empty() {
                     continue;
                 }
-                record(&mut buf, export_row(s))?;
-                if buf.len() >= 64 * 1024 {
-                    let chunk = std::mem::take(&mut buf);
-                    if out.send(Ok(chunk.into())).await.is_err() {
-                        return Ok(()); // the client went away
-                    }
+                if !sink.row(export_row(s)).await? {
+                    return Ok(()); // the client went away
                 }
             }
             drop(rows);
-            let _ = out.send(Ok(buf.into())).await;
             tx.commit().await?;
             Ok(())
         }
         .await;
-        if let Err(e) = result {
-            e.log();
-            let _ = out
-                .send(Err(std::io::Error::other("export interrupted")))
-                .await;
-        }
+        sink.end(result).await;
     });
-    let stream = futures_util::stream::unfold(body, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    });
-    let mut res = axum::body::Body::from_stream(stream).into_response();
-    set_attachment(&mut res, CSV_TYPE, "计量标准登记.csv");
     Ok(res)
 }
 

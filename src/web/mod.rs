@@ -3,6 +3,7 @@
 //! security headers, static files.
 
 pub mod bounds;
+pub mod download;
 pub mod openapi;
 
 use askama::Template;
