@@ -106,9 +106,13 @@ pub fn place<'a>(
                 key: format!("calendar_load:{}", w.year),
                 kind: "calendar_load".into(),
                 rule: info.map_or("", |i| i.rule).into(),
-                action: w.message,
-                action_en: w.message_en,
-                subject: format!("{} 年节假日安排", w.year),
+                action: info.map_or("", |i| i.zh).into(),
+                action_en: info.map_or("", |i| i.en).into(),
+                subject: if w.message.is_empty() {
+                    format!("{} 年节假日安排", w.year)
+                } else {
+                    w.message
+                },
                 link: format!("/admin/calendar/load?year={}", w.year),
                 due_on: due,
                 days_left: due.map(|d| (d - today).num_days()),
