@@ -413,6 +413,26 @@ pub const TEXT_LIMITS: &[(&str, &str, usize)] = &[
     ("record_sample_check", "notes", 2000),
     ("task_digest", "email_error", 500),
     ("task_reminder", "task_key", 200),
+    ("comparison", "title", 200),
+    ("comparison", "field", 100),
+    ("comparison", "item", 200),
+    ("comparison", "measurand", 200),
+    ("comparison", "unit", 32),
+    ("comparison", "transfer_standard", 500),
+    ("comparison", "schedule_notes", 2000),
+    ("comparison", "reference_note", 2000),
+    ("comparison_participant", "change_reason", 2000),
+    ("comparison_participant", "corrective_action", 2000),
+    ("comparison_result", "notes", 2000),
+    ("comparison_result", "decision_note", 2000),
+    ("risk_report", "field", 100),
+    ("risk_report", "title", 200),
+    ("risk_report", "description", 5000),
+    ("risk_report", "affected", 2000),
+    ("risk_report", "decision_reason", 2000),
+    ("warning", "title", 200),
+    ("warning", "body", 5000),
+    ("warning_recipient", "acknowledged_by_name", 100),
 ];
 
 /// The declared limit of a text column (see [`TEXT_LIMITS`]).
@@ -427,6 +447,12 @@ pub fn text_limit(table: &str, column: &str) -> usize {
 /// Tables whose names prefix their constraints (longest first, so that
 /// `station_authorization_…` is not read as `station` + `authorization_…`).
 const TABLES: &[&str] = &[
+    "comparison_participant",
+    "comparison_result",
+    "warning_recipient",
+    "risk_report",
+    "comparison",
+    "warning",
     "standard_change_request",
     "record_sample_check",
     "condition_settlement",
@@ -534,6 +560,14 @@ const VALUE_LISTS: &[(&str, &str)] = &[
     ("task_reminder_key_length", "task_key"),
     ("task_reminder_stage", "stage"),
     ("user_preference_lang", "lang"),
+    ("comparison_state", "state"),
+    ("comparison_reference_method", "method"),
+    ("comparison_participant_lab_code_format", "lab_code"),
+    ("comparison_participant_follow_up", "follow_up"),
+    ("comparison_result_status", "status"),
+    ("risk_report_severity", "severity"),
+    ("risk_report_state", "state"),
+    ("warning_severity", "severity"),
 ];
 
 /// Maps a named constraint (check, unique, exclusion, a unique index, or
@@ -613,6 +647,41 @@ pub fn constraint_error(constraint: &str) -> Option<AppError> {
                 "The station already has a certificate or report with this number (R16.5)",
             )
         }
+        "comparison_result_current_key" => {
+            return conflict(
+                "already_submitted",
+                "本站已提交结果；如需更改，请提出更改申请并说明理由",
+                "This station has submitted; to change the value, request a change with a reason",
+            )
+        }
+        "comparison_result_pending_key" => {
+            return conflict(
+                "change_pending",
+                "已有一份更改申请待组织方决定",
+                "A change request already awaits the organizer",
+            )
+        }
+        "comparison_participant_lab_code_key" | "comparison_participant_pkey" => {
+            return conflict(
+                "duplicate_participant",
+                "同一计量站只能参加一次",
+                "A station takes part once",
+            )
+        }
+        "warning_risk_report_key" => {
+            return conflict(
+                "already_published",
+                "已依据该风险报告发布过预警",
+                "A warning was already published from this risk report",
+            )
+        }
+        "warning_recipient_pkey" => {
+            return conflict(
+                "concurrent_change",
+                "另一操作同时进行，请重试",
+                "Another action ran at the same time; try again",
+            )
+        }
         "station_authorization_number_key" | "authorization_item_seq_key" => {
             return conflict(
                 "already_issued",
@@ -655,6 +724,48 @@ pub fn constraint_error(constraint: &str) -> Option<AppError> {
         ));
     }
     let (field, code, zh, en) = match constraint {
+        "comparison_reference_uncertainty_positive" => (
+            "reference_uncertainty",
+            "positive",
+            "参考值的扩展不确定度不能为负",
+            "U_ref is not negative",
+        ),
+        "comparison_reference_set" => (
+            "reference_value",
+            "required",
+            "出具报告前须确定参考值及其不确定度",
+            "The report needs the reference value and its uncertainty",
+        ),
+        "comparison_participant_circulation" => (
+            "participants",
+            "circulation",
+            "传递标准的送出日期不能早于接收日期",
+            "The transfer standard leaves a participant after it arrives",
+        ),
+        "comparison_result_uncertainty_positive" => (
+            "uncertainty",
+            "positive",
+            "扩展不确定度 U 应大于零",
+            "The expanded uncertainty U is above zero",
+        ),
+        "comparison_result_coverage_factor_range" => (
+            "coverage_factor",
+            "range",
+            "包含因子 k 应在 0 到 10 之间",
+            "The coverage factor k is between 0 and 10",
+        ),
+        "risk_report_dismissed_reason" => (
+            "reason",
+            "required",
+            "不予采纳须说明理由",
+            "Say why the report is dismissed",
+        ),
+        "warning_validity" => (
+            "valid_until",
+            "before_start",
+            "有效期截止日期不能早于开始日期",
+            "The warning ends on or after it starts",
+        ),
         "calendar_version_year_range" => ("year", "year", "年份应在 2000–2100 之间", "The year is between 2000 and 2100"),
         "calendar_version_version_positive" | "calendar_version_year_version_key" | "calendar_version_id_year_key" => (
             "year",

@@ -231,6 +231,8 @@ fn api_router(upload_limit: usize) -> OpenApiRouter<AppState> {
         .merge(crate::calendar::api())
         .merge(crate::records::api())
         .merge(crate::tasks::api())
+        .merge(crate::comparisons::api(upload_limit))
+        .merge(crate::risks::api(upload_limit))
 }
 
 /// The OpenAPI document as served at `/api/openapi.json`.
@@ -277,6 +279,8 @@ pub fn router(state: AppState, store: PostgresStore) -> Router {
         .merge(crate::calendar::pages())
         .merge(crate::records::pages())
         .merge(crate::tasks::pages())
+        .merge(crate::comparisons::pages(config.max_upload_bytes))
+        .merge(crate::risks::pages(config.max_upload_bytes))
         .route(
             "/login",
             get(auth_handlers::login_page).post(auth_handlers::login_submit),

@@ -478,3 +478,116 @@ async fn applications_and_certificates_are_read_only_by_their_parties() {
         );
     }
 }
+
+/// Comparisons (R9.2), risk reports and warnings (R10.1) in the matrix:
+/// over HTTP and at the database under the app role, each user sees
+/// exactly the records of their organization's part.
+#[tokio::test]
+async fn comparisons_risk_reports_and_warnings_are_seen_by_their_parties_only() {
+    let app = TestApp::spawn().await;
+    let samr = app.org_id("国家市场监督管理总局").await;
+    let gd = app.org_id("广东省市场监督管理局").await;
+    let head = app.station_id("NS-OGF").await;
+    let cd = app.station_id("NS-OGF-CD").await;
+    let gd_station = app.station_id("GD-EP-01").await;
+    let dept = app.org_id("国家电网有限公司").await;
+    let (comparison, report, warning) = (
+        uuid::Uuid::now_v7(),
+        uuid::Uuid::now_v7(),
+        uuid::Uuid::now_v7(),
+    );
+    sqlx::query(
+        "insert into comparison (comparison_id, organizer_id, title, item, measurand, unit,
+            pilot_station_id, transfer_standard, results_due_on)
+         values ($1, $2, 'c', '流量计', 'q', 'm³/h', $3, 'ts', '2099-01-01')",
+    )
+    .bind(comparison)
+    .bind(samr)
+    .bind(head)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    for (n, s) in [head, cd].iter().enumerate() {
+        sqlx::query(
+            "insert into comparison_participant (comparison_id, station_id, lab_code) values ($1, $2, $3)",
+        )
+        .bind(comparison)
+        .bind(s)
+        .bind(format!("P0{}", n + 1))
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    }
+    sqlx::query(
+        "insert into risk_report (risk_report_id, station_id, regulator_id, severity, title, description)
+         values ($1, $2, $3, 'high', 'r', 'd')",
+    )
+    .bind(report)
+    .bind(gd_station)
+    .bind(gd)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into warning (warning_id, regulator_id, title, body, severity, valid_from, valid_until)
+         values ($1, $2, 'w', 'b', 'high', '2026-01-01', '2099-01-01')",
+    )
+    .bind(warning)
+    .bind(gd)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    for org in [gd_station, dept] {
+        sqlx::query("insert into warning_recipient (warning_id, org_id) values ($1, $2)")
+            .bind(warning)
+            .bind(org)
+            .execute(&app.pool)
+            .await
+            .unwrap();
+    }
+    let sees = |user: &str| -> (bool, bool, bool) {
+        match user {
+            // The organizer and a participant; not the other regulators.
+            "samr.reviewer" | "samr.approver" => (true, false, false),
+            "head.staff" => (true, false, false),
+            // The report's regulator, and the warning's issuer.
+            "gd.reviewer" | "gd.approver" => (false, true, true),
+            // The reporting station, a recipient.
+            "station.staff" => (false, true, true),
+            // A recipient department.
+            "dept.officer" => (false, false, true),
+            _ => (false, false, false),
+        }
+    };
+    for user in USERS {
+        let c = app.login(user).await;
+        let (cmp, rep, warn) = sees(user);
+        for (path, table, key, want) in [
+            (
+                format!("/api/v1/comparisons/{comparison}"),
+                "comparison",
+                "comparison_id",
+                cmp,
+            ),
+            (
+                format!("/api/v1/risk-reports/{report}"),
+                "risk_report",
+                "risk_report_id",
+                rep,
+            ),
+            (
+                format!("/api/v1/warnings/{warning}"),
+                "warning",
+                "warning_id",
+                warn,
+            ),
+        ] {
+            let status = c.get(&path).await.status().as_u16();
+            assert_eq!(status, if want { 200 } else { 404 }, "{user} GET {path}");
+            let rows = app
+                .as_app_role(Some(user), &format!("select {key}::text from {table}"))
+                .await;
+            assert_eq!(rows.len(), usize::from(want), "{user}: rows of {table}");
+        }
+    }
+}

@@ -7,7 +7,9 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::{assert_error, completed_inspection, created, okj, user_id, Client, TestApp};
+use common::{
+    assert_error, completed_inspection, created, new_user, okj, user_id, Client, TestApp,
+};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -15,22 +17,6 @@ const PDF: &[u8] = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n";
 
 fn id(v: &Value) -> String {
     v["id"].as_str().expect("an id").to_owned()
-}
-
-/// A new user of `org` made by the operator, signed in.
-async fn new_user(app: &TestApp, org: &str, name: &str, roles: &[&str]) -> Client {
-    let op = app.login("operator").await;
-    let org = app.org_id(org).await;
-    created(
-        op.post_json(
-            "/api/v1/users",
-            &json!({"organization_id": org, "username": name, "display_name": name,
-                    "roles": roles, "password": "Trust-pass-2025"}),
-        )
-        .await,
-    )
-    .await;
-    app.login_with(name, "Trust-pass-2025").await
 }
 
 /// Stores a document for an owner directly (the read path is under test).

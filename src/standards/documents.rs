@@ -297,6 +297,12 @@ pub async fn document_download(
               when 'violation_case' then exists (
                 select 1 from violation_case c where c.case_id = d.owner_id
                    and c.regulator_id = $2)
+              when 'comparison' then exists (
+                select 1 from comparison c where c.comparison_id = d.owner_id)
+              when 'comparison_result' then exists (
+                select 1 from comparison_result r where r.result_id = d.owner_id)
+              when 'risk_report' then exists (
+                select 1 from risk_report r where r.risk_report_id = d.owner_id)
               else false
             end",
     )

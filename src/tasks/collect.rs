@@ -161,6 +161,54 @@ pub const KINDS: &[KindInfo] = &[
         en: "The termination takes effect: stop the work",
     },
     KindInfo {
+        code: "comparison_submit",
+        rule: "R9.2",
+        zh: "提交计量比对结果（测量结果及扩展不确定度）",
+        en: "Submit the comparison result (value and expanded uncertainty)",
+    },
+    KindInfo {
+        code: "comparison_change",
+        rule: "R9.2",
+        zh: "决定参比实验室的结果更改申请",
+        en: "Decide a participant's request to change its result",
+    },
+    KindInfo {
+        code: "comparison_close",
+        rule: "R9.2",
+        zh: "截止比对结果提交",
+        en: "Close the comparison's submission",
+    },
+    KindInfo {
+        code: "comparison_report",
+        rule: "R9.2",
+        zh: "确定参考值并出具比对报告",
+        en: "Set the reference value and issue the comparison report",
+    },
+    KindInfo {
+        code: "comparison_corrective",
+        rule: "R9.2",
+        zh: "比对结果不满意：分析原因并说明纠正措施",
+        en: "Unsatisfactory comparison result: state the causes and corrective action",
+    },
+    KindInfo {
+        code: "comparison_follow_up",
+        rule: "R9.2",
+        zh: "跟进计量站不满意的比对结果（可安排检查）",
+        en: "Follow up a station's unsatisfactory comparison result (an inspection, or noted)",
+    },
+    KindInfo {
+        code: "risk_triage",
+        rule: "R10.1",
+        zh: "研判计量站报送的风险报告",
+        en: "Triage a station's risk report",
+    },
+    KindInfo {
+        code: "warning_acknowledge",
+        rule: "R10.1",
+        zh: "阅读预警并确认收到",
+        en: "Read the warning and acknowledge it",
+    },
+    KindInfo {
         code: "calendar_load",
         rule: "R18.1",
         zh: "载入下一年度节假日安排",
@@ -208,7 +256,100 @@ pub async fn collect(
     if is(&[Station]) {
         standards(conn, org, today, horizon, &mut out).await?;
     }
+    if is(&[Regulator, Department, Station]) {
+        duties(conn, org, today, &mut out).await?;
+    }
     Ok(out)
+}
+
+/// Comparisons (R9.2), risk reports and warnings (R10.1), in one
+/// statement: (kind, record, organization, its kind, subject, link, due).
+async fn duties(
+    conn: &mut PgConnection,
+    org: Option<Uuid>,
+    today: NaiveDate,
+    out: &mut Vec<RawTask>,
+) -> Result<()> {
+    type Row = (
+        String,
+        Uuid,
+        Uuid,
+        String,
+        String,
+        String,
+        Option<NaiveDate>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "select 'comparison_submit', c.comparison_id, p.station_id, 'station', c.title,
+                '/comparisons/' || c.comparison_id, c.results_due_on
+           from comparison c join comparison_participant p on p.comparison_id = c.comparison_id
+          where c.state = 'open' and p.submitted_at is null and {participant}
+         union all
+         select 'comparison_change', c.comparison_id, c.organizer_id, o.kind, c.title || ' · ' || p.lab_code,
+                '/comparisons/' || c.comparison_id, null::date
+           from comparison c join comparison_participant p on p.comparison_id = c.comparison_id
+           join organization o on o.organization_id = c.organizer_id
+          where c.state in ('open', 'closed') and p.change_requested_at is not null and {organizer}
+         union all
+         select case c.state when 'open' then 'comparison_close' else 'comparison_report' end,
+                c.comparison_id, c.organizer_id, o.kind, c.title, '/comparisons/' || c.comparison_id,
+                case c.state when 'open' then c.results_due_on end
+           from comparison c join organization o on o.organization_id = c.organizer_id
+          where c.state in ('open', 'closed', 'draft_a') and {organizer}
+         union all
+         select 'comparison_corrective', c.comparison_id, p.station_id, 'station', c.title,
+                '/comparisons/' || c.comparison_id, null::date
+           from comparison c join comparison_participant p on p.comparison_id = c.comparison_id
+          where c.state = 'final' and p.satisfactory = false and p.corrective_action is null and {participant}
+         union all
+         select 'comparison_follow_up', c.comparison_id, s.authorizing_regulator_id, 'regulator',
+                c.title || ' · ' || so.name, '/comparisons/' || c.comparison_id, null::date
+           from comparison c join comparison_participant p on p.comparison_id = c.comparison_id
+           join station s on s.station_id = p.station_id
+           join organization so on so.organization_id = p.station_id
+          where c.state = 'final' and p.satisfactory = false and p.follow_up is null
+            and s.authorizing_regulator_id is not null and {authorizer}
+         union all
+         select 'risk_triage', r.risk_report_id, r.regulator_id, 'regulator', so.name || ' · ' || r.title,
+                '/risks/' || r.risk_report_id, null::date
+           from risk_report r join organization so on so.organization_id = r.station_id
+          where r.state in ('received', 'assessing') and {regulator}
+         union all
+         select 'warning_acknowledge', w.warning_id, x.org_id, o.kind, w.title,
+                '/warnings/' || w.warning_id, w.valid_until
+           from warning_recipient x join warning w on w.warning_id = x.warning_id
+           join organization o on o.organization_id = x.org_id
+          where x.acknowledged_at is null and w.valid_until >= $2 and {recipient}",
+        participant = by_org(org, "p.station_id = $1"),
+        organizer = by_org(org, "c.organizer_id = $1"),
+        authorizer = by_org(org, "s.authorizing_regulator_id = $1"),
+        regulator = by_org(org, "r.regulator_id = $1"),
+        recipient = by_org(org, "x.org_id = $1"),
+    ))
+    .bind(org)
+    .bind(today)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (kind, entity, org_id, org_kind, subject, link, due_on) in rows {
+        let roles: &'static [Role] = match (kind.as_str(), org_kind.as_str()) {
+            ("warning_acknowledge", "department") => &[Officer, Admin],
+            ("warning_acknowledge", _) => &[Staff, Admin, Head],
+            (_, "regulator") => &[Reviewer, Approver],
+            _ => &[Staff, Admin],
+        };
+        out.push(RawTask {
+            kind: static_kind(&kind),
+            entity,
+            org_id,
+            roles,
+            assignees: Vec::new(),
+            escalate_org: None,
+            subject,
+            link,
+            due_on,
+        });
+    }
+    Ok(())
 }
 
 async fn applications(

@@ -86,6 +86,36 @@ pub fn done_message(code: &str, lang: Lang) -> String {
         "extend" => ("整改期限已延长", "The deadline was extended"),
         "cancel" => ("已取消", "Cancelled"),
         "saved" => ("已保存", "Saved"),
+        "cmp_submit" => (
+            "比对结果已提交（在组织方截止提交前对他方保密）",
+            "The result is submitted (sealed until the organizer closes submission)",
+        ),
+        "cmp_change" => (
+            "更改申请已提交，待组织方决定",
+            "The change is requested; the organizer decides",
+        ),
+        "cmp_decide" => ("已决定更改申请", "The change is decided"),
+        "cmp_close" => (
+            "已截止提交，结果已对组织方解封",
+            "Submission is closed; the values are unsealed to the organizer",
+        ),
+        "cmp_reference" => (
+            "参考值已确定，报告征求意见稿（Draft A）已发给参比实验室",
+            "The reference is set and Draft A went to the participants",
+        ),
+        "cmp_final" => ("正式报告已发布", "The final report is published"),
+        "cmp_cancel" => ("比对已取消", "The comparison is cancelled"),
+        "cmp_corrective" => (
+            "已提交原因分析和纠正措施",
+            "The corrective action is recorded",
+        ),
+        "cmp_follow_up" => ("已记录跟进", "The follow-up is recorded"),
+        "upload" => ("文件已上传", "The file is uploaded"),
+        "risk_assess" => ("已开始评估", "Assessment started"),
+        "risk_dismiss" => ("已不予采纳并说明理由", "Dismissed with reasons"),
+        "risk_confirm" => ("风险已确认", "The risk is confirmed"),
+        "warning" => ("预警已发布", "The warning is published"),
+        "ack" => ("已确认收到预警", "The warning is acknowledged"),
         _ => ("已办理", "Done"),
     };
     lang.pick(zh, en).to_owned()
@@ -162,6 +192,13 @@ impl Layout {
         }
         if ctx.org_kind != OrgKind::Platform {
             nav.push(("/records/stats", "nav-records-stats"));
+        }
+        if matches!(ctx.org_kind, OrgKind::Regulator | OrgKind::Station) {
+            nav.push(("/comparisons", "nav-comparisons"));
+            nav.push(("/risks", "nav-risks"));
+        }
+        if ctx.org_kind != OrgKind::Platform {
+            nav.push(("/warnings", "nav-warnings"));
         }
         if ctx.org_kind != OrgKind::Platform {
             nav.push(("/standards", "nav-standards"));

@@ -20,6 +20,8 @@ State-changing calls from browsers must be same-origin. Updates take the version
         (name = "organizations", description = "Regulators, competent departments, stations (platform operator)"),
         (name = "users", description = "Users and roles"),
         (name = "reference", description = "GB/T 2260 divisions"),
+        (name = "comparisons", description = "Comparisons 计量比对 among stations: sealed results, reference value, En, reports (R9.2)"),
+        (name = "risks", description = "Risk reports of stations, triage, warnings 预警 and acknowledgements (R10.1)"),
         (name = "calendar", description = "The official holiday calendar: years held, versions, import (platform operator), export (R6.4, R18.1)"),
     )
 )]

@@ -531,3 +531,19 @@ pub fn override_all_open(record: &Value) -> Value {
     }
     Value::Object(m)
 }
+
+/// A new user of `org` made by the operator, signed in.
+pub async fn new_user(app: &TestApp, org: &str, name: &str, roles: &[&str]) -> Client {
+    let op = app.login("operator").await;
+    let org = app.org_id(org).await;
+    created(
+        op.post_json(
+            "/api/v1/users",
+            &json!({"organization_id": org, "username": name, "display_name": name,
+                    "roles": roles, "password": "Trust-pass-2025"}),
+        )
+        .await,
+    )
+    .await;
+    app.login_with(name, "Trust-pass-2025").await
+}
