@@ -618,3 +618,71 @@ async fn the_language_saved_in_the_profile_follows_the_user_to_a_new_browser() {
         .iter()
         .any(|v| v.to_str().unwrap().starts_with("lang=")));
 }
+
+/// R12.4: a standard's change request waits for the issuer's reviewer,
+/// then (proposed) for an approver, and leaves both lists when decided;
+/// the station and another regulator never have it.
+#[tokio::test]
+async fn a_standards_change_request_goes_from_reviewer_to_approver_and_leaves_when_decided_r12_4() {
+    let app = TestApp::spawn().await;
+    let station = app.login("station.staff").await;
+    let reviewer = app.login("gd.reviewer").await;
+    let approver = app.login("gd.approver").await;
+    let other = app.login("samr.reviewer").await;
+    let std: Uuid = sqlx::query_scalar(
+        "select m.standard_id from measurement_standard m join station s using (station_id)
+          where s.code = 'GD-EP-01' and m.status = 'in_service' order by m.name limit 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let req = created(
+        station
+            .post_json(
+                &format!("/api/v1/standards/{std}/change-requests"),
+                &json!({"change_kind": "specification", "reason": "规程换版",
+                        "changes": {"specification": "JJG 596-2012"}}),
+            )
+            .await,
+    )
+    .await;
+    let rid = req["id"].as_str().unwrap().to_owned();
+    let key = format!("change_propose:{rid}");
+    let req = okj(station
+        .post_json(
+            &format!("/api/v1/change-requests/{rid}/submit"),
+            &json!({"version": req["version"]}),
+        )
+        .await)
+    .await;
+    let list = tasks(&reviewer, "").await;
+    let t = with_key(&list, &key).expect("the reviewer proposes");
+    assert_eq!(t["link"], format!("/change-requests/{rid}"));
+    assert_eq!(t["mine"], true);
+    assert!(with_key(&tasks(&approver, "").await, &key).is_none());
+    assert!(with_key(&tasks(&approver, "?scope=org").await, &key).is_some());
+    for c in [&station, &other] {
+        assert!(with_key(&tasks(c, "?scope=org").await, &key).is_none());
+    }
+    let req = okj(reviewer
+        .post_json(
+            &format!("/api/v1/change-requests/{rid}/propose"),
+            &json!({"version": req["version"], "decision": "approve", "note": "核查无误"}),
+        )
+        .await)
+    .await;
+    let decide = format!("change_decide:{rid}");
+    assert!(with_key(&tasks(&reviewer, "").await, &key).is_none());
+    assert!(with_key(&tasks(&approver, "").await, &decide).is_some());
+    okj(approver
+        .post_json(
+            &format!("/api/v1/change-requests/{rid}/confirm"),
+            &json!({"version": req["version"]}),
+        )
+        .await)
+    .await;
+    for c in [&reviewer, &approver] {
+        let list = tasks(c, "?scope=org").await;
+        assert!(with_key(&list, &key).is_none() && with_key(&list, &decide).is_none());
+    }
+}

@@ -32,8 +32,8 @@ fn num(v: f64) -> String {
 
 /// The chart as an SVG document (`title` is its accessible name).
 pub fn svg(title: &str, unit: &str, x_ref: f64, u_ref: f64, points: &[Point<'_>]) -> String {
-    let (w, h) = (720.0_f64, 360.0_f64);
-    let (left, right, top, bottom) = (80.0, 20.0, 30.0, 60.0);
+    let (w, h) = (600.0_f64, 340.0_f64);
+    let (left, right, top, bottom) = (84.0, 16.0, 34.0, 40.0);
     let mut lo = x_ref - u_ref;
     let mut hi = x_ref + u_ref;
     for p in points {
@@ -54,7 +54,7 @@ pub fn svg(title: &str, unit: &str, x_ref: f64, u_ref: f64, points: &[Point<'_>]
     let mut s = String::new();
     let _ = write!(
         s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" aria-label="{t}" class="comparison-chart" font-family="sans-serif" font-size="12">"#,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" aria-label="{t}" class="comparison-chart" font-family="sans-serif" font-size="14">"#,
         t = esc(title)
     );
     let _ = write!(s, "<title>{}</title>", esc(title));
@@ -75,11 +75,12 @@ pub fn svg(title: &str, unit: &str, x_ref: f64, u_ref: f64, points: &[Point<'_>]
         left + plot_w,
         yr = y(x_ref)
     );
+    // The reference's label above the plot, clear of the points.
     let _ = write!(
         s,
-        r##"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="#000">X_ref = {} ± {}</text>"##,
-        left + plot_w - 4.0,
-        y(x_ref) - 4.0,
+        r##"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="#000">- - - X_ref = {} ± {}</text>"##,
+        left + plot_w,
+        top - 10.0,
         num(x_ref),
         num(u_ref)
     );

@@ -243,113 +243,17 @@ pub async fn collect(
     use OrgKind::{Department, Regulator, Station};
     if is(&[Regulator, Department]) {
         applications(conn, org, cal, today, &mut out).await?;
-        inspections(conn, org, &mut out).await?;
     }
     if is(&[Regulator]) {
         requests(conn, org, cal, &mut out).await?;
-        changes(conn, org, &mut out).await?;
-    }
-    if is(&[Regulator, Department, Station]) {
-        orders(conn, org, &mut out).await?;
-        authorizations(conn, org, today, &mut out).await?;
     }
     if is(&[Station]) {
         standards(conn, org, today, horizon, &mut out).await?;
     }
-    if is(&[Regulator, Department, Station]) {
-        duties(conn, org, today, &mut out).await?;
+    if kind != Some(OrgKind::Platform) {
+        simple(conn, org, today, &mut out).await?;
     }
     Ok(out)
-}
-
-/// Comparisons (R9.2), risk reports and warnings (R10.1), in one
-/// statement: (kind, record, organization, its kind, subject, link, due).
-async fn duties(
-    conn: &mut PgConnection,
-    org: Option<Uuid>,
-    today: NaiveDate,
-    out: &mut Vec<RawTask>,
-) -> Result<()> {
-    type Row = (
-        String,
-        Uuid,
-        Uuid,
-        String,
-        String,
-        String,
-        Option<NaiveDate>,
-    );
-    let rows: Vec<Row> = sqlx::query_as(&format!(
-        "select 'comparison_submit', c.comparison_id, p.station_id, 'station', c.title,
-                '/comparisons/' || c.comparison_id, c.results_due_on
-           from comparison c join comparison_participant p on p.comparison_id = c.comparison_id
-          where c.state = 'open' and p.submitted_at is null and {participant}
-         union all
-         select 'comparison_change', c.comparison_id, c.organizer_id, o.kind, c.title || ' · ' || p.lab_code,
-                '/comparisons/' || c.comparison_id, null::date
-           from comparison c join comparison_participant p on p.comparison_id = c.comparison_id
-           join organization o on o.organization_id = c.organizer_id
-          where c.state in ('open', 'closed') and p.change_requested_at is not null and {organizer}
-         union all
-         select case c.state when 'open' then 'comparison_close' else 'comparison_report' end,
-                c.comparison_id, c.organizer_id, o.kind, c.title, '/comparisons/' || c.comparison_id,
-                case c.state when 'open' then c.results_due_on end
-           from comparison c join organization o on o.organization_id = c.organizer_id
-          where c.state in ('open', 'closed', 'draft_a') and {organizer}
-         union all
-         select 'comparison_corrective', c.comparison_id, p.station_id, 'station', c.title,
-                '/comparisons/' || c.comparison_id, null::date
-           from comparison c join comparison_participant p on p.comparison_id = c.comparison_id
-          where c.state = 'final' and p.satisfactory = false and p.corrective_action is null and {participant}
-         union all
-         select 'comparison_follow_up', c.comparison_id, s.authorizing_regulator_id, 'regulator',
-                c.title || ' · ' || so.name, '/comparisons/' || c.comparison_id, null::date
-           from comparison c join comparison_participant p on p.comparison_id = c.comparison_id
-           join station s on s.station_id = p.station_id
-           join organization so on so.organization_id = p.station_id
-          where c.state = 'final' and p.satisfactory = false and p.follow_up is null
-            and s.authorizing_regulator_id is not null and {authorizer}
-         union all
-         select 'risk_triage', r.risk_report_id, r.regulator_id, 'regulator', so.name || ' · ' || r.title,
-                '/risks/' || r.risk_report_id, null::date
-           from risk_report r join organization so on so.organization_id = r.station_id
-          where r.state in ('received', 'assessing') and {regulator}
-         union all
-         select 'warning_acknowledge', w.warning_id, x.org_id, o.kind, w.title,
-                '/warnings/' || w.warning_id, w.valid_until
-           from warning_recipient x join warning w on w.warning_id = x.warning_id
-           join organization o on o.organization_id = x.org_id
-          where x.acknowledged_at is null and w.valid_until >= $2 and {recipient}",
-        participant = by_org(org, "p.station_id = $1"),
-        organizer = by_org(org, "c.organizer_id = $1"),
-        authorizer = by_org(org, "s.authorizing_regulator_id = $1"),
-        regulator = by_org(org, "r.regulator_id = $1"),
-        recipient = by_org(org, "x.org_id = $1"),
-    ))
-    .bind(org)
-    .bind(today)
-    .fetch_all(&mut *conn)
-    .await?;
-    for (kind, entity, org_id, org_kind, subject, link, due_on) in rows {
-        let roles: &'static [Role] = match (kind.as_str(), org_kind.as_str()) {
-            ("warning_acknowledge", "department") => &[Officer, Admin],
-            ("warning_acknowledge", _) => &[Staff, Admin, Head],
-            (_, "regulator") => &[Reviewer, Approver],
-            _ => &[Staff, Admin],
-        };
-        out.push(RawTask {
-            kind: static_kind(&kind),
-            entity,
-            org_id,
-            roles,
-            assignees: Vec::new(),
-            escalate_org: None,
-            subject,
-            link,
-            due_on,
-        });
-    }
-    Ok(())
 }
 
 async fn applications(
@@ -498,166 +402,6 @@ fn request_kind_name(kind: &str) -> &'static str {
     }
 }
 
-async fn inspections(
-    conn: &mut PgConnection,
-    org: Option<Uuid>,
-    out: &mut Vec<RawTask>,
-) -> Result<()> {
-    type InspRow = (Uuid, String, Uuid, String, String, NaiveDate, Vec<Uuid>);
-    let rows: Vec<InspRow> = sqlx::query_as(&format!(
-        "select i.inspection_id, i.state, i.org_id, io.kind, o.name, i.planned_on, i.inspectors
-           from inspection i
-           join organization o on o.organization_id = i.station_id
-           join organization io on io.organization_id = i.org_id
-          where i.state in ('planned', 'recorded') and {w}",
-        w = by_org(org, "i.org_id = $1")
-    ))
-    .bind(org)
-    .fetch_all(&mut *conn)
-    .await?;
-    for (id, state, org_id, org_kind, name, planned_on, inspectors) in rows {
-        let regulator = org_kind == "regulator";
-        let (kind, roles, assignees, due): (&str, &'static [Role], Vec<Uuid>, Option<NaiveDate>) =
-            if state == "planned" {
-                (
-                    "inspection_record",
-                    if regulator {
-                        &[Inspector, Reviewer]
-                    } else {
-                        &[Officer, Admin]
-                    },
-                    inspectors,
-                    Some(planned_on),
-                )
-            } else {
-                (
-                    "inspection_approve",
-                    if regulator {
-                        &[Approver]
-                    } else {
-                        &[Officer, Admin]
-                    },
-                    Vec::new(),
-                    None,
-                )
-            };
-        out.push(RawTask {
-            kind: static_kind(kind),
-            entity: id,
-            org_id,
-            roles,
-            assignees,
-            escalate_org: None,
-            subject: name,
-            link: format!("/inspections/{id}"),
-            due_on: due,
-        });
-    }
-    Ok(())
-}
-
-async fn orders(conn: &mut PgConnection, org: Option<Uuid>, out: &mut Vec<RawTask>) -> Result<()> {
-    type OrderRow = (Uuid, String, Uuid, Uuid, Uuid, String, String, NaiveDate);
-    let rows: Vec<OrderRow> = sqlx::query_as(&format!(
-        "select r.order_id, r.state, r.station_id, r.issuer_id, r.department_id, io.kind, o.name,
-                coalesce(r.extended_due_on, r.due_on)
-           from rectification_order r
-           join organization o on o.organization_id = r.station_id
-           join organization io on io.organization_id = r.issuer_id
-          where r.state in ('open', 'reported', 'closing')
-            and {w}",
-        w = by_org(
-            org,
-            "r.station_id = $1 or r.issuer_id = $1 or r.department_id = $1"
-        )
-    ))
-    .bind(org)
-    .fetch_all(&mut *conn)
-    .await?;
-    for (id, state, station, issuer, department, issuer_kind, name, due) in rows {
-        let regulator = issuer_kind == "regulator";
-        let (kind, org_id, roles, due_on, escalate_org): (&str, Uuid, &'static [Role], _, _) =
-            match state.as_str() {
-                // R18.1: the station reports by the due date in force; R18.2:
-                // an overdue one escalates to its competent department.
-                "open" => (
-                    "order_report",
-                    station,
-                    &[Staff, Admin],
-                    Some(due),
-                    Some(department),
-                ),
-                "reported" => (
-                    "order_accept",
-                    issuer,
-                    if regulator {
-                        &[Reviewer, Inspector]
-                    } else {
-                        &[Officer, Admin]
-                    },
-                    None,
-                    None,
-                ),
-                _ => (
-                    "order_close",
-                    issuer,
-                    if regulator {
-                        &[Approver]
-                    } else {
-                        &[Officer, Admin]
-                    },
-                    None,
-                    None,
-                ),
-            };
-        out.push(RawTask {
-            kind: static_kind(kind),
-            entity: id,
-            org_id,
-            roles,
-            assignees: Vec::new(),
-            escalate_org,
-            subject: name,
-            link: format!("/rectification-orders/{id}"),
-            due_on,
-        });
-    }
-    Ok(())
-}
-
-async fn changes(conn: &mut PgConnection, org: Option<Uuid>, out: &mut Vec<RawTask>) -> Result<()> {
-    let rows: Vec<(Uuid, String, Uuid, String, String)> = sqlx::query_as(&format!(
-        "select c.change_request_id, c.state, c.decider_org_id, o.name, m.name
-           from standard_change_request c
-           join organization o on o.organization_id = c.station_id
-           join measurement_standard m on m.standard_id = c.standard_id
-          where c.state in ('submitted', 'proposed') and {w}",
-        w = by_org(org, "c.decider_org_id = $1")
-    ))
-    .bind(org)
-    .fetch_all(&mut *conn)
-    .await?;
-    for (id, state, decider, station, standard) in rows {
-        let (kind, roles): (&str, &'static [Role]) = if state == "submitted" {
-            ("change_propose", &[Reviewer])
-        } else {
-            ("change_decide", &[Approver])
-        };
-        out.push(RawTask {
-            kind: static_kind(kind),
-            entity: id,
-            org_id: decider,
-            roles,
-            assignees: Vec::new(),
-            escalate_org: None,
-            subject: format!("{station} · {standard}"),
-            link: format!("/change-requests/{id}"),
-            due_on: None,
-        });
-    }
-    Ok(())
-}
-
 async fn standards(
     conn: &mut PgConnection,
     org: Option<Uuid>,
@@ -749,81 +493,172 @@ async fn standards(
     Ok(())
 }
 
-async fn authorizations(
+/// Every kind whose deadline is a column, in one statement (one round
+/// trip for the task list): inspections (R17.2), rectification orders
+/// (R18.1, R18.2), standards' change requests (R9.1), re-examinations due
+/// (R14.1), terminations taking effect (R15.2), comparisons (R9.2), risk
+/// reports and warnings (R10.1). Each row: kind, record, the organization
+/// that acts and its kind, subject, link, due date, assignees, and the
+/// organization it escalates to.
+async fn simple(
     conn: &mut PgConnection,
     org: Option<Uuid>,
     today: NaiveDate,
     out: &mut Vec<RawTask>,
 ) -> Result<()> {
-    // R14.1: an active authorization expiring within the window and no
-    // re-examination under way: both sides are reminded.
+    type Row = (
+        String,
+        Uuid,
+        Uuid,
+        String,
+        String,
+        String,
+        Option<NaiveDate>,
+        Vec<Uuid>,
+        Option<Uuid>,
+    );
     let window = crate::rules::calendar::add_months(
         today,
         crate::lifecycle::store::REEXAMINATION_WINDOW_MONTHS,
     );
-    let rows: Vec<(Uuid, Uuid, Uuid, String, NaiveDate)> = sqlx::query_as(
-        &format!(
-            "select a.authorization_id, a.station_id, a.regulator_id, o.name, a.valid_until
-           from station_authorization a join organization o on o.organization_id = a.station_id
-          where a.status = 'active' and a.valid_until <= $2
-            and {w}
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "select case i.state when 'planned' then 'inspection_record' else 'inspection_approve' end,
+                i.inspection_id, i.org_id, io.kind, o.name, '/inspections/' || i.inspection_id,
+                case i.state when 'planned' then i.planned_on end,
+                case i.state when 'planned' then i.inspectors else '{{}}'::uuid[] end, null::uuid
+           from inspection i
+           join organization o on o.organization_id = i.station_id
+           join organization io on io.organization_id = i.org_id
+          where i.state in ('planned', 'recorded') and {inspection}
+         union all
+         -- R18.1: the station reports by the due date in force; R18.2: an
+         -- overdue one escalates to its competent department.
+         select case r.state when 'open' then 'order_report' when 'reported' then 'order_accept' else 'order_close' end,
+                r.order_id, case r.state when 'open' then r.station_id else r.issuer_id end,
+                case r.state when 'open' then 'station' else io.kind end, o.name,
+                '/rectification-orders/' || r.order_id,
+                case r.state when 'open' then coalesce(r.extended_due_on, r.due_on) end,
+                '{{}}'::uuid[], case r.state when 'open' then r.department_id end
+           from rectification_order r
+           join organization o on o.organization_id = r.station_id
+           join organization io on io.organization_id = r.issuer_id
+          where r.state in ('open', 'reported', 'closing') and {order}
+         union all
+         select case c.state when 'submitted' then 'change_propose' else 'change_decide' end,
+                c.change_request_id, c.decider_org_id, 'regulator', o.name || ' · ' || m.name,
+                '/change-requests/' || c.change_request_id, null::date, '{{}}'::uuid[], null::uuid
+           from standard_change_request c
+           join organization o on o.organization_id = c.station_id
+           join measurement_standard m on m.standard_id = c.standard_id
+          where c.state in ('submitted', 'proposed') and {change}
+         union all
+         -- R14.1: an active authorization expiring within the window with
+         -- no re-examination under way: both sides are reminded.
+         select 'reexamination', a.authorization_id, x.org, x.kind, o.name,
+                '/authorizations/' || a.authorization_id || '/versions', a.valid_until, '{{}}'::uuid[], null::uuid
+           from station_authorization a
+           join organization o on o.organization_id = a.station_id
+           cross join lateral (values (a.station_id, 'station'), (a.regulator_id, 'regulator')) x(org, kind)
+          where a.status = 'active' and a.valid_until <= $3 and {reexamination}
             and not exists (select 1 from lifecycle_request r where r.authorization_id = a.authorization_id
                               and r.kind = 'reexamination'
-                              and r.state not in ('refused', 'withdrawn', 'completed'))",
-            w = by_org(org, "a.station_id = $1 or a.regulator_id = $1")
-        ),
-    )
-    .bind(org)
-    .bind(window)
-    .fetch_all(&mut *conn)
-    .await?;
-    for (id, station, regulator, name, until) in rows {
-        for (org_id, roles) in [
-            (station, &[Admin, Staff] as &'static [Role]),
-            (regulator, &[Reviewer] as &'static [Role]),
-        ] {
-            out.push(RawTask {
-                kind: "reexamination",
-                entity: id,
-                org_id,
-                roles,
-                assignees: Vec::new(),
-                escalate_org: None,
-                subject: name.clone(),
-                link: format!("/authorizations/{id}/versions"),
-                due_on: Some(until),
-            });
-        }
-    }
-    // R15.2: an approved termination taking effect.
-    let rows: Vec<(Uuid, Uuid, Uuid, String, NaiveDate)> = sqlx::query_as(&format!(
-        "select r.request_id, r.station_id, r.department_id, o.name, r.effective_on
-           from lifecycle_request r join organization o on o.organization_id = r.station_id
-          where r.kind = 'termination' and r.state = 'approved' and r.effective_on >= $2
-            and {w}",
-        w = by_org(org, "r.station_id = $1 or r.department_id = $1")
+                              and r.state not in ('refused', 'withdrawn', 'completed'))
+         union all
+         -- R15.2: an approved termination taking effect.
+         select 'termination_effective', r.request_id, x.org, x.kind, o.name, '/requests/' || r.request_id,
+                r.effective_on, '{{}}'::uuid[], null::uuid
+           from lifecycle_request r
+           join organization o on o.organization_id = r.station_id
+           cross join lateral (values (r.station_id, 'station'), (r.department_id, 'department')) x(org, kind)
+          where r.kind = 'termination' and r.state = 'approved' and r.effective_on >= $2 and {termination}
+         union all
+         select 'comparison_submit', c.comparison_id, p.station_id, 'station', c.title,
+                '/comparisons/' || c.comparison_id, c.results_due_on, '{{}}'::uuid[], null::uuid
+           from comparison c join comparison_participant p on p.comparison_id = c.comparison_id
+          where c.state = 'open' and p.submitted_at is null and {participant}
+         union all
+         select 'comparison_change', c.comparison_id, c.organizer_id, o.kind, c.title || ' · ' || p.lab_code,
+                '/comparisons/' || c.comparison_id, null::date, '{{}}'::uuid[], null::uuid
+           from comparison c join comparison_participant p on p.comparison_id = c.comparison_id
+           join organization o on o.organization_id = c.organizer_id
+          where c.state in ('open', 'closed') and p.change_requested_at is not null and {organizer}
+         union all
+         select case c.state when 'open' then 'comparison_close' else 'comparison_report' end,
+                c.comparison_id, c.organizer_id, o.kind, c.title, '/comparisons/' || c.comparison_id,
+                case c.state when 'open' then c.results_due_on end, '{{}}'::uuid[], null::uuid
+           from comparison c join organization o on o.organization_id = c.organizer_id
+          where c.state in ('open', 'closed', 'draft_a') and {organizer}
+         union all
+         select 'comparison_corrective', c.comparison_id, p.station_id, 'station', c.title,
+                '/comparisons/' || c.comparison_id, null::date, '{{}}'::uuid[], null::uuid
+           from comparison c join comparison_participant p on p.comparison_id = c.comparison_id
+          where c.state = 'final' and p.satisfactory = false and p.corrective_action is null and {participant}
+         union all
+         select 'comparison_follow_up', c.comparison_id, s.authorizing_regulator_id, 'regulator',
+                c.title || ' · ' || so.name, '/comparisons/' || c.comparison_id, null::date, '{{}}'::uuid[], null::uuid
+           from comparison c join comparison_participant p on p.comparison_id = c.comparison_id
+           join station s on s.station_id = p.station_id
+           join organization so on so.organization_id = p.station_id
+          where c.state = 'final' and p.satisfactory = false and p.follow_up is null
+            and s.authorizing_regulator_id is not null and {authorizer}
+         union all
+         select 'risk_triage', r.risk_report_id, r.regulator_id, 'regulator', so.name || ' · ' || r.title,
+                '/risks/' || r.risk_report_id, null::date, '{{}}'::uuid[], null::uuid
+           from risk_report r join organization so on so.organization_id = r.station_id
+          where r.state in ('received', 'assessing') and {regulator}
+         union all
+         select 'warning_acknowledge', w.warning_id, x.org_id, o.kind, w.title,
+                '/warnings/' || w.warning_id, w.valid_until, '{{}}'::uuid[], null::uuid
+           from warning_recipient x join warning w on w.warning_id = x.warning_id
+           join organization o on o.organization_id = x.org_id
+          where x.acknowledged_at is null and w.valid_until >= $2 and {recipient}",
+        inspection = by_org(org, "i.org_id = $1"),
+        order = by_org(org, "r.station_id = $1 or r.issuer_id = $1 or r.department_id = $1"),
+        change = by_org(org, "c.decider_org_id = $1"),
+        reexamination = by_org(org, "x.org = $1 and (a.station_id = $1 or a.regulator_id = $1)"),
+        termination = by_org(org, "x.org = $1 and (r.station_id = $1 or r.department_id = $1)"),
+        participant = by_org(org, "p.station_id = $1"),
+        organizer = by_org(org, "c.organizer_id = $1"),
+        authorizer = by_org(org, "s.authorizing_regulator_id = $1"),
+        regulator = by_org(org, "r.regulator_id = $1"),
+        recipient = by_org(org, "x.org_id = $1"),
     ))
     .bind(org)
     .bind(today)
+    .bind(window)
     .fetch_all(&mut *conn)
     .await?;
-    for (id, station, department, name, on) in rows {
-        for (org_id, roles) in [
-            (station, &[Admin, Staff] as &'static [Role]),
-            (department, &[Officer, Admin] as &'static [Role]),
-        ] {
-            out.push(RawTask {
-                kind: "termination_effective",
-                entity: id,
-                org_id,
-                roles,
-                assignees: Vec::new(),
-                escalate_org: None,
-                subject: name.clone(),
-                link: format!("/requests/{id}"),
-                due_on: Some(on),
-            });
-        }
+    for (kind, entity, org_id, org_kind, subject, link, due_on, assignees, escalate_org) in rows {
+        let regulator = org_kind == "regulator";
+        let roles: &'static [Role] = match (kind.as_str(), org_kind.as_str()) {
+            ("inspection_record", "regulator") => &[Inspector, Reviewer],
+            ("inspection_approve" | "order_close", "regulator") => &[Approver],
+            ("order_accept", "regulator") => &[Reviewer, Inspector],
+            ("inspection_record" | "inspection_approve" | "order_accept" | "order_close", _) => {
+                &[Officer, Admin]
+            }
+            ("order_report", _) => &[Staff, Admin],
+            ("change_propose", _) => &[Reviewer],
+            ("change_decide", _) => &[Approver],
+            ("reexamination", "regulator") => &[Reviewer],
+            ("reexamination" | "termination_effective", "station") => &[Admin, Staff],
+            ("termination_effective", _) => &[Officer, Admin],
+            ("warning_acknowledge", "department") => &[Officer, Admin],
+            ("warning_acknowledge", _) => &[Staff, Admin, Head],
+            _ if regulator => &[Reviewer, Approver],
+            _ => &[Staff, Admin],
+        };
+        out.push(RawTask {
+            kind: static_kind(&kind),
+            entity,
+            org_id,
+            roles,
+            assignees,
+            escalate_org,
+            subject,
+            link,
+            due_on,
+        });
     }
     Ok(())
 }
