@@ -25,7 +25,6 @@ pub fn pages(upload_limit: usize) -> Router<AppState> {
             get(pages::applications_list).post(pages::application_create_submit),
         )
         .route("/applications/new", get(pages::application_new))
-        .route("/notifications/{id}", get(pages::notification_open))
         .route("/applications/{id}", get(pages::application_show))
         .route(
             "/applications/{id}/edit",
@@ -56,8 +55,6 @@ pub fn api(upload_limit: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(api::application_propose))
         .routes(routes!(api::application_confirm))
         .routes(routes!(api::application_return))
-        .routes(routes!(api::notifications_list))
-        .routes(routes!(api::notification_read))
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(api::application_document))

@@ -8,8 +8,10 @@
 pub mod api;
 pub mod collect;
 pub mod digest;
+pub mod inbox;
 pub mod mail;
 pub mod pages;
+pub mod queue;
 
 use axum::routing::get;
 use axum::Router;
@@ -181,6 +183,7 @@ pub fn pages() -> Router<AppState> {
     Router::new()
         .route("/tasks", get(pages::tasks_page))
         .route("/tasks/digests/{day}", get(pages::digest_page))
+        .route("/notifications/{id}", get(inbox::notification_open))
         .route(
             "/profile",
             get(pages::profile_page).post(pages::profile_submit),
@@ -195,6 +198,8 @@ pub fn pages() -> Router<AppState> {
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(api::tasks_list))
+        .routes(routes!(inbox::notifications_list))
+        .routes(routes!(inbox::notification_read))
         .routes(routes!(api::digests_list))
         .routes(routes!(api::preferences_get, api::preferences_put))
         .routes(routes!(api::policy_get, api::policy_put))
