@@ -29,6 +29,19 @@ pub async fn custom_plans(conn: &mut PgConnection) -> crate::Result<()> {
     Ok(())
 }
 
+/// Generic plans for the rest of the transaction, at once (PostgreSQL
+/// would plan each prepared statement five times first, and go on
+/// planning when the custom plans look cheaper): for statements that are
+/// the same for every caller of a kind, such as the task list's collectors,
+/// where planning the row policies was a third of the request's time at
+/// national scale (docs/architecture.md, My work).
+pub async fn generic_plans(conn: &mut PgConnection) -> crate::Result<()> {
+    sqlx::query("select set_config('plan_cache_mode', 'force_generic_plan', true)")
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// A transaction under the app role with the request's organization set.
 pub type Tx = Transaction<'static, Postgres>;
 

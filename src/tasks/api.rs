@@ -21,11 +21,8 @@ use crate::web::{today, AppJson, AppQuery};
 /// by due date.
 pub async fn tasks_for(conn: &mut sqlx::PgConnection, ctx: &Ctx) -> Result<Vec<Task>> {
     // The collectors' statements are the same for every request of an
-    // organization kind: a generic plan is kept instead of planning each
-    // (the planner's work was a third of the list's time at national scale).
-    sqlx::query("select set_config('plan_cache_mode', 'force_generic_plan', true)")
-        .execute(&mut *conn)
-        .await?;
+    // organization kind: a generic plan is kept instead of planning each.
+    crate::db::generic_plans(&mut *conn).await?;
     let cal = crate::calendar::store::current(conn).await?;
     let policy = super::policy(conn).await?;
     let today = today();

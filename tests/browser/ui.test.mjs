@@ -54,14 +54,16 @@ const PAGES = {
   null: ["/login", "/directory", "/inspection-results"],
   operator: ["/", "/tasks", "/profile", "/admin/reminders", "/admin/organizations", "/admin/organizations/new", "/admin/users", "/admin/calendar",
     "/admin/calendar/2026", "/admin/calendar/load?year=2027", "/stations"],
-  "samr.reviewer": ["/", "/tasks", "/stations", "/applications", "/requests", "/inspections", "/rectification-orders", "/cases", "/standards"],
+  "samr.reviewer": ["/", "/tasks", "/stations", "/applications", "/requests", "/inspections", "/rectification-orders", "/cases", "/standards",
+    "/comparisons", "/comparisons/new", "/comparisons/new?item=%E6%B5%81%E9%87%8F%E8%AE%A1", "/risks", "/warnings", "/warnings/new"],
   "gd.reviewer": ["/", "/tasks", "/tasks?scope=org", "/profile", "/stations", "/applications", "/requests", "/inspections", "/rectification-orders", "/cases",
     "/standards", "/change-requests", "/staff", "/records/flagged", "/records/stats", "/records/samples",
-    "/records?station=GD-EP-01"],
+    "/records?station=GD-EP-01", "/risks", "/warnings", "/warnings/new", "/comparisons"],
   "dept.officer": ["/", "/tasks", "/stations", "/applications", "/requests", "/requests/new/termination", "/requests/new/adjustment",
-    "/requests/new/head", "/inspections", "/rectification-orders"],
+    "/requests/new/head", "/inspections", "/rectification-orders", "/warnings"],
   "station.staff": ["/", "/tasks", "/stations", "/requests", "/rectification-orders", "/standards", "/standards/new", "/staff",
-    "/change-requests", "/records", "/records/new", "/records/import", "/records/stats", "/records/samples"],
+    "/change-requests", "/records", "/records/new", "/records/import", "/records/stats", "/records/samples",
+    "/comparisons", "/risks", "/warnings"],
 };
 
 async function detailLinks(page, list, n = 2) {

@@ -247,3 +247,38 @@ test("an adjustment adding an item: drafted by the station, filed, assessed with
   assert.match(await appr.locator("#conditions").innerText(), /审批人认可/);
   for (const p of [st, dept, rev, appr]) await p.context().close();
 });
+
+test("a risk report (R10.1): filed by the station, confirmed by its regulator, a warning published, acknowledged by the department", async () => {
+  const st = await session("station.staff");
+  await st.goto(`${BASE}/risks`);
+  await st.locator("details.panel summary").click();
+  await st.fill("#title", "电能表轻载误差偏大");
+  await st.selectOption("#severity", "high");
+  await st.fill("#description", "某批次三相电能表在 5% 负载下误差超出最大允许误差。");
+  await submit(st, "form[action='/risks'] button.primary");
+  assert.match(st.url(), /\/risks\/[0-9a-f-]{36}/);
+  const url = st.url().split("?")[0];
+  assert.equal(await badge(st), "高");
+  const rev = await session("gd.reviewer");
+  await rev.goto(url);
+  await submit(rev, "form[action$='/confirm'] button");
+  assert.equal(await done(rev), "风险已确认");
+  await submit(rev, "a[href^='/warnings/new?risk_report_id=']");
+  assert.equal(await rev.inputValue("#title"), "电能表轻载误差偏大");
+  await rev.fill("#body", "请核查同批次电能表并暂停使用。");
+  await rev.fill("#valid_until", "2099-12-31");
+  await rev.fill("#region", "440000");
+  await submit(rev, "button[name=preview]");
+  assert.match(await rev.locator("[role=status]").innerText(), /将发送给/);
+  await submit(rev, "form[action='/warnings'] button.primary");
+  assert.equal(await done(rev), "预警已发布");
+  const warning = rev.url().split("?")[0];
+  const dept = await session("dept.officer");
+  await dept.goto(`${BASE}/tasks`);
+  assert.ok(await dept.locator(`a[href='${warning.slice(BASE.length)}']`).count() > 0, "on the department's task list");
+  await dept.goto(warning);
+  await submit(dept, "form[action$='/acknowledge'] button");
+  assert.equal(await done(dept), "已确认收到预警");
+  await rev.goto(`${warning}?ack=done`);
+  assert.match(await rev.locator("table.grid tbody").innerText(), /国家电网有限公司/);
+});
