@@ -304,6 +304,21 @@ async fn values_stay_sealed_until_closing_and_en_is_the_pure_rules_r9_2() {
     let (_, cd_view) = cd.json(&format!("/api/v1/comparisons/{cid}")).await;
     assert_eq!(participant(&cd_view, "NS-OGF")["result"]["value"], 10.01);
     assert_eq!(cd_view["reference_value"], 10.0);
+    let (_, inbox) = cd.json("/api/v1/notifications").await;
+    let subjects: Vec<&str> = inbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["subject"].as_str().unwrap())
+        .collect();
+    assert!(
+        subjects.contains(&"比对报告征求意见稿：2026 年气体流量计量比对"),
+        "{subjects:?}"
+    );
+    assert!(
+        subjects.contains(&"计量比对邀请：2026 年气体流量计量比对"),
+        "{subjects:?}"
+    );
 
     // The chart: one point per result, the reference line.
     let res = cd

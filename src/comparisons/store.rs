@@ -227,6 +227,23 @@ pub async fn create(conn: &mut PgConnection, ctx: &Ctx, input: &ComparisonInput)
         .execute(&mut *conn)
         .await?;
     }
+    let organizer: String =
+        sqlx::query_scalar("select name from organization where organization_id = $1")
+            .bind(ctx.org_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    let note = crate::notifications::Note::new("comparison.opened", format!("/comparisons/{id}"))
+        .p("title", required(&input.title).unwrap_or_default())
+        .p("organizer", organizer)
+        .p("item", item)
+        .p(
+            "due",
+            input
+                .results_due_on
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+        );
+    crate::notifications::send(conn, &ids, &note).await?;
     audit::record(
         conn,
         ctx,
@@ -884,6 +901,30 @@ pub async fn step(
             if n == 0 {
                 return Err(AppError::stale());
             }
+            // Draft A to the participants; the final report to them and
+            // their authorizing regulators.
+            let mut to: Vec<Uuid> = c.participants.iter().map(|p| p.station_id).collect();
+            if step == "final" {
+                let regulators: Vec<Uuid> = sqlx::query_scalar(
+                    "select distinct authorizing_regulator_id from station
+                      where station_id = any($1) and authorizing_regulator_id is not null",
+                )
+                .bind(&to)
+                .fetch_all(&mut *conn)
+                .await?;
+                to.extend(regulators);
+            }
+            let note = crate::notifications::Note::new(
+                if step == "reference" {
+                    "comparison.draft_a"
+                } else {
+                    "comparison.final"
+                },
+                format!("/comparisons/{id}"),
+            )
+            .p("title", &c.title)
+            .p("version", c.version + 1);
+            crate::notifications::send(conn, &to, &note).await?;
             audit::record(
                 conn,
                 ctx,

@@ -238,6 +238,21 @@ pub async fn report_create(
     .bind(ctx.user_id)
     .execute(&mut *conn)
     .await?;
+    let station: String =
+        sqlx::query_scalar("select name from organization where organization_id = $1")
+            .bind(ctx.org_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    let sev = text(&input.severity).unwrap_or_default();
+    let note = crate::notifications::Note::new("risk.filed", format!("/risks/{id}"))
+        .p("station", station)
+        .p("title", text(&input.title).unwrap_or_default())
+        .p2(
+            "severity",
+            severity_label(sev, false),
+            severity_label(sev, true),
+        );
+    crate::notifications::send(conn, &[regulator], &note).await?;
     audit::record(
         conn,
         ctx,
@@ -362,6 +377,18 @@ pub async fn report_step(
     .rows_affected();
     if n == 0 {
         return Err(AppError::stale());
+    }
+    if decided {
+        let note = crate::notifications::Note::new("risk.decided", format!("/risks/{id}"))
+            .p("title", &r.title)
+            .p("regulator", &r.regulator_name)
+            .p2(
+                "verdict",
+                state_label(state, false),
+                state_label(state, true),
+            )
+            .p("reason", text(&input.reason).unwrap_or_default());
+        crate::notifications::send(conn, &[r.station_id], &note).await?;
     }
     audit::record(
         conn,
@@ -540,6 +567,30 @@ pub async fn warning_publish(
             "No organization matches: widen the field or the region",
         ));
     }
+    let recipients: Vec<Uuid> =
+        sqlx::query_scalar("select org_id from warning_recipient where warning_id = $1")
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?;
+    let regulator: String =
+        sqlx::query_scalar("select name from organization where organization_id = $1")
+            .bind(ctx.org_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    let sev = text(&input.severity).unwrap_or_default();
+    let note = crate::notifications::Note::new("warning.published", format!("/warnings/{id}"))
+        .p("title", text(&input.title).unwrap_or_default())
+        .p("regulator", regulator)
+        .p2(
+            "severity",
+            severity_label(sev, false),
+            severity_label(sev, true),
+        )
+        .p(
+            "until",
+            input.valid_until.map(|d| d.to_string()).unwrap_or_default(),
+        );
+    crate::notifications::send(conn, &recipients, &note).await?;
     audit::record(
         conn,
         ctx,
