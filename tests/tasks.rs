@@ -686,3 +686,79 @@ async fn a_standards_change_request_goes_from_reviewer_to_approver_and_leaves_wh
         assert!(with_key(&list, &key).is_none() && with_key(&list, &decide).is_none());
     }
 }
+
+/// R15.1, R15.2: a termination request waits for the reviewer (by the
+/// request's own due date), then for an approver; once approved, the
+/// station and its department see it take effect on the end date, and
+/// nothing is left once the job has ended the authorization.
+#[tokio::test]
+async fn a_termination_request_is_proposed_decided_and_then_takes_effect_on_both_lists_r15_2() {
+    let app = TestApp::spawn().await;
+    let staff = app.login("station.staff").await;
+    let dept = app.login("dept.officer").await;
+    let reviewer = app.login("gd.reviewer").await;
+    let approver = app.login("gd.approver").await;
+    let station = app.station_id("GD-EP-01").await;
+    let end = jiliang::rules::termination::earliest_end_date(today());
+    let r = created(
+        staff
+            .post_json(
+                "/api/v1/terminations",
+                &json!({"station_id": station, "end_date": end, "reason": "业务划转"}),
+            )
+            .await,
+    )
+    .await;
+    let id = r["id"].as_str().unwrap().to_owned();
+    let step = |c: &common::Client, name: &'static str, body: Value| {
+        let (c, id) = (c.clone(), id.clone());
+        async move {
+            let (_, cur) = c.json(&format!("/api/v1/lifecycle-requests/{id}")).await;
+            let mut body = body;
+            body["version"] = cur["version"].clone();
+            if name == "confirm" {
+                body["overrides"] = common::override_all_open(&cur);
+            }
+            okj(c
+                .post_json(&format!("/api/v1/lifecycle-requests/{id}/{name}"), &body)
+                .await)
+            .await
+        }
+    };
+    // A draft is nobody's task at the regulator.
+    assert!(with_key(
+        &tasks(&reviewer, "?scope=org").await,
+        &format!("request_propose:{id}")
+    )
+    .is_none());
+    let r = step(&dept, "submit", json!({})).await;
+    let list = tasks(&reviewer, "").await;
+    let t = with_key(&list, &format!("request_propose:{id}")).expect("the reviewer proposes");
+    assert_eq!(t["due_on"], r["due"], "the request's own due date");
+    assert_eq!(t["link"], format!("/requests/{id}"));
+    step(&reviewer, "propose", json!({"decision": "approve"})).await;
+    assert!(with_key(
+        &tasks(&reviewer, "").await,
+        &format!("request_propose:{id}")
+    )
+    .is_none());
+    assert!(with_key(&tasks(&approver, "").await, &format!("request_decide:{id}")).is_some());
+    let r = step(&approver, "confirm", json!({})).await;
+    assert_eq!(r["state"], "approved");
+    assert!(with_key(
+        &tasks(&approver, "?scope=org").await,
+        &format!("request_decide:{id}")
+    )
+    .is_none());
+    let key = format!("termination_effective:{id}");
+    for c in [&staff, &dept] {
+        let list = tasks(c, "").await;
+        let t = with_key(&list, &key).expect("the termination takes effect");
+        assert_eq!(t["due_on"], end.to_string());
+    }
+    assert!(with_key(&tasks(&reviewer, "?scope=org").await, &key).is_none());
+    jiliang::lifecycle::job::run(&app.pool, end).await.unwrap();
+    for c in [&staff, &dept] {
+        assert!(with_key(&tasks(c, "?scope=org").await, &key).is_none());
+    }
+}
