@@ -762,3 +762,58 @@ async fn a_termination_request_is_proposed_decided_and_then_takes_effect_on_both
         assert!(with_key(&tasks(c, "?scope=org").await, &key).is_none());
     }
 }
+
+/// The list pages by a key cursor: walking `next` gives every task once,
+/// in order; a cursor that is not a key is refused beside its field.
+#[tokio::test]
+async fn the_task_list_pages_by_key_and_every_task_comes_once() {
+    let app = TestApp::spawn().await;
+    let gd = app.login("station.staff").await;
+    let whole = okj(gd.get("/api/v1/tasks?scope=org&limit=500").await).await;
+    let all: Vec<String> = whole["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["key"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        all.len() >= 3,
+        "the demo gives the station several tasks: {all:?}"
+    );
+    assert!(whole["next"].is_null());
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let path = match &after {
+            None => "/api/v1/tasks?scope=org&limit=2".to_owned(),
+            Some(a) => format!(
+                "/api/v1/tasks?scope=org&limit=2&after={}",
+                jiliang::web::url_encode(a)
+            ),
+        };
+        let page = okj(gd.get(&path).await).await;
+        assert_eq!(page["total"].as_u64().unwrap() as usize, all.len());
+        for t in page["tasks"].as_array().unwrap() {
+            seen.push(t["key"].as_str().unwrap().to_owned());
+        }
+        match page["next"].as_str() {
+            Some(n) => after = Some(n.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, all);
+    assert_error(
+        gd.get("/api/v1/tasks?after=nonsense").await,
+        422,
+        "validation",
+    )
+    .await;
+    // The page shows the next page's link.
+    let html = gd
+        .get("/tasks?scope=org&limit=2")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("rel=\"next\""));
+}

@@ -47,6 +47,9 @@ pub struct TaskQuery {
     pub kind: Option<String>,
     /// At most this many (1–500, default 200).
     pub limit: Option<i64>,
+    /// Where the page starts: the `next` of the previous page (the key of
+    /// its last task; the order is by due date, kind, then key).
+    pub after: Option<String>,
 }
 
 /// The list and its counts.
@@ -57,6 +60,8 @@ pub struct TaskList {
     pub total: usize,
     pub overdue: usize,
     pub due_within_7_days: usize,
+    /// The `after` of the next page, when there is one.
+    pub next: Option<String>,
 }
 
 /// Filters, counts and cuts the list.
@@ -102,6 +107,22 @@ pub fn filter(tasks: Vec<Task>, q: &TaskQuery) -> Result<TaskList> {
         .filter(|t| kind.is_none_or(|k| t.kind == k))
         .collect();
     let total = tasks.len();
+    // The page: after the cursor's place in the order (a task done since
+    // is no longer there; its key still says where it stood).
+    let start = match q.after.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+        None => 0,
+        Some(after) => {
+            let at = super::order_of_key(after).ok_or_else(|| {
+                AppError::field(
+                    "after",
+                    "invalid",
+                    "分页位置无效，请从第一页开始",
+                    "Not a page position: start from the first page",
+                )
+            })?;
+            tasks.partition_point(|t| super::order_of(t) <= at)
+        }
+    };
     let overdue = tasks
         .iter()
         .filter(|t| t.days_left.is_some_and(|d| d < 0))
@@ -110,11 +131,21 @@ pub fn filter(tasks: Vec<Task>, q: &TaskQuery) -> Result<TaskList> {
         .iter()
         .filter(|t| t.days_left.is_some_and(|d| (0..=7).contains(&d)))
         .count();
+    let page: Vec<Task> = tasks
+        .into_iter()
+        .skip(start)
+        .take(limit as usize + 1)
+        .collect();
+    let more = page.len() > limit as usize;
+    let mut page = page;
+    page.truncate(limit as usize);
+    let next = more.then(|| page.last().map(|t| t.key.clone())).flatten();
     Ok(TaskList {
-        tasks: tasks.into_iter().take(limit as usize).collect(),
+        tasks: page,
         total,
         overdue,
         due_within_7_days: soon,
+        next,
     })
 }
 

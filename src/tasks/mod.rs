@@ -124,15 +124,32 @@ pub fn place<'a>(
             });
         }
     }
-    out.sort_by(|a, b| {
-        (a.due_on.is_none(), a.due_on, &a.kind, &a.subject).cmp(&(
-            b.due_on.is_none(),
-            b.due_on,
-            &b.kind,
-            &b.subject,
-        ))
-    });
+    out.sort_by(|a, b| order_of(a).cmp(&order_of(b)));
     out
+}
+
+/// A task's place in the list: undated last, then by due date, kind and
+/// key (unique, so a key alone says where a page starts).
+pub fn order_of(t: &Task) -> (bool, Option<NaiveDate>, &str, &str) {
+    (
+        t.due_on.is_none(),
+        t.due_on,
+        t.kind.as_str(),
+        t.key.as_str(),
+    )
+}
+
+/// The place a task key (`kind:record:due`) stands at, even when the task
+/// is gone; `None` for text that is not a key.
+pub fn order_of_key(key: &str) -> Option<(bool, Option<NaiveDate>, &str, &str)> {
+    let (kind, rest) = key.split_once(':')?;
+    let (_, due) = rest.rsplit_once(':')?;
+    kind_info(kind)?;
+    let due = match due {
+        "-" => None,
+        d => Some(NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()?),
+    };
+    Some((due.is_none(), due, kind, key))
 }
 
 fn task(t: &RawTask, today: NaiveDate, escalated: bool, mine: bool) -> Task {
@@ -231,6 +248,21 @@ mod tests {
     fn cal() -> Calendar {
         // Test data: 2026 without holidays.
         Calendar::new(2026, 2026, Vec::<(NaiveDate, DayKind)>::new()).unwrap()
+    }
+
+    #[test]
+    fn a_key_says_where_its_task_stands_even_when_it_is_gone() {
+        let id = Uuid::new_v4();
+        let k = format!("order_report:{id}:2026-12-20");
+        assert_eq!(
+            order_of_key(&k),
+            Some((false, Some(d("2026-12-20")), "order_report", k.as_str()))
+        );
+        let undated = format!("change_propose:{id}:-");
+        assert_eq!(order_of_key(&undated).unwrap().0, true);
+        assert!(order_of_key("nonsense").is_none());
+        assert!(order_of_key(&format!("no_such_kind:{id}:-")).is_none());
+        assert!(order_of_key(&format!("order_report:{id}:20261220")).is_none());
     }
 
     #[test]

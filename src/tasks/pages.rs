@@ -30,6 +30,22 @@ pub struct TasksPage {
 }
 
 impl TasksPage {
+    /// This list's address from `after` (the filters kept).
+    fn page_link(&self, after: Option<&str>) -> String {
+        let mut pairs = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [("scope", &self.q.scope), ("kind", &self.q.kind)] {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                pairs.append_pair(k, v);
+            }
+        }
+        if let Some(l) = self.q.limit {
+            pairs.append_pair("limit", &l.to_string());
+        }
+        if let Some(a) = after {
+            pairs.append_pair("after", a);
+        }
+        format!("/tasks?{}", pairs.finish())
+    }
     fn scope_org(&self) -> bool {
         self.q.scope.as_deref() == Some("org")
     }
@@ -87,6 +103,7 @@ pub async fn tasks_page(
             total: 0,
             overdue: 0,
             due_within_7_days: 0,
+            next: None,
         },
         q: q.clone(),
         kinds: KINDS
