@@ -259,7 +259,7 @@ mod tests {
             Some((false, Some(d("2026-12-20")), "order_report", k.as_str()))
         );
         let undated = format!("change_propose:{id}:-");
-        assert_eq!(order_of_key(&undated).unwrap().0, true);
+        assert!(order_of_key(&undated).unwrap().0, "undated: last");
         assert!(order_of_key("nonsense").is_none());
         assert!(order_of_key(&format!("no_such_kind:{id}:-")).is_none());
         assert!(order_of_key(&format!("order_report:{id}:20261220")).is_none());
