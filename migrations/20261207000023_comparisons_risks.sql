@@ -148,6 +148,41 @@ create policy comparison_participant_update on comparison_participant for update
   with check (comparison_role(comparison_id) = 'organizer' or station_id = app_org_id()
               or comparison_role(comparison_id) = 'regulator');
 
+-- Who may write which columns of a participant row (the row policy lets
+-- three parties update it): the station its own statements (submitted,
+-- change asked, corrective action); the organizer the scoring; the
+-- authorizing regulator its follow-up. The definer function that decides
+-- a change runs as the owner and is not held here.
+create function comparison_participant_guard() returns trigger
+language plpgsql as $$
+declare
+  is_organizer boolean;
+  is_station boolean;
+  is_authorizer boolean;
+begin
+  if current_user <> 'jiliang_app' then
+    return new;
+  end if;
+  is_organizer := comparison_role(new.comparison_id) = 'organizer';
+  is_station := old.station_id = app_org_id();
+  is_authorizer := exists (select 1 from station s where s.station_id = old.station_id
+                             and s.authorizing_regulator_id = app_org_id());
+  if (new.comparison_id, new.station_id, new.lab_code) is distinct from
+     (old.comparison_id, old.station_id, old.lab_code)
+     or (not is_organizer and (new.en, new.satisfactory, new.in_reference, new.receive_on, new.return_on)
+         is distinct from (old.en, old.satisfactory, old.in_reference, old.receive_on, old.return_on))
+     or (not is_station and (new.submitted_at, new.change_reason, new.change_requested_at, new.corrective_action)
+         is distinct from (old.submitted_at, old.change_reason, old.change_requested_at, old.corrective_action))
+     or (not is_authorizer and (new.follow_up, new.follow_up_inspection_id)
+         is distinct from (old.follow_up, old.follow_up_inspection_id)) then
+    raise exception 'R9.2: this party does not write this field of a participant'
+      using errcode = 'check_violation', constraint = 'comparison_participant_protected';
+  end if;
+  return new;
+end $$;
+create trigger comparison_participant_guard before update on comparison_participant
+  for each row execute function comparison_participant_guard();
+
 -- Sealed values (R9.2): the own station always; the organizer after
 -- closing; participants from Draft A; authorizing regulators when final.
 -- A pending or refused change is its station's and the organizer's only.
@@ -163,11 +198,10 @@ create policy comparison_result_read on comparison_result for select using (
 create policy comparison_result_insert on comparison_result for insert with check (
   station_id = app_org_id() and status in ('current', 'pending')
   and comparison_state_of(comparison_id) = 'open'
-  and comparison_role(comparison_id) = 'participant');
--- Only the organizer decides a change (the status of rows it can read).
-create policy comparison_result_update on comparison_result for update
-  using (comparison_role(comparison_id) = 'organizer')
-  with check (comparison_role(comparison_id) = 'organizer');
+  and exists (select 1 from comparison_participant p
+               where p.comparison_id = comparison_result.comparison_id and p.station_id = app_org_id()));
+-- Nobody updates a result in place: a change is a new row, decided by
+-- the organizer through comparison_decide_change (no UPDATE grant).
 
 -- A decided change: the organizer may decide it before closing, when it
 -- cannot read the values; this narrow function swaps the rows without
@@ -221,9 +255,42 @@ language sql stable security definer set search_path = public as $$
    where i.station_id = any(p_stations) and i.name ilike p_pattern
 $$;
 
-grant select, insert, update on comparison, comparison_participant, comparison_result to jiliang_app;
+grant select, insert, update on comparison, comparison_participant to jiliang_app;
+grant select, insert on comparison_result to jiliang_app;
+
+-- The stages move forward only: open → closed → draft_a (revisable) →
+-- final; open or closed → cancelled.
+create function comparison_stage_guard() returns trigger
+language plpgsql as $$
+begin
+  if new.state is distinct from old.state and not (
+       (old.state, new.state) in (('open', 'closed'), ('open', 'cancelled'), ('closed', 'cancelled'),
+                                  ('closed', 'draft_a'), ('draft_a', 'final'))) then
+    raise exception 'R9.2: a comparison does not go from % to %', old.state, new.state
+      using errcode = 'check_violation', constraint = 'comparison_stage_order';
+  end if;
+  if old.state in ('final', 'cancelled')
+     or (new.organizer_id, new.pilot_station_id, new.item) is distinct from
+        (old.organizer_id, old.pilot_station_id, old.item) then
+    raise exception 'R9.2: a published or cancelled comparison, its organizer, pilot and item do not change'
+      using errcode = 'check_violation', constraint = 'comparison_stage_order';
+  end if;
+  return new;
+end $$;
+create trigger comparison_stage_guard before update on comparison
+  for each row execute function comparison_stage_guard();
+
+-- The authorizing regulators of a comparison's participants (the final
+-- report goes to them), for its organizer, who may not see those stations.
+create function comparison_regulators(p_comparison uuid) returns setof uuid
+language sql stable security definer set search_path = public as $$
+  select distinct s.authorizing_regulator_id
+    from comparison_participant p join station s on s.station_id = p.station_id
+   where p.comparison_id = p_comparison and s.authorizing_regulator_id is not null
+     and comparison_role(p_comparison) = 'organizer'
+$$;
 grant execute on function comparison_role(uuid), comparison_state_of(uuid), comparison_party(uuid, uuid),
-  comparison_matching_stations(uuid[], text),
+  comparison_matching_stations(uuid[], text), comparison_regulators(uuid),
   comparison_decide_change(uuid, uuid, boolean, uuid, text) to jiliang_app;
 
 -- ---------------------------------------------------------------- risk reports
@@ -256,10 +323,13 @@ alter table risk_report force row level security;
 create policy risk_report_read on risk_report for select using (
   station_id = app_org_id() or regulator_id = app_org_id());
 create policy risk_report_insert on risk_report for insert with check (
-  station_id = app_org_id() and state = 'received');
+  station_id = app_org_id() and state = 'received'
+  and regulator_id = (select s.authorizing_regulator_id from station s where s.station_id = app_org_id()));
 create policy risk_report_update on risk_report for update
   using (regulator_id = app_org_id()) with check (regulator_id = app_org_id());
-grant select, insert, update on risk_report to jiliang_app;
+grant select, insert on risk_report to jiliang_app;
+-- The regulator writes its triage only.
+grant update (state, decision_reason, decided_by, decided_at, updated_at, version) on risk_report to jiliang_app;
 
 -- ---------------------------------------------------------------- warnings
 create table warning (

@@ -851,6 +851,18 @@ pub fn constraint_error(constraint: &str) -> Option<AppError> {
             "有效期至须晚于发证日期",
             "The expiry date must be after the issue date",
         ),
+        "comparison_stage_order" => (
+            "state",
+            "stage_order",
+            "比对阶段只能按“接收结果 → 截止 → 征求意见稿 → 正式报告”向前推进",
+            "A comparison moves forward only: open, closed, Draft A, final",
+        ),
+        "comparison_participant_protected" => (
+            "participants",
+            "protected",
+            "该字段只能由比对中负责它的一方填写（R9.2）",
+            "Only the party responsible for this field of a participant writes it (R9.2)",
+        ),
         "measurement_standard_protected" => (
             "cert_number",
             "change_request_required",

@@ -176,6 +176,19 @@ async fn values_stay_sealed_until_closing_and_en_is_the_pure_rules_r9_2() {
         vec!["10.02".to_owned()]
     );
 
+    // A participant cannot score itself, even at the database.
+    let err = app
+        .as_app_role_result(
+            Some("head.staff"),
+            "update comparison_participant set satisfactory = true, en = 0 returning lab_code",
+        )
+        .await;
+    assert!(
+        err.as_ref()
+            .is_err_and(|e| e.contains("does not write this field")),
+        "{err:?}"
+    );
+
     // A change after submitting: a request with a reason, decided by the organizer.
     assert_error(
         head.post_json(
@@ -623,4 +636,45 @@ async fn a_warning_reaches_exactly_its_recipients_who_acknowledge_r10_1() {
         )
         .await;
     assert!(err.is_err(), "no update of other columns");
+}
+
+/// A head station organizes among its branches and measures too (R9.2);
+/// the stages only move forward, even at the database.
+#[tokio::test]
+async fn a_head_station_organizes_takes_part_and_stages_move_forward_only_r9_2() {
+    let app = TestApp::spawn().await;
+    let head = app.login("head.staff").await;
+    let c = open_comparison(&app, &head).await;
+    let cid = id(&c);
+    assert_eq!(c["my_role"], "organizer");
+    assert_eq!(c["organizer_name"], "国家石油天然气大流量计量站");
+    okj(submit(&head, &cid, 10.0, 0.03).await).await;
+    let (_, view) = head.json(&format!("/api/v1/comparisons/{cid}")).await;
+    assert_eq!(participant(&view, "NS-OGF")["result"]["value"], 10.0);
+    okj(head
+        .post_json(
+            &format!("/api/v1/comparisons/{cid}/close"),
+            &json!({"version": view["version"]}),
+        )
+        .await)
+    .await;
+    let back = app
+        .as_app_role_result(
+            Some("head.staff"),
+            &format!("update comparison set state = 'open' where comparison_id = '{cid}' returning state"),
+        )
+        .await;
+    assert!(
+        back.as_ref()
+            .is_err_and(|e| e.contains("does not go from closed to open")),
+        "{back:?}"
+    );
+    // Nobody rewrites a value in place, the organizer included.
+    let rewrite = app
+        .as_app_role_result(
+            Some("head.staff"),
+            "update comparison_result set value = 1 returning status",
+        )
+        .await;
+    assert!(rewrite.is_err(), "{rewrite:?}");
 }

@@ -589,6 +589,8 @@ async fn every_constraint_of_the_schema_maps_to_a_field_message() {
     for n in [
         "measurement_standard_protected",
         "qualification_protected",
+        "comparison_participant_protected",
+        "comparison_stage_order",
         "organization_station_row",
     ] {
         assert!(jiliang::error::constraint_error(n).is_some(), "{n}");

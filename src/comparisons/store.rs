@@ -538,23 +538,26 @@ fn check_value(input: &StepInput, errors: &mut Vec<FieldError>) -> Option<(f64, 
     }
 }
 
-/// Locks the comparison and checks the version read, when one is given.
-async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<()> {
-    sqlx::query("select 1 from comparison where comparison_id = $1 for update")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
-}
-
-fn organizer_only(c: &Comparison) -> Result<()> {
-    if c.my_role != "organizer" {
+/// The organizer's steps: its staff or admin (a head station), its
+/// reviewers or approvers (a regulator), as for opening one.
+fn organizer_only(ctx: &Ctx, c: &Comparison) -> Result<()> {
+    let role_ok = match ctx.org_kind {
+        OrgKind::Station => ctx.has(Role::Staff) || ctx.has(Role::Admin),
+        _ => ctx.has(Role::Reviewer) || ctx.has(Role::Approver),
+    };
+    if c.my_role != "organizer" || !role_ok {
         return Err(AppError::forbidden(
-            "只有比对组织方可以办理此步骤",
-            "Only the organizer takes this step",
+            "只有比对组织方的工作人员（审查员、审批人）可以办理此步骤",
+            "Only the organizer's staff (reviewers, approvers) take this step",
         ));
     }
     Ok(())
+}
+
+/// R9.2 takes expanded uncertainties at k = 2: a value given at another
+/// coverage factor is brought to it (U·2/k).
+fn u_at_k2(r: &ResultValue) -> f64 {
+    r.uncertainty * 2.0 / r.coverage_factor
 }
 
 fn check_version(expected: Option<i32>, actual: i32) -> Result<()> {
@@ -574,6 +577,13 @@ pub async fn step(
     step: &str,
     input: &StepInput,
 ) -> Result<()> {
+    // One step at a time on a comparison, whoever takes it (a submission
+    // racing the closing, a decision racing Draft A): a transaction lock
+    // on its id, which every party may take.
+    sqlx::query("select pg_advisory_xact_lock(hashtextextended($1::text, 17))")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
     let c = get(conn, id).await?;
     let own = c.participants.iter().find(|p| p.station_id == ctx.org_id);
     let station_actor = ctx.has(Role::Staff) || ctx.has(Role::Admin);
@@ -695,7 +705,7 @@ pub async fn step(
             .await?;
         }
         "decide" => {
-            organizer_only(&c)?;
+            organizer_only(ctx, &c)?;
             let Some(station) = input.station_id else {
                 return Err(AppError::Validation(vec![FieldError::required(
                     "station_id",
@@ -754,7 +764,7 @@ pub async fn step(
             .await?;
         }
         "close" | "cancel" => {
-            organizer_only(&c)?;
+            organizer_only(ctx, &c)?;
             check_version(input.version, c.version)?;
             let from: &[&str] = if step == "close" {
                 &["open"]
@@ -811,7 +821,7 @@ pub async fn step(
             .await?;
         }
         "reference" | "final" => {
-            organizer_only(&c)?;
+            organizer_only(ctx, &c)?;
             check_version(input.version, c.version)?;
             let ok = if step == "reference" {
                 matches!(c.state.as_str(), "closed" | "draft_a")
@@ -833,7 +843,13 @@ pub async fn step(
                     },
                 ));
             }
-            lock(conn, id).await?;
+            if c.participants.iter().any(|p| p.change_reason.is_some()) {
+                return Err(conflict(
+                    "change_pending",
+                    "尚有参比实验室的更改申请未决定，请先决定后再出具报告",
+                    "A participant's change request is undecided: decide it first",
+                ));
+            }
             let (xref, uref, method, chosen) = if step == "reference" {
                 reference_of(&c, input)?
             } else {
@@ -853,7 +869,7 @@ pub async fn step(
             for p in &c.participants {
                 let (en, ok) = match &p.result {
                     Some(r) => {
-                        let v = en_number(r.value, r.uncertainty, xref, uref).map_err(|e| {
+                        let v = en_number(r.value, u_at_k2(r), xref, uref).map_err(|e| {
                             AppError::field(
                                 "reference_uncertainty",
                                 "en_undefined",
@@ -905,13 +921,10 @@ pub async fn step(
             // their authorizing regulators.
             let mut to: Vec<Uuid> = c.participants.iter().map(|p| p.station_id).collect();
             if step == "final" {
-                let regulators: Vec<Uuid> = sqlx::query_scalar(
-                    "select distinct authorizing_regulator_id from station
-                      where station_id = any($1) and authorizing_regulator_id is not null",
-                )
-                .bind(&to)
-                .fetch_all(&mut *conn)
-                .await?;
+                let regulators: Vec<Uuid> = sqlx::query_scalar("select comparison_regulators($1)")
+                    .bind(id)
+                    .fetch_all(&mut *conn)
+                    .await?;
                 to.extend(regulators);
             }
             let note = crate::notifications::Note::new(
@@ -1183,7 +1196,7 @@ fn reference_of(c: &Comparison, input: &StepInput) -> Result<(f64, f64, String, 
                 let x = chosen.iter().map(|r| r.value).sum::<f64>() / n;
                 let u = chosen
                     .iter()
-                    .map(|r| r.uncertainty * r.uncertainty)
+                    .map(|r| u_at_k2(r).powi(2))
                     .sum::<f64>()
                     .sqrt()
                     / n;
@@ -1223,6 +1236,7 @@ pub async fn upload(
     let content_type = crate::standards::documents::sniff(filename, bytes)?;
     let c = get(conn, id).await?;
     let (station, owner_type, owner) = if c.my_role == "organizer" {
+        organizer_only(ctx, &c)?;
         if matches!(c.state.as_str(), "final" | "cancelled") {
             return Err(conflict(
                 "closed",

@@ -577,11 +577,13 @@ async fn simple(
            from comparison c join comparison_participant p on p.comparison_id = c.comparison_id
           where c.state = 'open' and p.submitted_at is null and {participant}
          union all
-         select 'comparison_change', c.comparison_id, c.organizer_id, o.kind, c.title || ' · ' || p.lab_code,
+         select 'comparison_change', c.comparison_id, c.organizer_id, o.kind,
+                c.title || ' · ' || string_agg(p.lab_code, '、' order by p.lab_code),
                 '/comparisons/' || c.comparison_id, null::date, '{{}}'::uuid[], null::uuid
            from comparison c join comparison_participant p on p.comparison_id = c.comparison_id
            join organization o on o.organization_id = c.organizer_id
           where c.state in ('open', 'closed') and p.change_requested_at is not null and {organizer}
+          group by c.comparison_id, c.organizer_id, o.kind, c.title
          union all
          select case c.state when 'open' then 'comparison_close' else 'comparison_report' end,
                 c.comparison_id, c.organizer_id, o.kind, c.title, '/comparisons/' || c.comparison_id,
@@ -595,12 +597,14 @@ async fn simple(
           where c.state = 'final' and p.satisfactory = false and p.corrective_action is null and {participant}
          union all
          select 'comparison_follow_up', c.comparison_id, s.authorizing_regulator_id, 'regulator',
-                c.title || ' · ' || so.name, '/comparisons/' || c.comparison_id, null::date, '{{}}'::uuid[], null::uuid
+                c.title || ' · ' || string_agg(so.name, '、' order by so.name),
+                '/comparisons/' || c.comparison_id, null::date, '{{}}'::uuid[], null::uuid
            from comparison c join comparison_participant p on p.comparison_id = c.comparison_id
            join station s on s.station_id = p.station_id
            join organization so on so.organization_id = p.station_id
           where c.state = 'final' and p.satisfactory = false and p.follow_up is null
             and s.authorizing_regulator_id is not null and {authorizer}
+          group by c.comparison_id, s.authorizing_regulator_id, c.title
          union all
          select 'risk_triage', r.risk_report_id, r.regulator_id, 'regulator', so.name || ' · ' || r.title,
                 '/risks/' || r.risk_report_id, null::date, '{{}}'::uuid[], null::uuid
@@ -638,7 +642,7 @@ async fn simple(
                 &[Officer, Admin]
             }
             ("order_report", _) => &[Staff, Admin],
-            ("change_propose", _) => &[Reviewer],
+            ("change_propose" | "comparison_follow_up", _) => &[Reviewer],
             ("change_decide", _) => &[Approver],
             ("reexamination", "regulator") => &[Reviewer],
             ("reexamination" | "termination_effective", "station") => &[Admin, Staff],
