@@ -176,10 +176,7 @@ pub struct StepForm {
     settle_text: Vec<String>,
 }
 
-fn opt(s: &str) -> Option<String> {
-    let t = s.trim();
-    (!t.is_empty()).then(|| t.to_owned())
-}
+use crate::web::form_text as opt;
 
 pub async fn application_step_submit(
     State(app): State<AppState>,

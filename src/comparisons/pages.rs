@@ -224,28 +224,7 @@ fn read_new(pairs: &[(String, String)]) -> (NewForm, Vec<(String, String, String
     (f, slots)
 }
 
-fn date_field(field: &str, v: &str, errors: &mut Vec<FieldError>) -> Option<NaiveDate> {
-    let v = v.trim();
-    if v.is_empty() {
-        return None;
-    }
-    match NaiveDate::parse_from_str(v, "%Y-%m-%d") {
-        Ok(d) => Some(d),
-        Err(_) => {
-            errors.push(FieldError::new(
-                field,
-                "invalid_date",
-                "日期格式应为 YYYY-MM-DD",
-                "Use YYYY-MM-DD",
-            ));
-            None
-        }
-    }
-}
-
-fn opt(s: &str) -> Option<String> {
-    Some(s.trim().to_owned()).filter(|s| !s.is_empty())
-}
+use crate::web::form_text as opt;
 
 /// Opens the comparison and shows it.
 pub async fn new_submit(
@@ -257,7 +236,7 @@ pub async fn new_submit(
     let (f, slots) = read_new(&pairs);
     let result = async {
         let mut errors = Vec::new();
-        let due = date_field("results_due_on", &f.results_due_on, &mut errors);
+        let due = crate::web::form_date(&mut errors, "results_due_on", &f.results_due_on);
         let pilot = match f.pilot_station_id.trim() {
             "" => None,
             s => match Uuid::parse_str(s) {
@@ -281,8 +260,10 @@ pub async fn new_submit(
             let slot = slots.iter().find(|x| x.0 == id.to_string());
             participants.push(ParticipantInput {
                 station_id: id,
-                receive_on: slot.and_then(|x| date_field("participants", &x.1, &mut errors)),
-                return_on: slot.and_then(|x| date_field("participants", &x.2, &mut errors)),
+                receive_on: slot
+                    .and_then(|x| crate::web::form_date(&mut errors, "participants", &x.1)),
+                return_on: slot
+                    .and_then(|x| crate::web::form_date(&mut errors, "participants", &x.2)),
             });
         }
         if !errors.is_empty() {
@@ -524,7 +505,7 @@ impl StepForm {
                 .collect(),
             corrective_action: opt(&self.corrective_action),
             follow_up: opt(&self.follow_up),
-            planned_on: date_field("planned_on", &self.planned_on, &mut errors),
+            planned_on: crate::web::form_date(&mut errors, "planned_on", &self.planned_on),
         };
         if !errors.is_empty() {
             return Err(AppError::Validation(errors));

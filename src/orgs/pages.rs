@@ -286,10 +286,7 @@ pub struct OrgForm {
     pub station_status: String,
 }
 
-fn opt(s: &str) -> Option<String> {
-    let t = s.trim();
-    (!t.is_empty()).then(|| t.to_owned())
-}
+use crate::web::form_text as opt;
 
 fn opt_uuid(errors: &mut Vec<FieldError>, field: &str, s: &str) -> Option<Uuid> {
     let t = s.trim();

@@ -398,23 +398,6 @@ impl WarningNewPage {
     }
 }
 
-fn date_of(field: &str, v: &str, errors: &mut Vec<FieldError>) -> Option<NaiveDate> {
-    let v = v.trim();
-    if v.is_empty() {
-        return None;
-    }
-    NaiveDate::parse_from_str(v, "%Y-%m-%d")
-        .map_err(|_| {
-            errors.push(FieldError::new(
-                field,
-                "invalid_date",
-                "日期格式应为 YYYY-MM-DD",
-                "Use YYYY-MM-DD",
-            ))
-        })
-        .ok()
-}
-
 impl WarningForm {
     fn audience(&self) -> Audience {
         Audience {
@@ -426,8 +409,8 @@ impl WarningForm {
     }
     fn input(&self) -> Result<WarningInput> {
         let mut errors = Vec::new();
-        let valid_from = date_of("valid_from", &self.valid_from, &mut errors);
-        let valid_until = date_of("valid_until", &self.valid_until, &mut errors);
+        let valid_from = crate::web::form_date(&mut errors, "valid_from", &self.valid_from);
+        let valid_until = crate::web::form_date(&mut errors, "valid_until", &self.valid_until);
         let risk_report_id = match self.risk_report_id.trim() {
             "" => None,
             s => Some(Uuid::parse_str(s).map_err(|_| AppError::NotFound)?),

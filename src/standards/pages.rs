@@ -234,28 +234,7 @@ pub async fn standard_new(
         .map_err(page_err(ctx.lang))
 }
 
-fn date_field(
-    errors: &mut Vec<crate::error::FieldError>,
-    field: &str,
-    s: &str,
-) -> Option<chrono::NaiveDate> {
-    let t = s.trim();
-    if t.is_empty() {
-        return None;
-    }
-    match chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d") {
-        Ok(d) => Some(d),
-        Err(_) => {
-            errors.push(crate::error::FieldError::new(
-                field,
-                "invalid_date",
-                "日期格式应为 YYYY-MM-DD",
-                "Use YYYY-MM-DD",
-            ));
-            None
-        }
-    }
-}
+use crate::web::form_date as date_field;
 
 pub async fn standard_create(
     State(app): State<AppState>,

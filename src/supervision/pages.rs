@@ -23,10 +23,7 @@ use crate::orgs::pages::Errors;
 use crate::state::AppState;
 use crate::web::{parse_id, AppQuery, Layout, PageError};
 
-fn opt(s: &str) -> Option<String> {
-    let t = s.trim();
-    (!t.is_empty()).then(|| t.to_owned())
-}
+use crate::web::form_text as opt;
 
 fn date(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()

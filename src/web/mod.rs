@@ -742,6 +742,37 @@ pub fn check_date(
     }
 }
 
+/// A form's text field: trimmed, `None` when empty.
+pub fn form_text(s: &str) -> Option<String> {
+    let t = s.trim();
+    (!t.is_empty()).then(|| t.to_owned())
+}
+
+/// A form's date field (YYYY-MM-DD): `None` when empty; a field error
+/// beside it when it is not a date.
+pub fn form_date(
+    errors: &mut Vec<crate::error::FieldError>,
+    field: &str,
+    s: &str,
+) -> Option<chrono::NaiveDate> {
+    let t = s.trim();
+    if t.is_empty() {
+        return None;
+    }
+    match chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        Ok(d) => Some(d),
+        Err(_) => {
+            errors.push(crate::error::FieldError::new(
+                field,
+                "invalid_date",
+                "日期格式应为 YYYY-MM-DD",
+                "Use YYYY-MM-DD",
+            ));
+            None
+        }
+    }
+}
+
 /// Free-text fields within their limits (characters), each refused beside
 /// its field: (field, value, limit).
 pub fn check_lengths(
