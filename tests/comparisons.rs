@@ -598,6 +598,9 @@ async fn a_warning_reaches_exactly_its_recipients_who_acknowledge_r10_1() {
         404,
         "who acknowledged is the issuer's"
     );
+    // … and on its home page until it acknowledges.
+    let home = station.get("/").await.text().await.unwrap();
+    assert!(home.contains(&format!("/warnings/{wid}")) && home.contains("待确认的预警"));
     let acked = okj(station
         .post_json(&format!("/api/v1/warnings/{wid}/acknowledge"), &json!({}))
         .await)
@@ -615,6 +618,8 @@ async fn a_warning_reaches_exactly_its_recipients_who_acknowledge_r10_1() {
         .await
         .iter()
         .any(|(k, _)| k == "warning_acknowledge"));
+    let home = station.get("/").await.text().await.unwrap();
+    assert!(!home.contains("待确认的预警"));
     let (_, done) = gd
         .json(&format!(
             "/api/v1/warnings/{wid}/recipients?acknowledged=true"

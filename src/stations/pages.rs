@@ -122,6 +122,14 @@ pub struct HomePage {
     calendar_warning: Option<crate::calendar::model::CalendarWarning>,
     /// My work (issue 16): the first ten of my tasks and the counts.
     tasks: crate::tasks::api::TaskList,
+    /// R10.1: warnings to acknowledge.
+    alerts: Vec<(uuid::Uuid, String, String, chrono::NaiveDate)>,
+}
+
+impl HomePage {
+    fn severity(&self, s: &str) -> &'static str {
+        crate::risks::store::severity_label(s, self.layout.is_en())
+    }
 }
 
 /// The home page for the signed-in user's kind of organization.
@@ -166,6 +174,7 @@ pub async fn home(State(app): State<AppState>, ctx: Ctx) -> Result<HomePage, Pag
             orders_awaiting,
             calendar_warning,
             tasks,
+            alerts,
         } = crate::tasks::queue::work_queue(&mut tx, &ctx).await?;
         tx.commit().await?;
         let org_detail = match (&org.regulator_level, &org.station, &org.division_name) {
@@ -207,6 +216,7 @@ pub async fn home(State(app): State<AppState>, ctx: Ctx) -> Result<HomePage, Pag
             is_station_home: ctx.org_kind == OrgKind::Station,
             calendar_warning,
             tasks,
+            alerts,
         })
     }
     .await;

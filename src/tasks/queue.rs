@@ -25,6 +25,9 @@ pub struct WorkQueue {
     pub calendar_warning: Option<crate::calendar::model::CalendarWarning>,
     /// The first ten of my tasks and the counts.
     pub tasks: super::api::TaskList,
+    /// R10.1: warnings in force my organization has not acknowledged
+    /// (newest first, at most five): (id, title, severity, valid until).
+    pub alerts: Vec<(uuid::Uuid, String, String, chrono::NaiveDate)>,
 }
 
 /// The caller's work queue.
@@ -201,7 +204,19 @@ pub async fn work_queue(tx: &mut PgConnection, ctx: &Ctx) -> Result<WorkQueue> {
             ..Default::default()
         },
     )?;
+    let alerts = sqlx::query_as(
+        "select w.warning_id, w.title, w.severity, w.valid_until
+           from warning_recipient r join warning w on w.warning_id = r.warning_id
+          where r.org_id = $1 and r.acknowledged_at is null and w.valid_until >= $2
+            and w.valid_from <= $2
+          order by w.warning_id desc limit 5",
+    )
+    .bind(ctx.org_id)
+    .bind(crate::web::today())
+    .fetch_all(&mut *tx)
+    .await?;
     Ok(WorkQueue {
+        alerts,
         warnings,
         waiting,
         inbox,
