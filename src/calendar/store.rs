@@ -35,11 +35,23 @@ pub const MAX_LINES: usize = 5000;
 /// The current calendar (every year's newest version). One cheap query per
 /// call; the days are reloaded only after an import, by any process.
 pub async fn current(conn: &mut PgConnection) -> Result<Arc<Calendar>> {
-    let (db, count, newest): (String, i64, Option<chrono::DateTime<chrono::Utc>>) = sqlx::query_as(
-        "select current_database()::text, count(*), max(loaded_at) from calendar_version",
-    )
-    .fetch_one(&mut *conn)
-    .await?;
+    let print: Print = sqlx::query_as(&format!("select {PRINT}"))
+        .fetch_one(&mut *conn)
+        .await?;
+    cached(conn, print).await
+}
+
+/// The select list that reads a calendar's fingerprint ([`Print`]), for a
+/// caller that reads it along with its own values in one statement.
+pub const PRINT: &str = "current_database()::text, \
+    (select count(*) from calendar_version), (select max(loaded_at) from calendar_version)";
+
+/// The database and the fingerprint of its calendar versions.
+pub type Print = (String, i64, Option<chrono::DateTime<chrono::Utc>>);
+
+/// The calendar of a fingerprint read by [`PRINT`]: the process's copy, or
+/// loaded afresh when any process imported a version since.
+pub async fn cached(conn: &mut PgConnection, (db, count, newest): Print) -> Result<Arc<Calendar>> {
     let print = (count, newest);
     if let Ok(guard) = CACHE.read() {
         if let Some((p, cal)) = guard.get(&db) {

@@ -32,15 +32,11 @@ pub async fn custom_plans(conn: &mut PgConnection) -> crate::Result<()> {
 /// Generic plans for the rest of the transaction, at once (PostgreSQL
 /// would plan each prepared statement five times first, and go on
 /// planning when the custom plans look cheaper): for statements that are
-/// the same for every caller of a kind, such as the task list's collectors,
+/// the same for every caller of a kind, such as the task list's collector,
 /// where planning the row policies was a third of the request's time at
-/// national scale (docs/architecture.md, My work).
-pub async fn generic_plans(conn: &mut PgConnection) -> crate::Result<()> {
-    sqlx::query("select set_config('plan_cache_mode', 'force_generic_plan', true)")
-        .execute(conn)
-        .await?;
-    Ok(())
-}
+/// national scale (docs/architecture.md, My work). A select-list item, so
+/// that a caller sets it in a statement it runs anyway.
+pub const GENERIC_PLANS: &str = "set_config('plan_cache_mode', 'force_generic_plan', true)";
 
 /// A transaction under the app role with the request's organization set.
 pub type Tx = Transaction<'static, Postgres>;

@@ -126,18 +126,16 @@ fn due_of(cal: &Calendar, row: &Row) -> Option<(NaiveDate, bool)> {
 }
 
 /// The due date of a submitted or proposed request of `kind` (see
-/// [`due_of`]), from its columns: the task list (issue 16).
-pub fn due_date(
+/// [`due_of`]), from its filing date and a re-examination's scheduled date
+/// (the payload's `scheduled_on`): the task list (issue 16).
+pub fn due_date_of(
     cal: &Calendar,
     kind: &str,
     filed_on: Option<NaiveDate>,
-    payload: &serde_json::Value,
+    scheduled_on: Option<NaiveDate>,
 ) -> Option<NaiveDate> {
     if Kind::parse(kind) == Some(Kind::Reexamination) {
-        payload
-            .get("scheduled_on")
-            .and_then(|v| v.as_str())
-            .and_then(|s| s.parse().ok())
+        scheduled_on
     } else {
         let filed = filed_on?;
         cal.or_provisional(|c| c.add_working_days(filed, DECISION_DAYS))

@@ -20,11 +20,27 @@ use crate::web::{today, AppJson, AppQuery};
 /// Every task of the caller (their organization's; see [`Task::mine`]),
 /// by due date.
 pub async fn tasks_for(conn: &mut sqlx::PgConnection, ctx: &Ctx) -> Result<Vec<Task>> {
-    // The collectors' statements are the same for every request of an
-    // organization kind: a generic plan is kept instead of planning each.
-    crate::db::generic_plans(&mut *conn).await?;
-    let cal = crate::calendar::store::current(conn).await?;
-    let policy = super::policy(conn).await?;
+    // One statement before the collector's: generic plans for it (its
+    // text is the same for every request of an organization kind), the
+    // calendar's fingerprint and the reminder policy.
+    type Context = (
+        String,
+        String,
+        i64,
+        Option<chrono::DateTime<chrono::Utc>>,
+        Option<Vec<i32>>,
+        Option<i32>,
+    );
+    let (_, db, count, newest, leads, escalate): Context = sqlx::query_as(&format!(
+        "select {}, {}, (select lead_days from reminder_policy),
+                (select escalate_after_working_days from reminder_policy)",
+        crate::db::GENERIC_PLANS,
+        crate::calendar::store::PRINT
+    ))
+    .fetch_one(&mut *conn)
+    .await?;
+    let cal = crate::calendar::store::cached(conn, (db, count, newest)).await?;
+    let policy = super::policy_of(leads.zip(escalate));
     let today = today();
     let raw = collect::collect(conn, Some((ctx.org_id, ctx.org_kind)), &cal, today).await?;
     let who = Who {

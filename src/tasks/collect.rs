@@ -238,158 +238,14 @@ pub async fn collect(
         .checked_add_days(chrono::Days::new(HORIZON_DAYS))
         .unwrap_or(today);
     let kind = org.map(|o| o.1);
-    let is = |k: &[OrgKind]| kind.is_none_or(|x| k.contains(&x));
     let org = org.map(|o| o.0);
-    use OrgKind::{Department, Regulator, Station};
-    if is(&[Regulator, Department]) {
-        applications(conn, org, cal, today, &mut out).await?;
-    }
-    if is(&[Regulator]) {
-        requests(conn, org, cal, &mut out).await?;
-    }
-    if is(&[Station]) {
+    if kind.is_none_or(|k| k == OrgKind::Station) {
         standards(conn, org, today, horizon, &mut out).await?;
     }
     if kind != Some(OrgKind::Platform) {
-        simple(conn, org, today, &mut out).await?;
+        deadlines(conn, org.zip(kind), cal, today, &mut out).await?;
     }
     Ok(out)
-}
-
-async fn applications(
-    conn: &mut PgConnection,
-    org: Option<Uuid>,
-    cal: &Calendar,
-    today: NaiveDate,
-    out: &mut Vec<RawTask>,
-) -> Result<()> {
-    #[derive(sqlx::FromRow)]
-    struct AppRow {
-        application_id: Uuid,
-        state: String,
-        regulator_id: Option<Uuid>,
-        department_id: Uuid,
-        name: String,
-        submitted_on: Option<NaiveDate>,
-        correction_on: Option<NaiveDate>,
-        resubmitted_on: Option<NaiveDate>,
-        accepted_on: Option<NaiveDate>,
-        assessed_on: Option<NaiveDate>,
-        correction_deadline: Option<NaiveDate>,
-        assessment_outcome: Option<String>,
-    }
-    let rows: Vec<AppRow> = sqlx::query_as(
-        &format!(
-            "select a.application_id, a.state, a.regulator_id, a.department_id, o.name,
-                a.submitted_on, a.correction_on, a.resubmitted_on, a.accepted_on, a.assessed_on,
-                a.correction_deadline, a.assessment_outcome
-           from application a join organization o on o.organization_id = a.station_id
-          where a.state in ('submitted', 'accepted', 'assessment', 'assessed', 'proposed', 'correction_requested')
-            and {w}",
-            w = by_org(org, "a.regulator_id = $1 or a.department_id = $1")
-        ),
-    )
-    .bind(org)
-    .fetch_all(&mut *conn)
-    .await?;
-    for r in rows {
-        let dates = [
-            r.submitted_on,
-            r.correction_on,
-            r.resubmitted_on,
-            r.accepted_on,
-            r.assessed_on,
-            r.correction_deadline,
-        ];
-        let (id, state, regulator, department, name, outcome) = (
-            r.application_id,
-            r.state,
-            r.regulator_id,
-            r.department_id,
-            r.name,
-            r.assessment_outcome,
-        );
-        let (kind, roles, org_id): (&str, &'static [Role], Option<Uuid>) = match state.as_str() {
-            "submitted" => ("application_accept", &[Reviewer], regulator),
-            "accepted" | "assessment" => ("application_assess", &[Reviewer], regulator),
-            "assessed" => ("application_propose", &[Reviewer], regulator),
-            "proposed" => ("application_decide", &[Approver], regulator),
-            _ => ("application_correct", &[Officer, Admin], Some(department)),
-        };
-        let Some(org_id) = org_id else { continue };
-        let due = if kind == "application_correct" {
-            None // the clock pauses while the department corrects (R6.4)
-        } else {
-            crate::applications::store::current_due(cal, &state, dates, outcome.as_deref(), today)
-        };
-        out.push(RawTask {
-            kind: static_kind(kind),
-            entity: id,
-            org_id,
-            roles,
-            assignees: Vec::new(),
-            escalate_org: None,
-            subject: name,
-            link: format!("/applications/{id}"),
-            due_on: due,
-        });
-    }
-    Ok(())
-}
-
-async fn requests(
-    conn: &mut PgConnection,
-    org: Option<Uuid>,
-    cal: &Calendar,
-    out: &mut Vec<RawTask>,
-) -> Result<()> {
-    type ReqRow = (
-        Uuid,
-        String,
-        String,
-        Uuid,
-        Uuid,
-        String,
-        Option<NaiveDate>,
-        serde_json::Value,
-    );
-    let rows: Vec<ReqRow> =
-        sqlx::query_as(
-            &format!(
-            "select r.request_id, r.kind, r.state, r.regulator_id, r.department_id, o.name, r.filed_on, r.payload
-               from lifecycle_request r join organization o on o.organization_id = r.station_id
-              where (r.state in ('submitted', 'proposed', 'recorded')
-                     and {w})",
-            w = by_org(org, "r.regulator_id = $1")
-        ),
-        )
-        .bind(org)
-        .fetch_all(&mut *conn)
-        .await?;
-    for (id, kind, state, regulator, _department, name, filed_on, payload) in rows {
-        let (code, roles): (&str, &'static [Role]) = match state.as_str() {
-            "submitted" => ("request_propose", &[Reviewer]),
-            "proposed" => ("request_decide", &[Approver]),
-            _ => ("request_acknowledge", &[Reviewer, Approver]),
-        };
-        let due = if state == "recorded" {
-            None
-        } else {
-            crate::lifecycle::store::due_date(cal, &kind, filed_on, &payload)
-        };
-        out.push(RawTask {
-            kind: static_kind(code),
-            entity: id,
-            org_id: regulator,
-            roles,
-            assignees: Vec::new(),
-            escalate_org: None,
-            subject: format!("{name} · {}", request_kind_name(&kind)),
-            link: format!("/requests/{id}"),
-            due_on: due,
-        });
-    }
-    Ok(())
 }
 
 fn request_kind_name(kind: &str) -> &'static str {
@@ -493,16 +349,20 @@ async fn standards(
     Ok(())
 }
 
-/// Every kind whose deadline is a column, in one statement (one round
-/// trip for the task list): inspections (R17.2), rectification orders
-/// (R18.1, R18.2), standards' change requests (R9.1), re-examinations due
-/// (R14.1), terminations taking effect (R15.2), comparisons (R9.2), risk
-/// reports and warnings (R10.1). Each row: kind, record, the organization
-/// that acts and its kind, subject, link, due date, assignees, and the
-/// organization it escalates to.
-async fn simple(
+/// Every kind but a station's standards and qualifications, in one
+/// statement (one round trip for a regulator's or department's task list):
+/// applications (R6.4–R8.1), lifecycle requests (R11.1, R3.1), inspections
+/// (R17.2), rectification orders (R18.1, R18.2), standards' change requests
+/// (R9.1), re-examinations due (R14.1), terminations taking effect (R15.2),
+/// comparisons (R9.2), risk reports and warnings (R10.1). Each row: kind,
+/// record, the organization that acts and its kind, subject, link, due
+/// date, assignees, the organization it escalates to, and for an
+/// application or a request the dates and details its clock is computed
+/// from here (on the working-day calendar).
+async fn deadlines(
     conn: &mut PgConnection,
-    org: Option<Uuid>,
+    org: Option<(Uuid, OrgKind)>,
+    cal: &Calendar,
     today: NaiveDate,
     out: &mut Vec<RawTask>,
 ) -> Result<()> {
@@ -516,48 +376,86 @@ async fn simple(
         Option<NaiveDate>,
         Vec<Uuid>,
         Option<Uuid>,
+        Option<Vec<Option<NaiveDate>>>,
+        Option<Vec<Option<String>>>,
     );
     let window = crate::rules::calendar::add_months(
         today,
         crate::lifecycle::store::REEXAMINATION_WINDOW_MONTHS,
     );
+    // A branch whose records an organization of the caller's kind never
+    // acts on is `false`: the planner drops it from the statement.
+    use OrgKind::{Department, Regulator, Station};
+    let acts = |kinds: &[OrgKind], cond: &str| match org {
+        Some((_, k)) if !kinds.contains(&k) => "false".to_owned(),
+        _ => by_org(org.map(|o| o.0), cond),
+    };
     let rows: Vec<Row> = sqlx::query_as(&format!(
-        "select case i.state when 'planned' then 'inspection_record' else 'inspection_approve' end,
-                i.inspection_id, i.org_id, io.kind, o.name, '/inspections/' || i.inspection_id,
+        "select u.kind, u.entity, u.org, u.org_kind,
+                case when u.station is null then u.subject when u.subject is null then o.name
+                     else o.name || ' · ' || u.subject end,
+                u.link, u.due_on, u.assignees, u.escalate_org, u.dates, u.detail
+           from (
+         -- R6.4, R7.1, R8.1: the regulator's step on an application; R6.4:
+         -- the department corrects it (its clock paused, no due date).
+         select case a.state when 'submitted' then 'application_accept'
+                  when 'accepted' then 'application_assess' when 'assessment' then 'application_assess'
+                  when 'assessed' then 'application_propose' when 'proposed' then 'application_decide'
+                  else 'application_correct' end as kind,
+                a.application_id as entity,
+                case a.state when 'correction_requested' then a.department_id else a.regulator_id end as org,
+                case a.state when 'correction_requested' then 'department' else 'regulator' end as org_kind,
+                a.station_id as station, null::text as subject, '/applications/' || a.application_id as link,
+                null::date as due_on, '{{}}'::uuid[] as assignees, null::uuid as escalate_org,
+                array[a.submitted_on, a.correction_on, a.resubmitted_on, a.accepted_on, a.assessed_on,
+                      a.correction_deadline] as dates,
+                array[a.state, a.assessment_outcome] as detail
+           from application a
+          where a.state in ('submitted', 'accepted', 'assessment', 'assessed', 'proposed', 'correction_requested')
+            and (a.state = 'correction_requested' or a.regulator_id is not null) and {application}
+         union all
+         -- R11.1: a request to propose or decide; R3.1: a head's
+         -- appointment recorded, to acknowledge.
+         select case r.state when 'submitted' then 'request_propose' when 'proposed' then 'request_decide'
+                  else 'request_acknowledge' end,
+                r.request_id, r.regulator_id, 'regulator', r.station_id, null, '/requests/' || r.request_id,
+                null::date, '{{}}'::uuid[], null::uuid, array[r.filed_on],
+                array[r.state, r.kind, r.payload->>'scheduled_on']
+           from lifecycle_request r
+          where r.state in ('submitted', 'proposed', 'recorded') and {request}
+         union all
+         select case i.state when 'planned' then 'inspection_record' else 'inspection_approve' end,
+                i.inspection_id, i.org_id, i.org_kind, i.station_id, null, '/inspections/' || i.inspection_id,
                 case i.state when 'planned' then i.planned_on end,
-                case i.state when 'planned' then i.inspectors else '{{}}'::uuid[] end, null::uuid
+                case i.state when 'planned' then i.inspectors else '{{}}'::uuid[] end, null::uuid, null, null
            from inspection i
-           join organization o on o.organization_id = i.station_id
-           join organization io on io.organization_id = i.org_id
           where i.state in ('planned', 'recorded') and {inspection}
          union all
          -- R18.1: the station reports by the due date in force; R18.2: an
          -- overdue one escalates to its competent department.
          select case r.state when 'open' then 'order_report' when 'reported' then 'order_accept' else 'order_close' end,
                 r.order_id, case r.state when 'open' then r.station_id else r.issuer_id end,
-                case r.state when 'open' then 'station' else io.kind end, o.name,
+                case r.state when 'open' then 'station' else io.kind end, r.station_id, null,
                 '/rectification-orders/' || r.order_id,
                 case r.state when 'open' then coalesce(r.extended_due_on, r.due_on) end,
-                '{{}}'::uuid[], case r.state when 'open' then r.department_id end
+                '{{}}'::uuid[], case r.state when 'open' then r.department_id end, null, null
            from rectification_order r
-           join organization o on o.organization_id = r.station_id
            join organization io on io.organization_id = r.issuer_id
           where r.state in ('open', 'reported', 'closing') and {order}
          union all
          select case c.state when 'submitted' then 'change_propose' else 'change_decide' end,
-                c.change_request_id, c.decider_org_id, 'regulator', o.name || ' · ' || m.name,
-                '/change-requests/' || c.change_request_id, null::date, '{{}}'::uuid[], null::uuid
+                c.change_request_id, c.decider_org_id, 'regulator', c.station_id, m.name,
+                '/change-requests/' || c.change_request_id, null::date, '{{}}'::uuid[], null::uuid, null, null
            from standard_change_request c
-           join organization o on o.organization_id = c.station_id
            join measurement_standard m on m.standard_id = c.standard_id
           where c.state in ('submitted', 'proposed') and {change}
          union all
          -- R14.1: an active authorization expiring within the window with
          -- no re-examination under way: both sides are reminded.
-         select 'reexamination', a.authorization_id, x.org, x.kind, o.name,
-                '/authorizations/' || a.authorization_id || '/versions', a.valid_until, '{{}}'::uuid[], null::uuid
+         select 'reexamination', a.authorization_id, x.org, x.kind, a.station_id, null,
+                '/authorizations/' || a.authorization_id || '/versions', a.valid_until, '{{}}'::uuid[],
+                null::uuid, null, null
            from station_authorization a
-           join organization o on o.organization_id = a.station_id
            cross join lateral (values (a.station_id, 'station'), (a.regulator_id, 'regulator')) x(org, kind)
           where a.status = 'active' and a.valid_until <= $3 and {reexamination}
             and not exists (select 1 from lifecycle_request r where r.authorization_id = a.authorization_id
@@ -565,40 +463,39 @@ async fn simple(
                               and r.state not in ('refused', 'withdrawn', 'completed'))
          union all
          -- R15.2: an approved termination taking effect.
-         select 'termination_effective', r.request_id, x.org, x.kind, o.name, '/requests/' || r.request_id,
-                r.effective_on, '{{}}'::uuid[], null::uuid
+         select 'termination_effective', r.request_id, x.org, x.kind, r.station_id, null,
+                '/requests/' || r.request_id, r.effective_on, '{{}}'::uuid[], null::uuid, null, null
            from lifecycle_request r
-           join organization o on o.organization_id = r.station_id
            cross join lateral (values (r.station_id, 'station'), (r.department_id, 'department')) x(org, kind)
           where r.kind = 'termination' and r.state = 'approved' and r.effective_on >= $2 and {termination}
          union all
-         select 'comparison_submit', c.comparison_id, p.station_id, 'station', c.title,
-                '/comparisons/' || c.comparison_id, c.results_due_on, '{{}}'::uuid[], null::uuid
+         select 'comparison_submit', c.comparison_id, p.station_id, 'station', null, c.title,
+                '/comparisons/' || c.comparison_id, c.results_due_on, '{{}}'::uuid[], null::uuid, null, null
            from comparison c join comparison_participant p on p.comparison_id = c.comparison_id
           where c.state = 'open' and p.submitted_at is null and {participant}
          union all
          select 'comparison_change', c.comparison_id, c.organizer_id, o.kind,
-                c.title || ' · ' || string_agg(p.lab_code, '、' order by p.lab_code),
-                '/comparisons/' || c.comparison_id, null::date, '{{}}'::uuid[], null::uuid
+                null, c.title || ' · ' || string_agg(p.lab_code, '、' order by p.lab_code),
+                '/comparisons/' || c.comparison_id, null::date, '{{}}'::uuid[], null::uuid, null, null
            from comparison c join comparison_participant p on p.comparison_id = c.comparison_id
            join organization o on o.organization_id = c.organizer_id
           where c.state in ('open', 'closed') and p.change_requested_at is not null and {organizer}
           group by c.comparison_id, c.organizer_id, o.kind, c.title
          union all
          select case c.state when 'open' then 'comparison_close' else 'comparison_report' end,
-                c.comparison_id, c.organizer_id, o.kind, c.title, '/comparisons/' || c.comparison_id,
-                case c.state when 'open' then c.results_due_on end, '{{}}'::uuid[], null::uuid
+                c.comparison_id, c.organizer_id, o.kind, null, c.title, '/comparisons/' || c.comparison_id,
+                case c.state when 'open' then c.results_due_on end, '{{}}'::uuid[], null::uuid, null, null
            from comparison c join organization o on o.organization_id = c.organizer_id
           where c.state in ('open', 'closed', 'draft_a') and {organizer}
          union all
-         select 'comparison_corrective', c.comparison_id, p.station_id, 'station', c.title,
-                '/comparisons/' || c.comparison_id, null::date, '{{}}'::uuid[], null::uuid
+         select 'comparison_corrective', c.comparison_id, p.station_id, 'station', null, c.title,
+                '/comparisons/' || c.comparison_id, null::date, '{{}}'::uuid[], null::uuid, null, null
            from comparison c join comparison_participant p on p.comparison_id = c.comparison_id
           where c.state = 'final' and p.satisfactory = false and p.corrective_action is null and {participant}
          union all
          select 'comparison_follow_up', c.comparison_id, s.authorizing_regulator_id, 'regulator',
-                c.title || ' · ' || string_agg(so.name, '、' order by so.name),
-                '/comparisons/' || c.comparison_id, null::date, '{{}}'::uuid[], null::uuid
+                null, c.title || ' · ' || string_agg(so.name, '、' order by so.name),
+                '/comparisons/' || c.comparison_id, null::date, '{{}}'::uuid[], null::uuid, null, null
            from comparison c join comparison_participant p on p.comparison_id = c.comparison_id
            join station s on s.station_id = p.station_id
            join organization so on so.organization_id = p.station_id
@@ -606,35 +503,105 @@ async fn simple(
             and s.authorizing_regulator_id is not null and {authorizer}
           group by c.comparison_id, s.authorizing_regulator_id, c.title
          union all
-         select 'risk_triage', r.risk_report_id, r.regulator_id, 'regulator', so.name || ' · ' || r.title,
-                '/risks/' || r.risk_report_id, null::date, '{{}}'::uuid[], null::uuid
-           from risk_report r join organization so on so.organization_id = r.station_id
+         select 'risk_triage', r.risk_report_id, r.regulator_id, 'regulator', r.station_id, r.title,
+                '/risks/' || r.risk_report_id, null::date, '{{}}'::uuid[], null::uuid, null, null
+           from risk_report r
           where r.state in ('received', 'assessing') and {regulator}
          union all
-         select 'warning_acknowledge', w.warning_id, x.org_id, o.kind, w.title,
-                '/warnings/' || w.warning_id, w.valid_until, '{{}}'::uuid[], null::uuid
+         select 'warning_acknowledge', w.warning_id, x.org_id, o.kind, null, w.title,
+                '/warnings/' || w.warning_id, w.valid_until, '{{}}'::uuid[], null::uuid, null, null
            from warning_recipient x join warning w on w.warning_id = x.warning_id
            join organization o on o.organization_id = x.org_id
-          where x.acknowledged_at is null and w.valid_until >= $2 and {recipient}",
-        inspection = by_org(org, "i.org_id = $1"),
-        order = by_org(org, "r.station_id = $1 or r.issuer_id = $1 or r.department_id = $1"),
-        change = by_org(org, "c.decider_org_id = $1"),
-        reexamination = by_org(org, "x.org = $1 and (a.station_id = $1 or a.regulator_id = $1)"),
-        termination = by_org(org, "x.org = $1 and (r.station_id = $1 or r.department_id = $1)"),
-        participant = by_org(org, "p.station_id = $1"),
-        organizer = by_org(org, "c.organizer_id = $1"),
-        authorizer = by_org(org, "s.authorizing_regulator_id = $1"),
-        regulator = by_org(org, "r.regulator_id = $1"),
-        recipient = by_org(org, "x.org_id = $1"),
+          where x.acknowledged_at is null and w.valid_until >= $2 and {recipient}
+         ) u
+         -- The station a record is about, named once for the whole list
+         -- (one pass of its row policy); a record of a station the caller
+         -- does not see is not listed.
+         left join organization o on o.organization_id = u.station
+          where u.station is null or o.organization_id is not null",
+        application = acts(&[Regulator, Department], "a.regulator_id = $1 or a.department_id = $1"),
+        request = acts(&[Regulator], "r.regulator_id = $1"),
+        inspection = acts(&[Regulator, Department], "i.org_id = $1"),
+        order = acts(
+            &[Station, Regulator, Department],
+            "r.station_id = $1 or r.issuer_id = $1 or r.department_id = $1"
+        ),
+        change = acts(&[Regulator], "c.decider_org_id = $1"),
+        reexamination = acts(
+            &[Station, Regulator],
+            "x.org = $1 and (a.station_id = $1 or a.regulator_id = $1)"
+        ),
+        termination = acts(
+            &[Station, Department],
+            "x.org = $1 and (r.station_id = $1 or r.department_id = $1)"
+        ),
+        participant = acts(&[Station], "p.station_id = $1"),
+        organizer = acts(&[Station, Regulator], "c.organizer_id = $1"),
+        authorizer = acts(&[Regulator], "s.authorizing_regulator_id = $1"),
+        regulator = acts(&[Regulator], "r.regulator_id = $1"),
+        recipient = acts(&[Station, Department], "x.org_id = $1"),
     ))
-    .bind(org)
+    .bind(org.map(|o| o.0))
     .bind(today)
     .bind(window)
     .fetch_all(&mut *conn)
     .await?;
-    for (kind, entity, org_id, org_kind, subject, link, due_on, assignees, escalate_org) in rows {
+    for (
+        kind,
+        entity,
+        org_id,
+        org_kind,
+        subject,
+        link,
+        due_on,
+        assignees,
+        escalate_org,
+        dates,
+        detail,
+    ) in rows
+    {
         let regulator = org_kind == "regulator";
+        let (subject, due_on) = match (kind.as_str(), dates, detail) {
+            // The clock pauses while the department corrects (R6.4).
+            ("application_correct", _, _) => (subject, None),
+            (k, Some(dates), Some(detail)) if k.starts_with("application_") => {
+                let d = |i: usize| dates.get(i).copied().flatten();
+                let dates = [d(0), d(1), d(2), d(3), d(4), d(5)];
+                let text = |i: usize| detail.get(i).cloned().flatten();
+                let state = text(0).unwrap_or_default();
+                let outcome = text(1);
+                let due = crate::applications::store::current_due(
+                    cal,
+                    &state,
+                    dates,
+                    outcome.as_deref(),
+                    today,
+                );
+                (subject, due)
+            }
+            (k, Some(dates), Some(detail)) if k.starts_with("request_") => {
+                let text = |i: usize| detail.get(i).cloned().flatten();
+                let request_kind = text(1).unwrap_or_default();
+                let due = if k == "request_acknowledge" {
+                    None
+                } else {
+                    let scheduled = text(2).and_then(|s| s.parse().ok());
+                    let filed = dates.first().copied().flatten();
+                    crate::lifecycle::store::due_date_of(cal, &request_kind, filed, scheduled)
+                };
+                (
+                    format!("{subject} · {}", request_kind_name(&request_kind)),
+                    due,
+                )
+            }
+            _ => (subject, due_on),
+        };
         let roles: &'static [Role] = match (kind.as_str(), org_kind.as_str()) {
+            ("application_accept" | "application_assess" | "application_propose", _) => &[Reviewer],
+            ("application_decide" | "request_decide", _) => &[Approver],
+            ("application_correct", _) => &[Officer, Admin],
+            ("request_propose", _) => &[Reviewer],
+            ("request_acknowledge", _) => &[Reviewer, Approver],
             ("inspection_record", "regulator") => &[Inspector, Reviewer],
             ("inspection_approve" | "order_close", "regulator") => &[Approver],
             ("order_accept", "regulator") => &[Reviewer, Inspector],

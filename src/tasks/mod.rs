@@ -183,7 +183,13 @@ pub async fn policy(conn: &mut sqlx::PgConnection) -> crate::error::Result<Polic
         sqlx::query_as("select lead_days, escalate_after_working_days from reminder_policy")
             .fetch_optional(&mut *conn)
             .await?;
-    Ok(match row {
+    Ok(policy_of(row))
+}
+
+/// The policy of its stored lead days and escalation days (the default
+/// when none is stored).
+pub fn policy_of(row: Option<(Vec<i32>, i32)>) -> Policy {
+    match row {
         Some((leads, n)) => Policy {
             lead_days: leads
                 .into_iter()
@@ -192,7 +198,7 @@ pub async fn policy(conn: &mut sqlx::PgConnection) -> crate::error::Result<Polic
             escalate_after_working_days: u32::try_from(n).unwrap_or(5),
         },
         None => Policy::default(),
-    })
+    }
 }
 
 /// HTML routes.
