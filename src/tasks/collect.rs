@@ -237,13 +237,8 @@ pub async fn collect(
     let horizon = today
         .checked_add_days(chrono::Days::new(HORIZON_DAYS))
         .unwrap_or(today);
-    let kind = org.map(|o| o.1);
-    let org = org.map(|o| o.0);
-    if kind.is_none_or(|k| k == OrgKind::Station) {
-        standards(conn, org, today, horizon, &mut out).await?;
-    }
-    if kind != Some(OrgKind::Platform) {
-        deadlines(conn, org.zip(kind), cal, today, &mut out).await?;
+    if org.is_none_or(|o| o.1 != OrgKind::Platform) {
+        deadlines(conn, org, cal, today, horizon, &mut out).await?;
     }
     Ok(out)
 }
@@ -258,100 +253,9 @@ fn request_kind_name(kind: &str) -> &'static str {
     }
 }
 
-async fn standards(
-    conn: &mut PgConnection,
-    org: Option<Uuid>,
-    today: NaiveDate,
-    horizon: NaiveDate,
-    out: &mut Vec<RawTask>,
-) -> Result<()> {
-    // R12.3: apply for re-assessment 6 months before the certificate
-    // expires; R16.4: the latest traceability's due date. Standards in
-    // service only, within the horizon (or past).
-    let policy = crate::rules::standards::ReassessmentPolicy::default();
-    let rows: Vec<(Uuid, Uuid, String, NaiveDate, Option<NaiveDate>)> = sqlx::query_as(
-        &format!(
-            "select m.standard_id, m.station_id, m.name, m.cert_expires_on,
-                (select max(t.due_on) from traceability_record t where t.standard_id = m.standard_id)
-           from measurement_standard m
-          where m.status = 'in_service' and {w}
-            and (m.cert_expires_on <= $2::date + interval '6 months'
-                 or exists (select 1 from traceability_record t where t.standard_id = m.standard_id
-                              and t.due_on <= $2)
-                 or not exists (select 1 from traceability_record t where t.standard_id = m.standard_id))",
-            w = by_org(org, "m.station_id = $1")
-        ),
-    )
-    .bind(org)
-    .bind(horizon)
-    .fetch_all(&mut *conn)
-    .await?;
-    for (id, station, name, expires, traceability) in rows {
-        let apply_by = sub_months(expires, policy.months_before_expiry);
-        if apply_by <= horizon {
-            out.push(RawTask {
-                kind: "standard_reassessment",
-                entity: id,
-                org_id: station,
-                roles: &[Staff, Admin],
-                assignees: Vec::new(),
-                escalate_org: None,
-                subject: format!("{name}（证书 {expires} 到期）"),
-                link: format!("/standards/{id}"),
-                due_on: Some(apply_by),
-            });
-        }
-        let due = traceability.unwrap_or(today);
-        if due <= horizon {
-            out.push(RawTask {
-                kind: "standard_traceability",
-                entity: id,
-                org_id: station,
-                roles: &[Staff, Admin],
-                assignees: Vec::new(),
-                escalate_org: None,
-                subject: name,
-                link: format!("/standards/{id}"),
-                due_on: Some(due),
-            });
-        }
-    }
-    // R16.6: a qualification expiring (the latest of a serving person of
-    // its kind; an expired one stays until renewed).
-    let rows: Vec<(Uuid, Uuid, String, String, NaiveDate)> = sqlx::query_as(
-        &format!(
-            "select q.qualification_id, p.station_id, p.name, q.certificate_number, q.expires_on
-           from qualification q join staff_member p on p.staff_member_id = q.staff_member_id
-          where q.expires_on <= $2 and {w}
-            and p.active
-            and not exists (select 1 from qualification n where n.staff_member_id = q.staff_member_id
-                              and n.kind = q.kind and n.expires_on > q.expires_on)",
-            w = by_org(org, "p.station_id = $1")
-        ),
-    )
-    .bind(org)
-    .bind(horizon)
-    .fetch_all(&mut *conn)
-    .await?;
-    for (id, station, person, number, expires) in rows {
-        out.push(RawTask {
-            kind: "qualification_expiry",
-            entity: id,
-            org_id: station,
-            roles: &[Staff, Admin],
-            assignees: Vec::new(),
-            escalate_org: None,
-            subject: format!("{person} · {number}"),
-            link: "/staff".into(),
-            due_on: Some(expires),
-        });
-    }
-    Ok(())
-}
-
-/// Every kind but a station's standards and qualifications, in one
-/// statement (one round trip for a regulator's or department's task list):
-/// applications (R6.4–R8.1), lifecycle requests (R11.1, R3.1), inspections
+/// Every kind, in one statement (one round trip for a task list):
+/// applications (R6.4–R8.1), lifecycle requests (R11.1, R3.1), a station's
+/// standards (R12.3, R16.4) and qualifications (R16.6), inspections
 /// (R17.2), rectification orders (R18.1, R18.2), standards' change requests
 /// (R9.1), re-examinations due (R14.1), terminations taking effect (R15.2),
 /// comparisons (R9.2), risk reports and warnings (R10.1). Each row: kind,
@@ -364,6 +268,7 @@ async fn deadlines(
     org: Option<(Uuid, OrgKind)>,
     cal: &Calendar,
     today: NaiveDate,
+    horizon: NaiveDate,
     out: &mut Vec<RawTask>,
 ) -> Result<()> {
     type Row = (
@@ -379,6 +284,7 @@ async fn deadlines(
         Option<Vec<Option<NaiveDate>>>,
         Option<Vec<Option<String>>>,
     );
+    let reassessment = crate::rules::standards::ReassessmentPolicy::default();
     let window = crate::rules::calendar::add_months(
         today,
         crate::lifecycle::store::REEXAMINATION_WINDOW_MONTHS,
@@ -423,6 +329,34 @@ async fn deadlines(
                 array[r.state, r.kind, r.payload->>'scheduled_on']
            from lifecycle_request r
           where r.state in ('submitted', 'proposed', 'recorded') and {request}
+         union all
+         -- R12.3: apply for re-assessment {months} months before the
+         -- certificate expires (the date computed here, with the rule's
+         -- month arithmetic); R16.4: the latest traceability's due date (none
+         -- yet: due now). Standards in service, within the horizon or past.
+         select 'standard_reassessment', m.standard_id, m.station_id, 'station', null, m.name,
+                '/standards/' || m.standard_id, null::date, '{{}}'::uuid[], null::uuid,
+                array[m.cert_expires_on], null
+           from measurement_standard m
+          where m.status = 'in_service' and m.cert_expires_on <= $4::date + interval '{months} months'
+            and {standard}
+         union all
+         select 'standard_traceability', m.standard_id, m.station_id, 'station', null, m.name,
+                '/standards/' || m.standard_id, coalesce(t.due_on, $2), '{{}}'::uuid[], null::uuid, null, null
+           from measurement_standard m
+           left join lateral (select max(t.due_on) as due_on from traceability_record t
+                               where t.standard_id = m.standard_id) t on true
+          where m.status = 'in_service' and coalesce(t.due_on, $2) <= $4 and {standard}
+         union all
+         -- R16.6: a qualification expiring (the latest of a serving person
+         -- of its kind; an expired one stays until renewed).
+         select 'qualification_expiry', q.qualification_id, p.station_id, 'station', null,
+                p.name || ' · ' || q.certificate_number, '/staff', q.expires_on, '{{}}'::uuid[],
+                null::uuid, null, null
+           from qualification q join staff_member p on p.staff_member_id = q.staff_member_id
+          where q.expires_on <= $4 and p.active and {staff}
+            and not exists (select 1 from qualification n where n.staff_member_id = q.staff_member_id
+                              and n.kind = q.kind and n.expires_on > q.expires_on)
          union all
          select case i.state when 'planned' then 'inspection_record' else 'inspection_approve' end,
                 i.inspection_id, i.org_id, i.org_kind, i.station_id, null, '/inspections/' || i.inspection_id,
@@ -521,6 +455,9 @@ async fn deadlines(
           where u.station is null or o.organization_id is not null",
         application = acts(&[Regulator, Department], "a.regulator_id = $1 or a.department_id = $1"),
         request = acts(&[Regulator], "r.regulator_id = $1"),
+        standard = acts(&[Station], "m.station_id = $1"),
+        staff = acts(&[Station], "p.station_id = $1"),
+        months = reassessment.months_before_expiry,
         inspection = acts(&[Regulator, Department], "i.org_id = $1"),
         order = acts(
             &[Station, Regulator, Department],
@@ -544,6 +481,7 @@ async fn deadlines(
     .bind(org.map(|o| o.0))
     .bind(today)
     .bind(window)
+    .bind(horizon)
     .fetch_all(&mut *conn)
     .await?;
     for (
@@ -564,6 +502,16 @@ async fn deadlines(
         let (subject, due_on) = match (kind.as_str(), dates, detail) {
             // The clock pauses while the department corrects (R6.4).
             ("application_correct", _, _) => (subject, None),
+            ("standard_reassessment", Some(dates), _) => {
+                let Some(expires) = dates.first().copied().flatten() else {
+                    continue;
+                };
+                let apply_by = sub_months(expires, reassessment.months_before_expiry);
+                if apply_by > horizon {
+                    continue;
+                }
+                (format!("{subject}（证书 {expires} 到期）"), Some(apply_by))
+            }
             (k, Some(dates), Some(detail)) if k.starts_with("application_") => {
                 let d = |i: usize| dates.get(i).copied().flatten();
                 let dates = [d(0), d(1), d(2), d(3), d(4), d(5)];
