@@ -449,9 +449,13 @@ async fn deadlines(
           where x.acknowledged_at is null and w.valid_until >= $2 and {recipient}
          ) u
          -- The station a record is about, named once for the whole list
-         -- (one pass of its row policy); a record of a station the caller
-         -- does not see is not listed.
-         left join organization o on o.organization_id = u.station
+         -- (not joined in every branch, each building the row policy's
+         -- visible set again); a record of a station the caller does not
+         -- see is not listed. A lookup by key per listed row: the limit
+         -- keeps the planner from scanning every organization to hash them
+         -- (0.9 ms at national scale).
+         left join lateral (select o.organization_id, o.name from organization o
+                             where o.organization_id = u.station limit 1) o on true
           where u.station is null or o.organization_id is not null",
         application = acts(&[Regulator, Department], "a.regulator_id = $1 or a.department_id = $1"),
         request = acts(&[Regulator], "r.regulator_id = $1"),
