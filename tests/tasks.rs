@@ -817,3 +817,167 @@ async fn the_task_list_pages_by_key_and_every_task_comes_once() {
         .unwrap();
     assert!(html.contains("rel=\"next\""));
 }
+
+/// The clocks the list computes from the dates its one statement returns
+/// agree with the workflows': a correction notice moves an application to
+/// its department with no due date (R6.4, the clock paused); a scheduled
+/// re-examination is due on its date and ends the authorization's
+/// reminder (R14.1); a standard's re-assessment is due six months before
+/// its certificate expires, and one further out is not listed (R12.3).
+#[tokio::test]
+async fn clocks_from_the_single_statement_match_the_workflows_r6_4_r12_3_r14_1() {
+    let app = TestApp::spawn().await;
+
+    // R6.4: correction requested: the department's task, undated; the
+    // regulator's acceptance leaves; resubmitted, it comes back.
+    let app_id = common::submitted_application(&app).await;
+    let regulator: Uuid =
+        sqlx::query_scalar("select regulator_id from application where application_id = $1::uuid")
+            .bind(&app_id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let reviewer: String = sqlx::query_scalar(
+        "select username from app_user where organization_id = $1 and 'reviewer' = any (roles) order by username limit 1",
+    )
+    .bind(regulator)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let r = app.login(&reviewer).await;
+    let (_, a) = r.json(&format!("/api/v1/applications/{app_id}")).await;
+    okj(r
+        .post_json(
+            &format!("/api/v1/applications/{app_id}/correction"),
+            &json!({"version": a["version"], "items": ["缺少授权项目表（测试）"]}),
+        )
+        .await)
+    .await;
+    let dept = app.login("cnpc.officer").await;
+    let list = tasks(&dept, "").await;
+    let t =
+        with_key(&list, &format!("application_correct:{app_id}")).expect("the department corrects");
+    assert_eq!(
+        (t["due_on"].clone(), t["mine"].clone()),
+        (Value::Null, json!(true))
+    );
+    let station_name: String = sqlx::query_scalar(
+        "select o.name from application a join organization o on o.organization_id = a.station_id
+          where a.application_id = $1::uuid",
+    )
+    .bind(&app_id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        t["subject"],
+        station_name.as_str(),
+        "named by the one lookup"
+    );
+    let accept = format!("application_accept:{app_id}");
+    assert!(with_key(&tasks(&r, "?scope=org").await, &accept).is_none());
+    let (_, a) = dept.json(&format!("/api/v1/applications/{app_id}")).await;
+    okj(dept
+        .post_json(
+            &format!("/api/v1/applications/{app_id}/resubmit"),
+            &json!({"version": a["version"]}),
+        )
+        .await)
+    .await;
+    let list = tasks(&r, "").await;
+    let t = with_key(&list, &accept).expect("back with the regulator");
+    let (_, a) = r.json(&format!("/api/v1/applications/{app_id}")).await;
+    let clock = a["clocks"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(t["due_on"], clock["due"], "the running clock's due date");
+    assert!(with_key(
+        &tasks(&dept, "?scope=org").await,
+        &format!("application_correct:{app_id}")
+    )
+    .is_none());
+
+    // R14.1: a re-examination scheduled in 14 days is the reviewer's to
+    // propose by that date; the authorization's reminder leaves.
+    let gd = app.login("gd.reviewer").await;
+    let auth: Uuid = sqlx::query_scalar(
+        "select a.authorization_id from station_authorization a join station s using (station_id)
+          where s.code = 'GD-EP-01' and a.status = 'active' limit 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query("update station_authorization set valid_until = $2 where authorization_id = $1")
+        .bind(auth)
+        .bind(today().checked_add_days(Days::new(90)).unwrap())
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let reminder = format!("reexamination:{auth}");
+    assert!(with_key(&tasks(&gd, "").await, &reminder).is_some());
+    let scheduled = today().checked_add_days(Days::new(14)).unwrap();
+    let req = created(
+        gd.post_json(
+            "/api/v1/reexaminations",
+            &json!({"authorization_id": auth, "scheduled_on": scheduled,
+                    "team": "测试复查组", "reason": "授权有效期届满前复查（测试）"}),
+        )
+        .await,
+    )
+    .await;
+    let list = tasks(&gd, "").await;
+    let t = with_key(
+        &list,
+        &format!("request_propose:{}", req["id"].as_str().unwrap()),
+    )
+    .expect("the reviewer proposes");
+    assert_eq!(t["due_on"], scheduled.to_string());
+    assert!(t["subject"].as_str().unwrap().ends_with(" · 复查"), "{t}");
+    assert!(with_key(&list, &reminder).is_none(), "under way");
+
+    // R12.3: a certificate expiring in 200 days: apply six months before;
+    // one expiring in three years is past the horizon.
+    // (Test data: two standards registered as an approved registration
+    // would leave them; a certificate changes only by a change request.)
+    let st = app.station_id("GD-EP-01").await;
+    let issuer = app.org_id("广东省市场监督管理局").await;
+    let soon = today().checked_add_days(Days::new(200)).unwrap();
+    let later = today().checked_add_days(Days::new(3 * 365)).unwrap();
+    let mut standards = Vec::new();
+    for (n, expires) in [(1, soon), (2, later)] {
+        let id = Uuid::now_v7();
+        sqlx::query(
+            "insert into measurement_standard (standard_id, station_id, kind, name, range_text, accuracy_text,
+               cert_number, cert_issuer_id, cert_issued_on, cert_expires_on)
+             values ($1, $2, 'professional', '测试标准装置' || $3, '(1~100) m³/h', '0.2级', '测试-' || $3, $4,
+                     $5, $6)",
+        )
+        .bind(id)
+        .bind(st)
+        .bind(n.to_string())
+        .bind(issuer)
+        .bind(today().checked_sub_days(Days::new(30)).unwrap())
+        .bind(expires)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+        standards.push(id);
+    }
+    let station = app.login("station.staff").await;
+    let list = tasks(&station, "?kind=standard_reassessment").await;
+    let t = with_key(&list, &format!("standard_reassessment:{}", standards[0])).expect("listed");
+    assert_eq!(
+        t["due_on"],
+        jiliang::rules::calendar::sub_months(soon, 6).to_string()
+    );
+    assert!(
+        t["subject"].as_str().unwrap().contains(&soon.to_string()),
+        "{t}"
+    );
+    assert!(with_key(&list, &format!("standard_reassessment:{}", standards[1])).is_none());
+    // Another station never sees it.
+    let other = app.login("station2.staff").await;
+    assert!(with_key(
+        &tasks(&other, "?scope=org").await,
+        &format!("standard_reassessment:{}", standards[0])
+    )
+    .is_none());
+}
