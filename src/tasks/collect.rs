@@ -338,8 +338,10 @@ async fn deadlines(
                 '/standards/' || m.standard_id, null::date, '{{}}'::uuid[], null::uuid,
                 array[m.cert_expires_on], null
            from measurement_standard m
-          where m.status = 'in_service' and m.cert_expires_on <= $4::date + interval '{months} months'
-            and {standard}
+          where m.status = 'in_service' and {standard}
+            -- A superset (every expiry before the month after horizon + N
+            -- months); the rule's month-end arithmetic decides in Rust.
+            and m.cert_expires_on < (date_trunc('month', $4::date) + interval '{months_after} months')::date
          union all
          select 'standard_traceability', m.standard_id, m.station_id, 'station', null, m.name,
                 '/standards/' || m.standard_id, coalesce(t.due_on, $2), '{{}}'::uuid[], null::uuid, null, null
@@ -462,6 +464,7 @@ async fn deadlines(
         standard = acts(&[Station], "m.station_id = $1"),
         staff = acts(&[Station], "p.station_id = $1"),
         months = reassessment.months_before_expiry,
+        months_after = reassessment.months_before_expiry + 1,
         inspection = acts(&[Regulator, Department], "i.org_id = $1"),
         order = acts(
             &[Station, Regulator, Department],
