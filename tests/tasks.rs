@@ -30,6 +30,19 @@ fn with_key<'a>(list: &'a [Value], key: &str) -> Option<&'a Value> {
     })
 }
 
+/// Signed in as a reviewer of the regulator an application was filed with.
+async fn application_reviewer(app: &TestApp, application_id: &str) -> common::Client {
+    let reviewer: String = sqlx::query_scalar(
+        "select u.username from application a join app_user u on u.organization_id = a.regulator_id
+          where a.application_id = $1::uuid and 'reviewer' = any (u.roles) order by u.username limit 1",
+    )
+    .bind(application_id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    app.login(&reviewer).await
+}
+
 /// The first in-service standard of a station, its traceability due set to
 /// `due` (R16.4).
 async fn standard_due(app: &TestApp, station: &str, due: NaiveDate) -> Uuid {
@@ -128,20 +141,7 @@ async fn each_deadline_is_on_the_right_list_with_its_due_date_and_leaves_when_do
     // R6.4: an application submitted to its regulator: the acceptance step
     // on a reviewer's list, due on the clock's date.
     let app_id = common::submitted_application(&app).await;
-    let regulator: Uuid =
-        sqlx::query_scalar("select regulator_id from application where application_id = $1::uuid")
-            .bind(&app_id)
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
-    let reviewer: String = sqlx::query_scalar(
-        "select username from app_user where organization_id = $1 and 'reviewer' = any (roles) order by username limit 1",
-    )
-    .bind(regulator)
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-    let r = app.login(&reviewer).await;
+    let r = application_reviewer(&app, &app_id).await;
     let list = tasks(&r, "").await;
     let t = with_key(&list, &format!("application_accept:{app_id}")).expect("the reviewer accepts");
     let (_, a) = r.json(&format!("/api/v1/applications/{app_id}")).await;
@@ -831,20 +831,7 @@ async fn clocks_from_the_single_statement_match_the_workflows_r6_4_r12_3_r14_1()
     // R6.4: correction requested: the department's task, undated; the
     // regulator's acceptance leaves; resubmitted, it comes back.
     let app_id = common::submitted_application(&app).await;
-    let regulator: Uuid =
-        sqlx::query_scalar("select regulator_id from application where application_id = $1::uuid")
-            .bind(&app_id)
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
-    let reviewer: String = sqlx::query_scalar(
-        "select username from app_user where organization_id = $1 and 'reviewer' = any (roles) order by username limit 1",
-    )
-    .bind(regulator)
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-    let r = app.login(&reviewer).await;
+    let r = application_reviewer(&app, &app_id).await;
     let (_, a) = r.json(&format!("/api/v1/applications/{app_id}")).await;
     okj(r
         .post_json(
