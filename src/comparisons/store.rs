@@ -227,11 +227,7 @@ pub async fn create(conn: &mut PgConnection, ctx: &Ctx, input: &ComparisonInput)
         .execute(&mut *conn)
         .await?;
     }
-    let organizer: String =
-        sqlx::query_scalar("select name from organization where organization_id = $1")
-            .bind(ctx.org_id)
-            .fetch_one(&mut *conn)
-            .await?;
+    let organizer = crate::orgs::store::org_name(&mut *conn, ctx.org_id).await?;
     let note = crate::notifications::Note::new("comparison.opened", format!("/comparisons/{id}"))
         .p("title", required(&input.title).unwrap_or_default())
         .p("organizer", organizer)

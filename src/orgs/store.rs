@@ -146,6 +146,17 @@ fn push_org_filter(qb: &mut QueryBuilder<Postgres>, filter: &OrgFilter) {
 }
 
 /// One organization, or `NotFound` when it does not exist or is not visible.
+/// An organization's name (the caller's own, or one its row policy shows),
+/// for a notice or a heading.
+pub async fn org_name(conn: &mut PgConnection, id: Uuid) -> Result<String> {
+    Ok(
+        sqlx::query_scalar("select name from organization where organization_id = $1")
+            .bind(id)
+            .fetch_one(conn)
+            .await?,
+    )
+}
+
 pub async fn org_get(conn: &mut PgConnection, id: Uuid) -> Result<Organization> {
     let row: Option<OrgRow> = sqlx::query_as(&format!("{ORG_SELECT} where o.organization_id = $1"))
         .bind(id)

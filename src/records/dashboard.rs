@@ -207,12 +207,7 @@ pub async fn stats_page(
         let mut tx = tenant_tx(&app.db, &ctx).await?;
         let station: Option<(Uuid, String)> = if is_station {
             let id = ctx.org_id;
-            let name: String = sqlx::query_scalar(
-                "select o.name from organization o where o.organization_id = $1",
-            )
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
+            let name = crate::orgs::store::org_name(&mut tx, id).await?;
             Some((id, name))
         } else if station_code.is_empty() {
             None

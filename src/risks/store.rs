@@ -238,11 +238,7 @@ pub async fn report_create(
     .bind(ctx.user_id)
     .execute(&mut *conn)
     .await?;
-    let station: String =
-        sqlx::query_scalar("select name from organization where organization_id = $1")
-            .bind(ctx.org_id)
-            .fetch_one(&mut *conn)
-            .await?;
+    let station = crate::orgs::store::org_name(&mut *conn, ctx.org_id).await?;
     let sev = text(&input.severity).unwrap_or_default();
     let note = crate::notifications::Note::new("risk.filed", format!("/risks/{id}"))
         .p("station", station)
@@ -572,11 +568,7 @@ pub async fn warning_publish(
             .bind(id)
             .fetch_all(&mut *conn)
             .await?;
-    let regulator: String =
-        sqlx::query_scalar("select name from organization where organization_id = $1")
-            .bind(ctx.org_id)
-            .fetch_one(&mut *conn)
-            .await?;
+    let regulator = crate::orgs::store::org_name(&mut *conn, ctx.org_id).await?;
     let sev = text(&input.severity).unwrap_or_default();
     let note = crate::notifications::Note::new("warning.published", format!("/warnings/{id}"))
         .p("title", text(&input.title).unwrap_or_default())
